@@ -1,0 +1,95 @@
+using FluentValidation;
+using JobTrail.BuildingBlocks.Errors;
+using JobTrail.BuildingBlocks.Mediator;
+using MediatR;
+
+namespace JobTrail.BuildingBlocks.Behaviors;
+
+/// <summary>
+/// Innermost: after an audited command's handler succeeds, records SUCCEEDED in the same
+/// transaction, so the activity row exists exactly when the change does.
+/// </summary>
+public sealed class ActivityCaptureBehavior<TRequest, TResponse>(IEnumerable<IActivityCapture> captures)
+    : IPipelineBehavior<TRequest, TResponse>
+{
+    public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
+    {
+        var response = await next();
+        var audited = RequestTraits<TRequest>.Audited;
+        if (audited is null || !RequestTraits<TRequest>.IsCommand)
+        {
+            return response;
+        }
+
+        var activity = ActivityDescription.Of(audited, request, response, ActivityOutcome.Succeeded, errorCode: null);
+        foreach (var capture in captures)
+        {
+            await capture.RecordInTransactionAsync(activity, cancellationToken);
+        }
+
+        return response;
+    }
+}
+
+/// <summary>
+/// Just inside logging: an audited command refused by validation, authorization or a state rule
+/// is recorded as FAILED or DENIED in a short transaction of its own, then the refusal goes on.
+/// </summary>
+public sealed class RefusalCaptureBehavior<TRequest, TResponse>(IEnumerable<IActivityCapture> captures)
+    : IPipelineBehavior<TRequest, TResponse>
+{
+    public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
+    {
+        var audited = RequestTraits<TRequest>.Audited;
+        if (audited is null || !RequestTraits<TRequest>.IsCommand)
+        {
+            return await next();
+        }
+
+        try
+        {
+            return await next();
+        }
+        catch (Exception ex) when (ex is ProblemException or ValidationException)
+        {
+            var (outcome, code) = ex switch
+            {
+                ForbiddenException forbidden => (ActivityOutcome.Denied, forbidden.Code),
+                ProblemException problem => (ActivityOutcome.Failed, problem.Code),
+                _ => (ActivityOutcome.Failed, "validation_failed"),
+            };
+            var activity = ActivityDescription.Of<TRequest, TResponse>(audited, request, default, outcome, code);
+            foreach (var capture in captures)
+            {
+                await capture.RecordRefusalAsync(activity, CancellationToken.None);
+            }
+
+            throw;
+        }
+    }
+}
+
+internal static class ActivityDescription
+{
+    public static CapturedActivity Of<TRequest, TResponse>(
+        AuditedAttribute audited, TRequest request, TResponse? response, ActivityOutcome outcome, string? errorCode)
+    {
+        var described = request as IAuditedCommand<TResponse>;
+        string? entityId = null;
+        IReadOnlyDictionary<string, object?>? metadata = null;
+        if (described is not null)
+        {
+            entityId = described.GetAuditEntityId(response);
+            metadata = described.GetAuditMetadata(response);
+        }
+
+        if (errorCode is not null)
+        {
+            var withError = metadata is null ? new Dictionary<string, object?>() : new Dictionary<string, object?>(metadata);
+            withError["error"] = errorCode;
+            metadata = withError;
+        }
+
+        return new CapturedActivity(audited.Action, audited.EntityType, entityId, outcome, metadata);
+    }
+}

@@ -1,0 +1,48 @@
+using JobTrail.BuildingBlocks.Errors;
+using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Mediator;
+using MediatR;
+
+namespace JobTrail.BuildingBlocks.Behaviors;
+
+/// <summary>
+/// Checks the scope a request declares against the caller's key. Requests that act on another
+/// workspace need <c>system</c>, or the declared scope within that same workspace.
+/// Module-to-module requests (no scope, neither command nor query) run inside an already
+/// authorized request and pass.
+/// </summary>
+public sealed class AuthorizationBehavior<TRequest, TResponse>(RequestContext context)
+    : IPipelineBehavior<TRequest, TResponse>
+{
+    public Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
+    {
+        var scope = RequestTraits<TRequest>.RequiredScope;
+        if (scope is null)
+        {
+            if (RequestTraits<TRequest>.IsCommand || RequestTraits<TRequest>.IsQuery)
+            {
+                throw new InvalidOperationException($"{typeof(TRequest).Name} declares no scope.");
+            }
+
+            return next();
+        }
+
+        var workspace = context.RequireWorkspace();
+        if (request is ITargetsWorkspace targeted && targeted.TargetWorkspaceId != workspace)
+        {
+            if (!context.HasScope(Scopes.System))
+            {
+                throw new ForbiddenException("This API key may only act on its own workspace.");
+            }
+
+            return next();
+        }
+
+        if (!context.HasScope(scope) && !(request is ITargetsWorkspace && context.HasScope(Scopes.System)))
+        {
+            throw new ForbiddenException($"This API key lacks the '{scope}' scope.", "missing_scope");
+        }
+
+        return next();
+    }
+}

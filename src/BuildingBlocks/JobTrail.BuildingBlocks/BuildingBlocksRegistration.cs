@@ -1,0 +1,31 @@
+using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Persistence;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+
+namespace JobTrail.BuildingBlocks;
+
+public static class BuildingBlocksRegistration
+{
+    public static IServiceCollection AddBuildingBlocks(this IServiceCollection services, IConfiguration configuration)
+    {
+        var database = DatabaseOptions.From(configuration);
+        services.AddSingleton(database);
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(database.ServiceConnectionString).Build());
+        services.AddScoped<DbSession>();
+        services.AddScoped<RequestContext>();
+        services.AddSingleton<SqlMigrator>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddModuleMigrations("jobtrail", typeof(BuildingBlocksRegistration).Assembly, order: 0);
+        return services;
+    }
+
+    /// <summary>Registers a module's embedded SQL migrations; lower <paramref name="order"/> runs first.</summary>
+    public static IServiceCollection AddModuleMigrations(this IServiceCollection services, string module, System.Reflection.Assembly assembly, int order)
+    {
+        services.AddSingleton(new ModuleMigrations(module, assembly, order));
+        return services;
+    }
+}

@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FluentValidation;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace JobTrail.BuildingBlocks.Errors;
+
+/// <summary>
+/// Turns every exception into an RFC 9457 problem. Known refusals keep their message; anything
+/// else is a 500 whose body says nothing about the internals (the log has the details).
+/// </summary>
+public sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger)
+    : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = Describe(exception);
+        if (problem.Status >= 500)
+        {
+            logger.LogError(exception, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path);
+        }
+
+        if (exception is TooManyRequestsException limited)
+        {
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(limited.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        http.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = problem,
+            Exception = exception,
+        });
+    }
+
+    public static ProblemDetails Describe(Exception exception) => exception switch
+    {
+        ValidationException validation => ValidationProblem(validation),
+        ProblemException known => Problem(known.Status, known.Message, known.Code),
+        BadHttpRequestException bad => BadRequest(bad),
+        DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } } =>
+            Problem(409, "A resource with the same unique value already exists.", "already_exists"),
+        PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } =>
+            Problem(409, "A resource with the same unique value already exists.", "already_exists"),
+        OperationCanceledException => Problem(499, "The request was cancelled.", "cancelled"),
+        _ => Problem(500, "An unexpected error occurred. Quote the correlation id when reporting it.", "internal_error"),
+    };
+
+    private static ProblemDetails Problem(int status, string detail, string code) => new()
+    {
+        Status = status,
+        Detail = detail,
+        Extensions = { ["code"] = code },
+    };
+
+    private static ProblemDetails ValidationProblem(ValidationException exception)
+    {
+        var errors = exception.Errors
+            .GroupBy(e => CamelPath(e.PropertyName))
+            .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct().ToArray());
+        var first = exception.Errors.FirstOrDefault()?.ErrorMessage ?? "The request is invalid.";
+        var problem = Problem(400, errors.Count == 1 ? first : $"{first} (and {errors.Count - 1} more)", "validation_failed");
+        problem.Title = "One or more validation errors occurred.";
+        problem.Extensions["errors"] = errors;
+        return problem;
+    }
+
+    private static ProblemDetails BadRequest(BadHttpRequestException exception)
+    {
+        if (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problem(413, "The request body is too large.", "payload_too_large");
+        }
+
+        if (exception.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+        {
+            return Problem(415, "The request body must be sent as application/json.", "unsupported_media_type");
+        }
+
+        return exception.InnerException switch
+        {
+            JsonException json => Problem(400, DescribeJsonError(json), "malformed_json"),
+            _ when exception.Message.StartsWith("Failed to read parameter", StringComparison.Ordinal) =>
+                Problem(400, "The request body is missing or is not valid JSON.", "malformed_json"),
+            _ when exception.Message.StartsWith("Required parameter", StringComparison.Ordinal)
+                || exception.Message.Contains("no body was provided", StringComparison.Ordinal) =>
+                Problem(400, "A request body is required.", "missing_body"),
+            _ => Problem(400, SanitizeBindingMessage(exception.Message), "bad_request"),
+        };
+    }
+
+    /// <summary>Says what is wrong with the JSON and where, without naming .NET types.</summary>
+    internal static string DescribeJsonError(JsonException json)
+    {
+        var unmapped = UnmappedProperty().Match(json.Message);
+        if (unmapped.Success)
+        {
+            return $"Unknown property '{unmapped.Groups[1].Value}' in the request body.";
+        }
+
+        var path = string.IsNullOrEmpty(json.Path) ? "$" : json.Path;
+        if (json.Message.Contains("maximum configured depth", StringComparison.Ordinal))
+        {
+            return "The JSON is nested too deeply (maximum depth is 32).";
+        }
+
+        if (json.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"Duplicate property at '{path}' in the request body.";
+        }
+
+        if (json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
+        {
+            return $"The value at '{path}' has the wrong type or is not one of the allowed values.";
+        }
+
+        return json.LineNumber is null
+            ? "The request body is not valid JSON."
+            : $"The request body is not valid JSON (near '{path}', line {json.LineNumber + 1}, position {json.BytePositionInLine}).";
+    }
+
+    private static string SanitizeBindingMessage(string message)
+    {
+        var match = FailedBind().Match(message);
+        return match.Success
+            ? $"The value '{match.Groups[2].Value}' is not valid for '{match.Groups[1].Value}'."
+            : "The request could not be read.";
+    }
+
+    /// <summary><c>Events[0].StepId</c> → <c>events[0].stepId</c>, matching the JSON names.</summary>
+    internal static string CamelPath(string propertyName) =>
+        string.Join('.', propertyName.Split('.').Select(s => s.Length == 0 ? s : char.ToLowerInvariant(s[0]) + s[1..]));
+
+    [GeneratedRegex("The JSON property '([^']*)' could not be mapped")]
+    private static partial Regex UnmappedProperty();
+
+    [GeneratedRegex("Failed to bind parameter \"[^\"]*? ([A-Za-z0-9_]+)\" from \"([^\"]*)\"")]
+    private static partial Regex FailedBind();
+}

@@ -1,0 +1,16 @@
+using System.Reflection;
+
+namespace JobTrail.BuildingBlocks.Mediator;
+
+/// <summary>What the pipeline needs to know about a request type, read once per type.</summary>
+public static class RequestTraits<TRequest>
+{
+    public static readonly bool IsCommand = Implements(typeof(ICommand<>));
+    public static readonly bool IsQuery = Implements(typeof(IQuery<>));
+    public static readonly string? RequiredScope = typeof(TRequest).GetCustomAttribute<RequiresScopeAttribute>()?.Scope;
+    public static readonly AuditedAttribute? Audited = typeof(TRequest).GetCustomAttribute<AuditedAttribute>();
+    public static readonly string Name = typeof(TRequest).Name;
+
+    private static bool Implements(Type open) =>
+        typeof(TRequest).GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == open);
+}

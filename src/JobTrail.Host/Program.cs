@@ -1,0 +1,79 @@
+using System.Net;
+using JobTrail.BuildingBlocks;
+using JobTrail.BuildingBlocks.Errors;
+using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Json;
+using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.Host;
+using JobTrail.Modules.Access;
+using JobTrail.Modules.JobSteps;
+using JobTrail.Modules.RunnerJobs;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+var builder = WebApplication.CreateBuilder(args);
+var configuration = builder.Configuration;
+
+builder.Services.AddBuildingBlocks(configuration);
+builder.Services.AddAccessModule(configuration);
+builder.Services.AddRunnerJobsModule(configuration);
+builder.Services.AddJobStepsModule(configuration);
+builder.Services.AddJobTrailMediator();
+builder.Services.AddEndpointModules();
+
+builder.Services.ConfigureHttpJsonOptions(o => JsonDefaults.Apply(o.SerializerOptions));
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+builder.Services.AddJobTrailProblemDetails();
+builder.Services.AddAuthorizationBuilder()
+    .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(AccessModule.AuthenticationScheme)
+        .RequireAuthenticatedUser().Build());
+builder.Services.AddOpenApi();
+builder.Services.AddHealthChecks()
+    .AddCheck<PostgresReadinessCheck>("postgres", tags: ["ready"]);
+builder.Services.Configure<ForwardedHeadersOptions>(options =>
+{
+    // X-Forwarded-For is believed only from the proxies listed in JobTrail:TrustedProxies.
+    options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+    options.KnownProxies.Clear();
+    options.KnownIPNetworks.Clear();
+    foreach (var proxy in configuration.GetSection("JobTrail:TrustedProxies").Get<string[]>() ?? [])
+    {
+        options.KnownProxies.Add(IPAddress.Parse(proxy));
+    }
+});
+builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
+
+var app = builder.Build();
+
+app.UseForwardedHeaders();
+app.UseMiddleware<CorrelationIdMiddleware>();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseSwaggerUI(o =>
+{
+    o.RoutePrefix = "swagger";
+    o.SwaggerEndpoint("/openapi/v1.json", "JobTrail v1");
+});
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseMiddleware<RequestBodyLimitMiddleware>();
+
+app.MapOpenApi().AllowAnonymous();
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+app.MapHealthChecks("/health/ready", new HealthCheckOptions
+{
+    Predicate = check => check.Tags.Contains("ready"),
+    ResponseWriter = HealthResponse.WriteAsync,
+    ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status200OK },
+}).AllowAnonymous();
+app.MapEndpointModules();
+
+await app.Services.GetRequiredService<SqlMigrator>().MigrateAsync();
+await app.Services.BootstrapAccessAsync();
+
+await app.RunAsync();
+
+/// <summary>Entry point; public so the integration tests can host it.</summary>
+public partial class Program;

@@ -1,0 +1,28 @@
+using JobTrail.BuildingBlocks;
+using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.Modules.Access.Authentication;
+using JobTrail.Modules.Access.Persistence;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobTrail.Modules.Access;
+
+public static class AccessModule
+{
+    public const string AuthenticationScheme = ApiKeyAuthenticationHandler.SchemeName;
+
+    public static IServiceCollection AddAccessModule(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddModule(AccessDbContext.Schema, typeof(AccessModule).Assembly, migrationOrder: 10);
+        services.AddModuleDbContext<AccessDbContext>();
+        services.AddSingleton<AccessBootstrap>();
+        services.AddAuthentication(AuthenticationScheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AuthenticationScheme, null);
+        return services;
+    }
+
+    /// <summary>Creates the bootstrap workspace and key if configured; call after migrations.</summary>
+    public static Task BootstrapAccessAsync(this IServiceProvider services, CancellationToken cancellationToken = default) =>
+        services.GetRequiredService<AccessBootstrap>().EnsureAsync(cancellationToken);
+}

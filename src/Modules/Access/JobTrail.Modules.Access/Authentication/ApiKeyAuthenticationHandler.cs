@@ -1,0 +1,119 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using JobTrail.BuildingBlocks.Http;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace JobTrail.Modules.Access.Authentication;
+
+/// <summary>
+/// <c>Authorization: Bearer jt_…</c>. Every request reads the key afresh, so a revoked key is
+/// refused on its very next request.
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory loggerFactory,
+    UrlEncoder encoder,
+    NpgsqlDataSource dataSource,
+    RequestContext requestContext,
+    IProblemDetailsService problems)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    private static readonly byte[] UnknownKeyHash = ApiKeyFormat.Hash("no-such-key");
+    private const string FailureKey = "jobtrail.auth.failure";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(header))
+        {
+            // Anonymous endpoints (health, OpenAPI) need nothing; protected ones challenge below.
+            return AuthenticateResult.NoResult();
+        }
+
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return Fail("The Authorization header must use the Bearer scheme.");
+        }
+
+        if (!ApiKeyFormat.TryParse(header["Bearer ".Length..].Trim(), out var keyId, out var secret))
+        {
+            return Fail("The API key is malformed.");
+        }
+
+        var stored = await FindAsync(keyId, Context.RequestAborted);
+        // Compare even for unknown keys so the answer takes as long either way.
+        var matches = ApiKeyFormat.Matches(secret, stored?.SecretHash ?? UnknownKeyHash);
+        if (stored is null || !matches)
+        {
+            return Fail("The API key is not valid.");
+        }
+
+        if (stored.Revoked)
+        {
+            return Fail("The API key has been revoked.");
+        }
+
+        requestContext.Authenticate(stored.WorkspaceId, keyId, stored.ActorId, stored.Scopes);
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, stored.ActorId),
+            new("workspace_id", stored.WorkspaceId.ToString()),
+            new("key_id", keyId.ToString()),
+        };
+        claims.AddRange(stored.Scopes.Select(s => new Claim("scope", s)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        var detail = Context.Items.TryGetValue(FailureKey, out var reason) && reason is string text
+            ? text
+            : "Send an API key as 'Authorization: Bearer <key>'.";
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = StatusCodes.Status401Unauthorized,
+                Detail = detail,
+                Extensions = { ["code"] = "unauthorized" },
+            },
+        });
+    }
+
+    private AuthenticateResult Fail(string reason)
+    {
+        Context.Items[FailureKey] = reason;
+        return AuthenticateResult.Fail(reason);
+    }
+
+    private async Task<StoredKey?> FindAsync(Guid keyId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "select workspace_id, actor_id, scopes, secret_hash, revoked from access.find_api_key($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = keyId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new StoredKey(
+            reader.GetGuid(0),
+            reader.GetString(1),
+            reader.GetFieldValue<string[]>(2),
+            reader.GetFieldValue<byte[]>(3),
+            reader.GetBoolean(4));
+    }
+
+    private sealed record StoredKey(Guid WorkspaceId, string ActorId, string[] Scopes, byte[] SecretHash, bool Revoked);
+}

@@ -1,0 +1,55 @@
+using FluentValidation;
+using JobTrail.BuildingBlocks;
+using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.Modules.JobSteps.Domain;
+using JobTrail.Modules.JobSteps.Persistence;
+using MediatR;
+using Microsoft.EntityFrameworkCore;
+
+namespace JobTrail.Modules.JobSteps.Features.ChangeStepStatus;
+
+internal sealed record ChangeStepStatusBody(string? Status, string? Error);
+
+[RequiresScope(Scopes.JobsWrite)]
+[Audited("job_step.status_changed", "job_step")]
+internal sealed record ChangeStepStatusCommand(Guid JobId, Guid StepId, string? Status, string? Error)
+    : ICommand<StepResponse>, IAuditedCommand<StepResponse>
+{
+    public string? GetAuditEntityId(StepResponse? response) => StepId.ToString();
+
+    public IReadOnlyDictionary<string, object?>? GetAuditMetadata(StepResponse? response) =>
+        new Dictionary<string, object?> { ["jobId"] = JobId, ["to"] = Status };
+}
+
+internal sealed class ChangeStepStatusValidator : AbstractValidator<ChangeStepStatusCommand>
+{
+    private static readonly string Targets = "RUNNING, COMPLETED, FAILED";
+
+    public ChangeStepStatusValidator()
+    {
+        RuleFor(x => x.JobId).NotEmpty().WithMessage("'jobId' must be a job id.");
+        RuleFor(x => x.StepId).NotEmpty().WithMessage("'stepId' must be a step id.");
+        RuleFor(x => x.Status).NotEmpty().WithMessage("'status' is required.")
+            .Must(s => StepText.TryParse<StepStatus>(s, out var v) && v != StepStatus.Pending)
+            .WithMessage($"'status' must be one of {Targets}.");
+        RuleFor(x => x.Error).MaximumLength(4000).WithMessage("'error' must be at most 4000 characters.");
+        RuleFor(x => x.Error).Null().When(x => x.Status != "FAILED").WithMessage("'error' may only be sent with status FAILED.");
+    }
+}
+
+internal sealed class ChangeStepStatusHandler(JobStepsDbContext db, IMediator mediator, TimeProvider clock)
+    : IRequestHandler<ChangeStepStatusCommand, StepResponse>
+{
+    public async Task<StepResponse> Handle(ChangeStepStatusCommand request, CancellationToken cancellationToken)
+    {
+        await mediator.LockOpenJobAsync(request.JobId, cancellationToken);
+        var step = await db.Steps
+            .FromSql($"select * from job_steps.steps where id = {request.StepId} and job_id = {request.JobId} for update")
+            .SingleOrDefaultAsync(cancellationToken)
+            ?? throw StepJobs.StepNotFound(request.JobId, request.StepId);
+        StepText.TryParse<StepStatus>(request.Status, out var next);
+        step.TransitionTo(next, request.Error, clock.UtcNowMicros());
+        await db.SaveChangesAsync(cancellationToken);
+        return StepResponse.From(step);
+    }
+}

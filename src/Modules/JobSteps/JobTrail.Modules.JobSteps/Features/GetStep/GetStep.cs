@@ -1,0 +1,29 @@
+using FluentValidation;
+using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.Modules.JobSteps.Persistence;
+using MediatR;
+using Microsoft.EntityFrameworkCore;
+
+namespace JobTrail.Modules.JobSteps.Features.GetStep;
+
+[RequiresScope(Scopes.JobsRead)]
+internal sealed record GetStepQuery(Guid JobId, Guid StepId) : IQuery<StepResponse>;
+
+internal sealed class GetStepValidator : AbstractValidator<GetStepQuery>
+{
+    public GetStepValidator()
+    {
+        RuleFor(x => x.JobId).NotEmpty().WithMessage("'jobId' must be a job id.");
+        RuleFor(x => x.StepId).NotEmpty().WithMessage("'stepId' must be a step id.");
+    }
+}
+
+internal sealed class GetStepHandler(JobStepsDbContext db) : IRequestHandler<GetStepQuery, StepResponse>
+{
+    public async Task<StepResponse> Handle(GetStepQuery request, CancellationToken cancellationToken)
+    {
+        var step = await db.Steps.SingleOrDefaultAsync(s => s.Id == request.StepId && s.JobId == request.JobId, cancellationToken)
+            ?? throw StepJobs.StepNotFound(request.JobId, request.StepId);
+        return StepResponse.From(step);
+    }
+}

@@ -1,0 +1,17 @@
+using JobTrail.BuildingBlocks;
+using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.Modules.JobSteps.Persistence;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobTrail.Modules.JobSteps;
+
+public static class JobStepsModule
+{
+    public static IServiceCollection AddJobStepsModule(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddModule(JobStepsDbContext.Schema, typeof(JobStepsModule).Assembly, migrationOrder: 30);
+        services.AddModuleDbContext<JobStepsDbContext>();
+        return services;
+    }
+}

@@ -1,0 +1,54 @@
+using FluentValidation;
+using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Paging;
+using JobTrail.Modules.RunnerJobs.Domain;
+using JobTrail.Modules.RunnerJobs.Persistence;
+using MediatR;
+using Microsoft.EntityFrameworkCore;
+
+namespace JobTrail.Modules.RunnerJobs.Features.ListJobs;
+
+internal sealed record JobCursor(Guid Id);
+
+/// <summary>Newest first, optionally narrowed by status and type.</summary>
+[RequiresScope(Scopes.JobsRead)]
+internal sealed record ListJobsQuery(string? Status, string? Type, int? Limit, string? Cursor) : IQuery<Page<JobResponse>>;
+
+internal sealed class ListJobsValidator : AbstractValidator<ListJobsQuery>
+{
+    public ListJobsValidator()
+    {
+        RuleFor(x => x.Status).Must(s => s is null || JobStatusText.TryParse(s, out _))
+            .WithMessage($"'status' must be one of {JobStatusText.AllSpelled}.");
+        RuleFor(x => x.Type).MaximumLength(100).WithMessage("'type' must be at most 100 characters.");
+        RuleFor(x => x.Limit).ValidLimit();
+        RuleFor(x => x.Cursor).ValidCursor<ListJobsQuery, JobCursor>();
+    }
+}
+
+internal sealed class ListJobsHandler(RunnerJobsDbContext db) : IRequestHandler<ListJobsQuery, Page<JobResponse>>
+{
+    public async Task<Page<JobResponse>> Handle(ListJobsQuery request, CancellationToken cancellationToken)
+    {
+        var limit = request.Limit ?? Paging.DefaultLimit;
+        IQueryable<RunnerJob> query = db.Jobs;
+        if (request.Status is not null && JobStatusText.TryParse(request.Status, out var status))
+        {
+            query = query.Where(j => j.Status == status);
+        }
+
+        if (request.Type is not null)
+        {
+            query = query.Where(j => j.Type == request.Type);
+        }
+
+        if (request.Cursor is not null)
+        {
+            var before = Cursor.Decode<JobCursor>(request.Cursor).Id;
+            query = query.Where(j => j.Id.CompareTo(before) < 0);
+        }
+
+        var rows = await query.OrderByDescending(j => j.Id).Take(limit + 1).ToListAsync(cancellationToken);
+        return Paging.ToPage(rows.Select(JobResponse.From).ToList(), limit, j => new JobCursor(j.Id));
+    }
+}

@@ -1,0 +1,17 @@
+using JobTrail.BuildingBlocks;
+using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.Modules.RunnerJobs.Persistence;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobTrail.Modules.RunnerJobs;
+
+public static class RunnerJobsModule
+{
+    public static IServiceCollection AddRunnerJobsModule(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddModule(RunnerJobsDbContext.Schema, typeof(RunnerJobsModule).Assembly, migrationOrder: 20);
+        services.AddModuleDbContext<RunnerJobsDbContext>();
+        return services;
+    }
+}
