@@ -11,9 +11,9 @@ public static class BuildingBlocksRegistration
 {
     public static IServiceCollection AddBuildingBlocks(this IServiceCollection services, IConfiguration configuration)
     {
-        var database = DatabaseOptions.From(configuration);
-        services.AddSingleton(database);
-        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(database.ServiceConnectionString).Build());
+        // Resolved lazily so hosts (and tests) may supply configuration after registration.
+        services.AddSingleton(sp => DatabaseOptions.From(sp.GetRequiredService<IConfiguration>()));
+        services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<DatabaseOptions>().ServiceConnectionString).Build());
         services.AddScoped<DbSession>();
         services.AddScoped<RequestContext>();
         services.AddSingleton<SqlMigrator>();

@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
+
+namespace JobTrail.IntegrationTests.Infrastructure;
+
+/// <summary>The real host (Program) on a test database, with the real PostgreSQL behind it.</summary>
+internal sealed class JobTrailApp(string database, string? bootstrapKey, IReadOnlyDictionary<string, string?>? settings = null)
+    : WebApplicationFactory<Program>
+{
+    public string Database { get; } = database;
+
+    public string ServiceConnectionString => TestDatabases.ForDatabase(TestDatabases.ServiceConnectionString, Database);
+
+    public string OwnerConnectionString => TestDatabases.ForDatabase(TestDatabases.OwnerConnectionString, Database);
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("JobTrail:Postgres", ServiceConnectionString);
+        builder.UseSetting("JobTrail:PostgresOwner", OwnerConnectionString);
+        builder.UseSetting("JobTrail:Bootstrap:ApiKey", bootstrapKey ?? string.Empty);
+        builder.UseSetting("JobTrail:Bootstrap:Workspace", "default");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+    }
+}
