@@ -70,6 +70,12 @@ app.MapHealthChecks("/health/ready", new HealthCheckOptions
 }).AllowAnonymous();
 app.MapEndpointModules();
 
+var database = app.Services.GetRequiredService<DatabaseOptions>();
+if (database.UsesOneRole)
+{
+    app.Logger.LogWarning("JobTrail:PostgresOwner is not set or names the service role: the service then owns its tables and row-level security rests on FORCE alone. Use a separate owner role in production.");
+}
+
 await app.Services.GetRequiredService<SqlMigrator>().MigrateAsync();
 await app.Services.BootstrapAccessAsync();
 

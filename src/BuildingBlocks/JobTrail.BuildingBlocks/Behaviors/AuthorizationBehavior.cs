@@ -28,19 +28,20 @@ public sealed class AuthorizationBehavior<TRequest, TResponse>(RequestContext co
         }
 
         var workspace = context.RequireWorkspace();
-        if (request is ITargetsWorkspace targeted && targeted.TargetWorkspaceId != workspace)
+        var targeted = request as ITargetsWorkspace;
+        if (targeted is not null && context.HasScope(Scopes.System))
         {
-            if (!context.HasScope(Scopes.System))
-            {
-                throw new ForbiddenException("This API key may only act on its own workspace.");
-            }
-
             return next();
         }
 
-        if (!context.HasScope(scope) && !(request is ITargetsWorkspace && context.HasScope(Scopes.System)))
+        if (!context.HasScope(scope))
         {
             throw new ForbiddenException($"This API key lacks the '{scope}' scope.", "missing_scope");
+        }
+
+        if (targeted is not null && targeted.TargetWorkspaceId != workspace)
+        {
+            throw new ForbiddenException("This API key may only act on its own workspace.", "other_workspace");
         }
 
         return next();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Npgsql;
 
 namespace JobTrail.BuildingBlocks.Persistence;
 
@@ -8,6 +9,9 @@ namespace JobTrail.BuildingBlocks.Persistence;
 /// </summary>
 public sealed record DatabaseOptions(string ServiceConnectionString, string OwnerConnectionString)
 {
+    public bool UsesOneRole =>
+        string.Equals(new NpgsqlConnectionStringBuilder(ServiceConnectionString).Username, new NpgsqlConnectionStringBuilder(OwnerConnectionString).Username, StringComparison.Ordinal);
+
     public static DatabaseOptions From(IConfiguration configuration)
     {
         var service = configuration["JobTrail:Postgres"];

@@ -64,6 +64,10 @@ internal sealed class AccessBootstrap(IConfiguration configuration, DatabaseOpti
         {
             throw new InvalidOperationException($"The bootstrap API key already belongs to another workspace than '{slug}'.");
         }
+        else if (await Scalar<bool>(connection, transaction, "select revoked_at is not null from access.api_keys where id = $1", cancellationToken, keyId))
+        {
+            logger.LogWarning("The bootstrap API key {KeyId} was revoked and stays revoked; configure a new one", ApiKeyFormat.Describe(keyId));
+        }
 
         await transaction.CommitAsync(cancellationToken);
     }
