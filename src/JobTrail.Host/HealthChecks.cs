@@ -30,3 +30,20 @@ internal sealed class PostgresReadinessCheck(NpgsqlDataSource dataSource, SqlMig
         }
     }
 }
+
+/// <summary>Valkey down is degraded, not unready: the outbox holds events until it returns.</summary>
+internal sealed class ValkeyReadinessCheck(JobTrail.BuildingBlocks.Valkey.IValkeyClient valkey) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var latency = await valkey.PingAsync();
+            return HealthCheckResult.Healthy("Valkey is reachable.", new Dictionary<string, object> { ["latencyMs"] = latency.TotalMilliseconds });
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            return HealthCheckResult.Degraded("Valkey is not reachable: recent events come from PostgreSQL and live delivery waits in the outbox.", ex);
+        }
+    }
+}

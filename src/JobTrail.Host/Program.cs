@@ -31,7 +31,8 @@ builder.Services.AddAuthorizationBuilder()
         .RequireAuthenticatedUser().Build());
 builder.Services.AddOpenApi();
 builder.Services.AddHealthChecks()
-    .AddCheck<PostgresReadinessCheck>("postgres", tags: ["ready"]);
+    .AddCheck<PostgresReadinessCheck>("postgres", tags: ["ready"])
+    .AddCheck<ValkeyReadinessCheck>("valkey", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
 builder.Services.Configure<ForwardedHeadersOptions>(options =>
 {
     // X-Forwarded-For is believed only from the proxies listed in JobTrail:TrustedProxies.

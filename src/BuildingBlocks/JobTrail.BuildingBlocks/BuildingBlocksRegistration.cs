@@ -1,5 +1,6 @@
 using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.BuildingBlocks.Valkey;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -17,6 +18,11 @@ public static class BuildingBlocksRegistration
         services.AddScoped<DbSession>();
         services.AddScoped<RequestContext>();
         services.AddSingleton<SqlMigrator>();
+        services.AddSingleton<IValkeyClient>(sp => new ValkeyClient(
+            sp.GetRequiredService<IConfiguration>()["JobTrail:Valkey"] is { Length: > 0 } valkey
+                ? valkey
+                : throw new InvalidOperationException("JobTrail:Valkey is not set. Set JobTrail__Valkey to host:port (scripts/run.sh does this)."),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ValkeyClient>>()));
         services.TryAddSingleton(TimeProvider.System);
         services.AddModuleMigrations("jobtrail", typeof(BuildingBlocksRegistration).Assembly, order: 0);
         return services;
