@@ -44,6 +44,8 @@ builder.Services.Configure<ForwardedHeadersOptions>(options =>
         options.KnownProxies.Add(IPAddress.Parse(proxy));
     }
 });
+builder.Services.AddJobTrailRateLimiting(configuration);
+builder.Services.AddHsts(o => o.MaxAge = TimeSpan.FromDays(365));
 builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
 
 var app = builder.Build();
@@ -52,12 +54,25 @@ app.UseForwardedHeaders();
 app.UseMiddleware<CorrelationIdMiddleware>();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseMiddleware<SecurityHeadersMiddleware>();
+// For deployments that terminate TLS here; behind a TLS proxy leave these off (the default).
+if (configuration.GetValue("JobTrail:Https:Redirect", false))
+{
+    app.UseHttpsRedirection();
+}
+
+if (configuration.GetValue("JobTrail:Https:Hsts", false))
+{
+    app.UseHsts();
+}
+
 app.UseSwaggerUI(o =>
 {
     o.RoutePrefix = "swagger";
     o.SwaggerEndpoint("/openapi/v1.json", "JobTrail v1");
 });
 app.UseAuthentication();
+app.UseRateLimiter();
 app.UseAuthorization();
 app.UseMiddleware<RequestBodyLimitMiddleware>();
 

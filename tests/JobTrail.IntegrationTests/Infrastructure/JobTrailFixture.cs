@@ -10,8 +10,16 @@ namespace JobTrail.IntegrationTests.Infrastructure;
 /// Per test class: its own cloned database, the host on it, and a bootstrap key with every scope
 /// plus <c>system</c> in the workspace "default".
 /// </summary>
-public sealed class JobTrailFixture : IAsyncLifetime
+public class JobTrailFixture : IAsyncLifetime
 {
+    /// <summary>Extra host settings for fixtures that need a differently configured service.</summary>
+    /// The default lifts the rate limit: tests that load the service on purpose must not trip it.
+    protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
+    {
+        ["JobTrail:RateLimit:PerSecond"] = "1000000",
+        ["JobTrail:RateLimit:Burst"] = "1000000",
+    };
+
     private JobTrailApp? app;
 
     public string BootstrapKey { get; } =
@@ -24,7 +32,7 @@ public sealed class JobTrailFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var database = await TestDatabases.CreateAsync();
-        app = new JobTrailApp(database, BootstrapKey);
+        app = new JobTrailApp(database, BootstrapKey, Settings);
         _ = app.Server;
         await using var connection = new NpgsqlConnection(app.OwnerConnectionString);
         await connection.OpenAsync();

@@ -1,0 +1,23 @@
+namespace JobTrail.Host;
+
+/// <summary>Conservative response headers for an API that serves JSON and event streams only.</summary>
+internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
+{
+    public Task InvokeAsync(HttpContext http)
+    {
+        http.Response.OnStarting(() =>
+        {
+            var headers = http.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
+            if (!http.Request.Path.StartsWithSegments("/swagger"))
+            {
+                headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
+            }
+
+            return Task.CompletedTask;
+        });
+        return next(http);
+    }
+}
