@@ -316,6 +316,19 @@ public sealed class EmitEventTests(JobTrailFixture fixture) : IClassFixture<JobT
         Assert.Equal(first.GetRawText(), repeat.GetRawText());
     }
 
+    [Fact]
+    public async Task A_new_Idempotency_Key_on_an_ended_or_unknown_job_is_refused_like_any_emit()
+    {
+        var client = fixture.Client();
+        var job = (await client.CreateJobAsync()).Id();
+        (await client.SetJobStatusAsync(job, "CANCELLED")).EnsureStatus(200);
+
+        (await client.EmitEventAsync(job, new { type = "gate.passed" }, Guid.NewGuid().ToString())).EnsureProblem(409, "job_terminal");
+        (await client.EmitBatchAsync(job, [new { type = "gate.passed" }], Guid.NewGuid().ToString())).EnsureProblem(409, "job_terminal");
+        (await client.EmitEventAsync(Guid.CreateVersion7(), new { type = "gate.passed" }, Guid.NewGuid().ToString())).EnsureProblem(404, "job_not_found");
+        Assert.Equal(0, await fixture.CountAsOwnerAsync("idempotency_keys", fixture.DefaultWorkspaceId, job));
+    }
+
     [Theory]
     [InlineData("has space")]
     [InlineData("ü-non-ascii")]

@@ -43,7 +43,9 @@ internal sealed class ClientEventWriter(JobEventStore store, IMediator mediator,
         }
 
         var refusal = await store.ExplainRefusalAsync(jobId, idempotencyKey, cancellationToken);
-        if (refusal.KeyRequestHash is not null)
+        // A key row without events is this statement's own (rolled back with it): the stream was
+        // missing or sealed. A key used before always has its events.
+        if (refusal.KeyRequestHash is not null && refusal.KeyEvents.Count > 0)
         {
             return refusal.KeyRequestHash.AsSpan().SequenceEqual(hash)
                 ? new EmittedEvents(refusal.KeyEvents.Select(JobEventResponse.From).ToList(), Replayed: true)
