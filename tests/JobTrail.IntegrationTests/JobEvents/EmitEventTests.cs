@@ -248,9 +248,9 @@ public sealed class EmitEventTests(JobTrailFixture fixture) : IClassFixture<JobT
         var key = Guid.NewGuid().ToString();
 
         var first = await client.SendJsonAsync($"/api/runner-jobs/{job}/events",
-            new StringContent("""{"type":"step.output","payload":{"line":"a"}}""", Encoding.UTF8, "application/json"), key);
+            new StringContent("""{"type":"step.output","payload":{"line":"a","n":1}}""", Encoding.UTF8, "application/json"), key);
         var repeat = await client.SendJsonAsync($"/api/runner-jobs/{job}/events",
-            new StringContent("""{ "payload": { "line": "a" },  "type": "step.output" }""", Encoding.UTF8, "application/json"), key);
+            new StringContent("""{ "payload": { "n": 1, "line": "a" },  "type": "step.output" }""", Encoding.UTF8, "application/json"), key);
 
         first.EnsureStatus(201);
         repeat.EnsureStatus(201);

@@ -103,8 +103,9 @@ internal sealed class ClientEventWriter(JobEventStore store, IMediator mediator,
     }
 
     /// <summary>
-    /// What a request asked for, independent of whitespace: a repeat with the same key must ask for
-    /// the same thing. Single and batch requests never match each other.
+    /// What a request asked for, independent of whitespace and of the order of object properties
+    /// (as jsonb stores it): a repeat with the same key must ask for the same thing. Single and
+    /// batch requests never match each other.
     /// </summary>
     internal static byte[] Fingerprint(IReadOnlyList<EventDraft> drafts, bool isBatch)
     {
@@ -128,7 +129,7 @@ internal sealed class ClientEventWriter(JobEventStore store, IMediator mediator,
 
                 if (draft.Payload is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } payload)
                 {
-                    payload.WriteTo(writer);
+                    WriteCanonical(writer, payload);
                 }
                 else
                 {
@@ -151,5 +152,34 @@ internal sealed class ClientEventWriter(JobEventStore store, IMediator mediator,
         }
 
         return SHA256.HashData(buffer.WrittenSpan);
+    }
+
+    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
+                {
+                    writer.WritePropertyName(property.Name);
+                    WriteCanonical(writer, property.Value);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    WriteCanonical(writer, item);
+                }
+
+                writer.WriteEndArray();
+                break;
+            default:
+                element.WriteTo(writer);
+                break;
+        }
     }
 }
