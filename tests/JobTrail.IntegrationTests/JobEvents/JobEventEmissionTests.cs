@@ -188,6 +188,38 @@ public sealed class JobEventEmissionTests(JobTrailFixture fixture) : IClassFixtu
         Assert.Equal(jobsBefore, await fixture.ScalarAsOwnerAsync<long>("select count(*) from runner_jobs.jobs", fixture.DefaultWorkspaceId.ToString()));
     }
 
+    [Fact]
+    public async Task Appending_notifies_the_job_events_channel_with_the_job_id_once_committed()
+    {
+        var client = fixture.Client();
+        await using var listener = new NpgsqlConnection(fixture.App.ServiceConnectionString);
+        await listener.OpenAsync();
+        var received = new List<string>();
+        listener.Notification += (_, n) =>
+        {
+            if (n.Channel == "job_events")
+            {
+                received.Add(n.Payload);
+            }
+        };
+        await using (var listen = new NpgsqlCommand("listen job_events", listener))
+        {
+            await listen.ExecuteNonQueryAsync();
+        }
+
+        var job = (await client.CreateJobAsync()).Id();
+        (await client.EmitEventAsync(job, new { type = "step.output" })).EnsureStatus(201);
+        (await client.EmitEventAsync(job, new { type = "job.completed" })).EnsureProblem(422);
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (received.Count < 2 && DateTime.UtcNow < deadline)
+        {
+            await listener.WaitAsync(TimeSpan.FromMilliseconds(Math.Max(1, (deadline - DateTime.UtcNow).TotalMilliseconds)));
+        }
+
+        Assert.Equal([job.ToString(), job.ToString()], received);
+    }
+
     /// <summary>As the owner, makes inserts into job_events.events that match <paramref name="condition"/> fail, until disposed.</summary>
     private async Task<IAsyncDisposable> RefuseEventInsertsAsync(string condition)
     {
