@@ -189,7 +189,7 @@ public sealed class JobEventEmissionTests(JobTrailFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task Appending_notifies_the_job_events_channel_with_the_job_id_once_committed()
+    public async Task Appending_notifies_the_job_events_channel_with_the_job_id_and_a_refused_emit_does_not()
     {
         var client = fixture.Client();
         await using var listener = new NpgsqlConnection(fixture.App.ServiceConnectionString);
@@ -207,17 +207,32 @@ public sealed class JobEventEmissionTests(JobTrailFixture fixture) : IClassFixtu
             await listen.ExecuteNonQueryAsync();
         }
 
-        var job = (await client.CreateJobAsync()).Id();
-        (await client.EmitEventAsync(job, new { type = "step.output" })).EnsureStatus(201);
-        (await client.EmitEventAsync(job, new { type = "job.completed" })).EnsureProblem(422);
+        var first = (await client.CreateJobAsync()).Id();
+        var refused = (await client.CreateJobAsync()).Id();
+        var last = (await client.CreateJobAsync()).Id();
+        (await client.SetJobStatusAsync(refused, "CANCELLED")).EnsureStatus(200);
+        await WaitForAsync(listener, received, 4);
+        Assert.Equal([first.ToString(), refused.ToString(), last.ToString(), refused.ToString()], received);
+        received.Clear();
 
+        // Both refusals run the append statement and find nothing to append to.
+        (await client.EmitEventAsync(first, new { type = "step.output" })).EnsureStatus(201);
+        (await client.EmitEventAsync(refused, new { type = "step.output" }, Guid.NewGuid().ToString())).EnsureProblem(409);
+        (await client.EmitBatchAsync(Guid.CreateVersion7(), [new { type = "step.output" }])).EnsureProblem(404);
+        (await client.EmitEventAsync(last, new { type = "step.output" })).EnsureStatus(201);
+        await WaitForAsync(listener, received, 2);
+
+        // Notifications arrive in commit order: one from a refused emit would sit between these two.
+        Assert.Equal([first.ToString(), last.ToString()], received);
+    }
+
+    private static async Task WaitForAsync(NpgsqlConnection listener, List<string> received, int count)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (received.Count < 2 && DateTime.UtcNow < deadline)
+        while (received.Count < count && DateTime.UtcNow < deadline)
         {
             await listener.WaitAsync(TimeSpan.FromMilliseconds(Math.Max(1, (deadline - DateTime.UtcNow).TotalMilliseconds)));
         }
-
-        Assert.Equal([job.ToString(), job.ToString()], received);
     }
 
     /// <summary>As the owner, makes inserts into job_events.events that match <paramref name="condition"/> fail, until disposed.</summary>
