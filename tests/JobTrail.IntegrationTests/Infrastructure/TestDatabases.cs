@@ -40,7 +40,22 @@ internal static class TestDatabases
     public static async Task DropAsync(string name)
     {
         NpgsqlConnection.ClearAllPools();
-        await ExecuteOnMaintenanceAsync($"drop database if exists {name} with (force)");
+        // Cleared pools close their connections, but the server processes end a moment later, and
+        // FORCE may not terminate the service role's (the owner lacks pg_signal_backend): retry until
+        // they are gone, within a deadline, so a leaked connection still fails the run.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await ExecuteOnMaintenanceAsync($"drop database if exists {name} with (force)");
+                return;
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100));
+            }
+        }
     }
 
     private static async Task<string> CreateTemplateAsync()

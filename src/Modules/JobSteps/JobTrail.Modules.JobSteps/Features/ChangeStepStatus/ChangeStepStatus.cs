@@ -50,6 +50,7 @@ internal sealed class ChangeStepStatusHandler(JobStepsDbContext db, IMediator me
         StepText.TryParse<StepStatus>(request.Status, out var next);
         step.TransitionTo(next, request.Error, clock.UtcNowMicros());
         await db.SaveChangesAsync(cancellationToken);
+        await mediator.Send(StepEvents.StatusChanged(step), cancellationToken);
         return StepResponse.From(step);
     }
 }

@@ -46,6 +46,7 @@ internal sealed class RecordTokenUsageHandler(JobStepsDbContext db, IMediator me
             ?? throw StepJobs.StepNotFound(request.JobId, request.StepId);
         step.AddTokens(request.Input!.Value, request.Output!.Value);
         await db.SaveChangesAsync(cancellationToken);
+        await mediator.Send(StepEvents.TokensUsed(step, request.Input.Value, request.Output.Value), cancellationToken);
         return StepResponse.From(step);
     }
 }

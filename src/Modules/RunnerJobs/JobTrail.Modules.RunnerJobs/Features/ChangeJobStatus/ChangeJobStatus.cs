@@ -35,7 +35,7 @@ internal sealed class ChangeJobStatusValidator : AbstractValidator<ChangeJobStat
     }
 }
 
-internal sealed class ChangeJobStatusHandler(RunnerJobsDbContext db, TimeProvider clock)
+internal sealed class ChangeJobStatusHandler(RunnerJobsDbContext db, IMediator mediator, TimeProvider clock)
     : IRequestHandler<ChangeJobStatusCommand, JobResponse>
 {
     public async Task<JobResponse> Handle(ChangeJobStatusCommand request, CancellationToken cancellationToken)
@@ -46,8 +46,10 @@ internal sealed class ChangeJobStatusHandler(RunnerJobsDbContext db, TimeProvide
             .SingleOrDefaultAsync(cancellationToken)
             ?? throw RunnerJobErrors.NotFound(request.JobId);
         JobStatusText.TryParse(request.Status, out var next);
+        var previous = job.Status;
         job.TransitionTo(next, request.Error, clock.UtcNowMicros());
         await db.SaveChangesAsync(cancellationToken);
+        await mediator.Send(RunnerJobEvents.StatusChanged(job, previous), cancellationToken);
         return JobResponse.From(job);
     }
 }

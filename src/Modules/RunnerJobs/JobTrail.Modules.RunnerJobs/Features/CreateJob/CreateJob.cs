@@ -33,7 +33,7 @@ internal sealed class CreateJobValidator : AbstractValidator<CreateJobCommand>
     }
 }
 
-internal sealed class CreateJobHandler(RunnerJobsDbContext db, RequestContext context, TimeProvider clock)
+internal sealed class CreateJobHandler(RunnerJobsDbContext db, IMediator mediator, RequestContext context, TimeProvider clock)
     : IRequestHandler<CreateJobCommand, JobResponse>
 {
     public async Task<JobResponse> Handle(CreateJobCommand request, CancellationToken cancellationToken)
@@ -50,6 +50,7 @@ internal sealed class CreateJobHandler(RunnerJobsDbContext db, RequestContext co
         };
         db.Jobs.Add(job);
         await db.SaveChangesAsync(cancellationToken);
+        await mediator.Send(RunnerJobEvents.Created(job), cancellationToken);
         return JobResponse.From(job);
     }
 }

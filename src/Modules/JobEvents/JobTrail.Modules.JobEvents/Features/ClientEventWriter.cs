@@ -1,0 +1,185 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using JobTrail.BuildingBlocks;
+using JobTrail.BuildingBlocks.Errors;
+using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Json;
+using JobTrail.Modules.JobEvents.Contracts;
+using JobTrail.Modules.JobEvents.Persistence;
+using JobTrail.Modules.JobSteps.Contracts;
+using MediatR;
+
+namespace JobTrail.Modules.JobEvents.Features;
+
+/// <summary>What a client's emit produced; <see cref="Replayed"/> when an Idempotency-Key returned earlier events.</summary>
+internal sealed record EmittedEvents(IReadOnlyList<JobEventResponse> Events, bool Replayed);
+
+/// <summary>
+/// The rules every client emission follows, one event or a batch, all or nothing: only client types
+/// (422), steps of that job only (422), an existing job of this workspace (404), an open log (409),
+/// and at most one write per Idempotency-Key (a repeat replays the first write; a different request
+/// under the same key is 409).
+/// </summary>
+internal sealed class ClientEventWriter(JobEventStore store, IMediator mediator, RequestContext context, TimeProvider clock)
+{
+    public async Task<EmittedEvents> EmitAsync(
+        Guid jobId, IReadOnlyList<EventDraft> drafts, string? idempotencyKey, bool isBatch, CancellationToken cancellationToken)
+    {
+        EnsureClientTypes(drafts, isBatch);
+        await EnsureStepsBelongToJobAsync(jobId, drafts, isBatch, cancellationToken);
+
+        var now = clock.UtcNowMicros();
+        var events = drafts
+            .Select(d => new NewEvent(Guid.CreateVersion7(), d.Type!, d.StepId, d.Payload.ToStoredJson(), d.OccurredAt is { } at ? Micros(at) : null))
+            .ToList();
+        var hash = idempotencyKey is null ? null : Fingerprint(drafts, isBatch);
+        var stored = await store.AppendAsync(
+            new AppendRequest(jobId, events, CreateStream: false, Seal: false, idempotencyKey, hash, context.RequireActor(), context.CorrelationId, now),
+            cancellationToken);
+        if (stored.Count > 0)
+        {
+            return new EmittedEvents(stored.Select(JobEventResponse.From).ToList(), Replayed: false);
+        }
+
+        var refusal = await store.ExplainRefusalAsync(jobId, idempotencyKey, cancellationToken);
+        // A key row without events is this statement's own (rolled back with it): the stream was
+        // missing or sealed. A key used before always has its events.
+        if (refusal.KeyRequestHash is not null && refusal.KeyEvents.Count > 0)
+        {
+            return refusal.KeyRequestHash.AsSpan().SequenceEqual(hash)
+                ? new EmittedEvents(refusal.KeyEvents.Select(JobEventResponse.From).ToList(), Replayed: true)
+                : throw JobEventErrors.KeyReused(idempotencyKey!);
+        }
+
+        throw refusal.StreamExists ? JobEventErrors.Sealed(jobId) : JobEventErrors.JobNotFound(jobId);
+    }
+
+    private static void EnsureClientTypes(IReadOnlyList<EventDraft> drafts, bool isBatch)
+    {
+        for (var i = 0; i < drafts.Count; i++)
+        {
+            var type = drafts[i].Type!;
+            if (!JobEventTypes.ClientEmittable.Contains(type))
+            {
+                throw new UnprocessableException(
+                    $"{Where(i, isBatch)}'{type}' is recorded by the service itself when the job or step changes; " +
+                    $"clients may emit {string.Join(", ", JobEventTypes.ClientEmittable.Order(StringComparer.Ordinal))}.",
+                    "system_event_type");
+            }
+        }
+    }
+
+    private async Task EnsureStepsBelongToJobAsync(Guid jobId, IReadOnlyList<EventDraft> drafts, bool isBatch, CancellationToken cancellationToken)
+    {
+        var stepIds = drafts.Where(d => d.StepId is not null).Select(d => d.StepId!.Value).Distinct().ToList();
+        if (stepIds.Count == 0)
+        {
+            return;
+        }
+
+        var found = (await mediator.Send(new LookupJobSteps(jobId, stepIds), cancellationToken)).Select(s => s.Id).ToHashSet();
+        var missing = drafts.Select((d, i) => (d.StepId, i)).FirstOrDefault(x => x.StepId is { } id && !found.Contains(id));
+        if (missing.StepId is null)
+        {
+            return;
+        }
+
+        // An unknown job explains every unknown step: say that rather than blame the step.
+        if (!await store.StreamExistsAsync(jobId, cancellationToken))
+        {
+            throw JobEventErrors.JobNotFound(jobId);
+        }
+
+        throw new UnprocessableException($"{Where(missing.i, isBatch)}step {missing.StepId} is not a step of runner job {jobId}.", "step_not_in_job");
+    }
+
+    private static string Where(int index, bool isBatch) => isBatch ? $"events[{index}]: " : string.Empty;
+
+    private static DateTime Micros(DateTimeOffset at)
+    {
+        var utc = at.UtcDateTime;
+        return new DateTime(utc.Ticks - (utc.Ticks % 10), DateTimeKind.Utc);
+    }
+
+    /// <summary>
+    /// What a request asked for, independent of whitespace and of the order of object properties
+    /// (as jsonb stores it): a repeat with the same key must ask for the same thing. Single and
+    /// batch requests never match each other.
+    /// </summary>
+    internal static byte[] Fingerprint(IReadOnlyList<EventDraft> drafts, bool isBatch)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            writer.WriteStringValue(isBatch ? "batch" : "single");
+            foreach (var draft in drafts)
+            {
+                writer.WriteStartArray();
+                writer.WriteStringValue(draft.Type);
+                if (draft.StepId is { } step)
+                {
+                    writer.WriteStringValue(step);
+                }
+                else
+                {
+                    writer.WriteNullValue();
+                }
+
+                if (draft.Payload is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } payload)
+                {
+                    WriteCanonical(writer, payload);
+                }
+                else
+                {
+                    writer.WriteNullValue();
+                }
+
+                if (draft.OccurredAt is { } at)
+                {
+                    writer.WriteStringValue(Micros(at));
+                }
+                else
+                {
+                    writer.WriteNullValue();
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return SHA256.HashData(buffer.WrittenSpan);
+    }
+
+    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
+                {
+                    writer.WritePropertyName(property.Name);
+                    WriteCanonical(writer, property.Value);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    WriteCanonical(writer, item);
+                }
+
+                writer.WriteEndArray();
+                break;
+            default:
+                element.WriteTo(writer);
+                break;
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Paging;
+using JobTrail.Modules.JobEvents.Features;
+using JobTrail.Modules.JobEvents.Features.EmitEvent;
+using JobTrail.Modules.JobEvents.Features.EmitEventBatch;
+using JobTrail.Modules.JobEvents.Features.GetEvent;
+using JobTrail.Modules.JobEvents.Features.ListEventsForJob;
+using MediatR;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+
+namespace JobTrail.Modules.JobEvents;
+
+internal sealed class JobEventsEndpoints : IEndpointModule
+{
+    /// <summary>Set on a response that repeats the first result of an Idempotency-Key instead of writing again.</summary>
+    public const string ReplayedHeader = "Idempotent-Replayed";
+
+    public void MapEndpoints(IEndpointRouteBuilder app)
+    {
+        var events = app.MapGroup("/api/runner-jobs/{jobId:guid}/events").WithTags("Job events");
+
+        events.MapPost("/", async (
+                Guid jobId, EventDraft body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
+                HttpResponse response, IMediator mediator, CancellationToken ct) =>
+            {
+                var emitted = await mediator.Send(
+                    new EmitEventCommand(jobId, body.Type, body.StepId, body.Payload, body.OccurredAt, idempotencyKey), ct);
+                MarkReplay(response, emitted);
+                var e = emitted.Events[0];
+                return TypedResults.Created($"/api/runner-jobs/{jobId}/events/{e.Id}", e);
+            })
+            .WithName("EmitEvent")
+            .WithSummary("Append one client event to a job's log; a repeated Idempotency-Key returns the first event (201, Idempotent-Replayed: true).")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+        events.MapPost("/batch", async (
+                Guid jobId, EmitEventBatchBody body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
+                HttpResponse response, IMediator mediator, CancellationToken ct) =>
+            {
+                var emitted = await mediator.Send(new EmitEventBatchCommand(jobId, body.Events, idempotencyKey), ct);
+                MarkReplay(response, emitted);
+                return TypedResults.Created((string?)null, new EventBatchResponse(emitted.Events));
+            })
+            .WithName("EmitEventBatch")
+            .WithSummary("Append up to 1000 client events to a job's log, all or nothing.")
+            .WithMetadata(new RequestSizeLimitAttribute(EventLimits.MaxBatchBodyBytes))
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+        events.MapGet("/", async (
+                Guid jobId, string? types, long? afterSeq, DateTimeOffset? from, DateTimeOffset? to, int? limit, string? cursor,
+                IMediator mediator, CancellationToken ct) =>
+                TypedResults.Ok(await mediator.Send(new ListEventsForJobQuery(jobId, types, afterSeq, from, to, limit, cursor), ct)))
+            .WithName("ListEventsForJob").WithSummary("List a job's events in seq order; filter by types, afterSeq and occurredAt in [from, to).")
+            .Produces<Page<JobEventResponse>>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+
+        events.MapGet("/{eventId:guid}", async (Guid jobId, Guid eventId, IMediator mediator, CancellationToken ct) =>
+                TypedResults.Ok(await mediator.Send(new GetEventQuery(jobId, eventId), ct)))
+            .WithName("GetEvent").WithSummary("Get one event of a job.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static void MarkReplay(HttpResponse response, EmittedEvents emitted)
+    {
+        if (emitted.Replayed)
+        {
+            response.Headers[ReplayedHeader] = "true";
+        }
+    }
+}
