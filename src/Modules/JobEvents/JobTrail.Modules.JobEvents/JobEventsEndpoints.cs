@@ -4,7 +4,10 @@ using JobTrail.Modules.JobEvents.Features;
 using JobTrail.Modules.JobEvents.Features.EmitEvent;
 using JobTrail.Modules.JobEvents.Features.EmitEventBatch;
 using JobTrail.Modules.JobEvents.Features.GetEvent;
+using JobTrail.Modules.JobEvents.Features.GetRecentEvents;
 using JobTrail.Modules.JobEvents.Features.ListEventsForJob;
+using JobTrail.Modules.JobEvents.Features.StreamEvents;
+using JobTrail.Modules.JobEvents.Streaming;
 using MediatR;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -64,7 +67,27 @@ internal sealed class JobEventsEndpoints : IEndpointModule
                 TypedResults.Ok(await mediator.Send(new GetEventQuery(jobId, eventId), ct)))
             .WithName("GetEvent").WithSummary("Get one event of a job.")
             .ProducesProblem(StatusCodes.Status404NotFound);
+
+        events.MapGet("/recent", async (Guid jobId, int? count, HttpResponse response, IMediator mediator, CancellationToken ct) =>
+            {
+                var recent = await mediator.Send(new GetRecentEventsQuery(jobId, count), ct);
+                response.Headers[SourceHeader] = recent.Source;
+                return TypedResults.Ok(recent.Page);
+            })
+            .WithName("GetRecentEvents").WithSummary("The newest events (count ≤ 1000, default 100), oldest first; from Valkey, or PostgreSQL when Valkey cannot answer.")
+            .Produces<Page<JobEventResponse>>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+
+        events.MapGet("/stream", async (
+                Guid jobId, long? afterSeq, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, IMediator mediator, CancellationToken ct) =>
+                new EventStreamResult(await mediator.Send(new OpenEventStreamQuery(jobId, afterSeq, lastEventId), ct)))
+            .WithName("StreamEvents")
+            .WithSummary("Server-Sent Events: every event after Last-Event-ID (or afterSeq), then live ones, until the job's terminal event.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
     }
+
+    /// <summary>Says where a recent-events answer came from: <c>valkey</c> or <c>postgres</c>.</summary>
+    public const string SourceHeader = "X-JobTrail-Source";
 
     private static void MarkReplay(HttpResponse response, EmittedEvents emitted)
     {

@@ -1,6 +1,8 @@
 using JobTrail.BuildingBlocks;
 using JobTrail.Modules.JobEvents.Features;
 using JobTrail.Modules.JobEvents.Persistence;
+using JobTrail.Modules.JobEvents.Relay;
+using JobTrail.Modules.JobEvents.Streaming;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -13,6 +15,13 @@ public static class JobEventsModule
         services.AddModule(JobEventStore.Schema, typeof(JobEventsModule).Assembly, migrationOrder: 40);
         services.AddScoped<JobEventStore>();
         services.AddScoped<ClientEventWriter>();
+        services.AddSingleton(RelayOptions.From(configuration));
+        services.AddSingleton<RelayState>();
+        services.AddHostedService<JobEventRelay>();
+        services.AddSingleton(EventStreamOptions.From(configuration));
+        services.AddSingleton<JobEventHub>();
+        services.AddSingleton<StreamSlots>();
+        services.AddHealthChecks().AddCheck<RelayHealthCheck>("relay", tags: ["ready"]);
         return services;
     }
 }

@@ -40,6 +40,9 @@ internal sealed record StoredEvent(
 /// <summary>Why an append wrote nothing: no stream (no such job here), a sealed stream, or a used key.</summary>
 internal sealed record AppendRefusal(bool StreamExists, bool Sealed, byte[]? KeyRequestHash, IReadOnlyList<StoredEvent> KeyEvents);
 
+/// <summary>How far a job's log goes, and whether its terminal event has sealed it.</summary>
+internal sealed record StreamHead(long LastSeq, bool Sealed);
+
 internal sealed record EventFilter(Guid JobId, long AfterSeq, IReadOnlyList<string>? Types, DateTime? From, DateTime? To);
 
 /// <summary>
@@ -230,6 +233,16 @@ internal sealed class JobEventStore(DbSession session)
         return (exists, found);
     }
 
+    /// <summary>The job's stream head: null when the job has no stream in this workspace.</summary>
+    public async Task<StreamHead?> GetHeadAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(session.Connection, session.Transaction);
+        batch.BatchCommands.Add(Command(
+            "select last_seq, sealed_at is not null from job_events.job_streams where workspace_id = $1 and job_id = $2", session.WorkspaceId, jobId));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new StreamHead(reader.GetInt64(0), reader.GetBoolean(1)) : null;
+    }
+
     public async Task<bool> StreamExistsAsync(Guid jobId, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(session.Connection, session.Transaction);
@@ -250,6 +263,27 @@ internal sealed class JobEventStore(DbSession session)
         }
 
         return command;
+    }
+
+    /// <summary>
+    /// For the relay, outside any request: the events with these ids in one workspace, read under that
+    /// workspace's row-level security setting.
+    /// </summary>
+    public static async Task<List<StoredEvent>> ReadForRelayAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid workspaceId, Guid[] ids, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(WorkspaceSetting.Command(workspaceId));
+        batch.BatchCommands.Add(Command($"select {Columns} from job_events.events where workspace_id = $1 and id = any($2)", workspaceId, ids));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        var events = new List<StoredEvent>(ids.Length);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(Read(reader));
+        }
+
+        return events;
     }
 
     private static StoredEvent Read(NpgsqlDataReader reader) => new(

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using FluentValidation;
+using JobTrail.BuildingBlocks.Json;
+using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Paging;
+using JobTrail.BuildingBlocks.Valkey;
+using JobTrail.Modules.JobEvents.Persistence;
+using JobTrail.Modules.JobEvents.Relay;
+using MediatR;
+using StackExchange.Redis;
+
+namespace JobTrail.Modules.JobEvents.Features.GetRecentEvents;
+
+/// <summary>Where the answer came from: the job's Valkey stream, or PostgreSQL.</summary>
+internal sealed record RecentEvents(Page<JobEventResponse> Page, string Source);
+
+/// <summary>
+/// The newest <c>count</c> events, oldest first. Served from the Valkey stream when it holds exactly
+/// the newest events PostgreSQL has; otherwise (Valkey down, the relay behind, the stream expired)
+/// from PostgreSQL, in the same shape.
+/// </summary>
+[RequiresScope(Scopes.EventsRead)]
+internal sealed record GetRecentEventsQuery(Guid JobId, int? Count) : IQuery<RecentEvents>;
+
+internal sealed class GetRecentEventsValidator : AbstractValidator<GetRecentEventsQuery>
+{
+    public GetRecentEventsValidator()
+    {
+        RuleFor(x => x.JobId).NotEmpty().WithMessage("'jobId' must be a job id.");
+        RuleFor(x => x.Count).InclusiveBetween(1, 1000).WithMessage("'count' must be between 1 and 1000.");
+    }
+}
+
+internal sealed class GetRecentEventsHandler(JobEventStore store, IValkeyClient valkey)
+    : IRequestHandler<GetRecentEventsQuery, RecentEvents>
+{
+    public const string FromValkey = "valkey";
+    public const string FromPostgres = "postgres";
+
+    public async Task<RecentEvents> Handle(GetRecentEventsQuery request, CancellationToken cancellationToken)
+    {
+        var count = request.Count ?? 100;
+        var head = await store.GetHeadAsync(request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
+        var expected = (int)Math.Min(count, head.LastSeq);
+        if (expected == 0)
+        {
+            return new RecentEvents(new Page<JobEventResponse>([], null), FromPostgres);
+        }
+
+        try
+        {
+            var entries = await valkey.ReadNewestAsync(ValkeyKeys.Stream(request.JobId), expected);
+            if (entries.Count == expected && entries[^1].Seq == head.LastSeq && entries[0].Seq == head.LastSeq - expected + 1)
+            {
+                var items = entries.Select(e => JsonSerializer.Deserialize<JobEventResponse>(e.Json, JsonDefaults.Options)!).ToList();
+                return new RecentEvents(new Page<JobEventResponse>(items, null), FromValkey);
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Valkey is down: PostgreSQL has every event.
+        }
+
+        var (_, rows) = await store.ListAsync(new EventFilter(request.JobId, head.LastSeq - expected, null, null, null), expected, cancellationToken);
+        return new RecentEvents(new Page<JobEventResponse>(rows.Select(JobEventResponse.From).ToList(), null), FromPostgres);
+    }
+}

@@ -1,0 +1,245 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using FluentValidation;
+using JobTrail.BuildingBlocks.Errors;
+using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Json;
+using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Valkey;
+using JobTrail.Modules.JobEvents.Contracts;
+using JobTrail.Modules.JobEvents.Persistence;
+using JobTrail.Modules.JobEvents.Relay;
+using JobTrail.Modules.JobEvents.Streaming;
+using MediatR;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
+
+/// <summary>
+/// Opens a live stream of a job's events after <c>Last-Event-ID</c> (or <c>afterSeq</c>; from seq 1
+/// without either). The job must exist in the caller's workspace, and the workspace must have a
+/// stream slot free (429 otherwise).
+/// </summary>
+[RequiresScope(Scopes.EventsRead)]
+internal sealed record OpenEventStreamQuery(Guid JobId, long? AfterSeq, string? LastEventId) : IQuery<JobEventStream>
+{
+    public long StartAfter => LastEventId is not null && long.TryParse(LastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+        ? id
+        : AfterSeq ?? 0;
+}
+
+internal sealed class OpenEventStreamValidator : AbstractValidator<OpenEventStreamQuery>
+{
+    public OpenEventStreamValidator()
+    {
+        RuleFor(x => x.JobId).NotEmpty().WithMessage("'jobId' must be a job id.");
+        RuleFor(x => x.AfterSeq).GreaterThanOrEqualTo(0).WithMessage("'afterSeq' must be 0 or more.");
+        RuleFor(x => x.LastEventId)
+            .Must(id => id is null || long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            .WithMessage("'Last-Event-ID' must be the seq of an event this stream sent.");
+    }
+}
+
+internal sealed class OpenEventStreamHandler(
+    JobEventStore store, StreamSlots slots, JobEventHub hub, IValkeyClient valkey, IMediator mediator,
+    RequestContext context, EventStreamOptions options, ILogger<JobEventStream> logger)
+    : IRequestHandler<OpenEventStreamQuery, JobEventStream>
+{
+    public async Task<JobEventStream> Handle(OpenEventStreamQuery request, CancellationToken cancellationToken)
+    {
+        _ = await store.GetHeadAsync(request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
+        var slot = slots.TryAcquire(context.RequireWorkspace())
+            ?? throw new TooManyRequestsException(
+                $"This workspace already has {options.MaxStreamsPerWorkspace} open event streams here; close one or retry later.",
+                TimeSpan.FromSeconds(5), "too_many_streams");
+        return new JobEventStream(request.JobId, request.StartAfter, slot, hub, valkey, mediator, options, logger);
+    }
+}
+
+/// <summary>Events after a seq, for a stream's backfill and catch-up, with the log's head.</summary>
+[RequiresScope(Scopes.EventsRead)]
+internal sealed record ReadEventsAfterQuery(Guid JobId, long AfterSeq, int Limit) : IQuery<EventsAfter>;
+
+internal sealed record EventsAfter(IReadOnlyList<LiveEvent> Events, StreamHead Head);
+
+internal sealed class ReadEventsAfterValidator : AbstractValidator<ReadEventsAfterQuery>
+{
+    public ReadEventsAfterValidator()
+    {
+        RuleFor(x => x.AfterSeq).GreaterThanOrEqualTo(0);
+        RuleFor(x => x.Limit).InclusiveBetween(1, 1000);
+    }
+}
+
+internal sealed class ReadEventsAfterHandler(JobEventStore store) : IRequestHandler<ReadEventsAfterQuery, EventsAfter>
+{
+    public async Task<EventsAfter> Handle(ReadEventsAfterQuery request, CancellationToken cancellationToken)
+    {
+        var head = await store.GetHeadAsync(request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
+        var (_, rows) = await store.ListAsync(new EventFilter(request.JobId, request.AfterSeq, null, null, null), request.Limit, cancellationToken);
+        var events = rows
+            .Select(e => new LiveEvent(e.Seq, e.Type, JsonSerializer.Serialize(JobEventResponse.From(e), JsonDefaults.Options)))
+            .ToList();
+        return new EventsAfter(events, head);
+    }
+}
+
+/// <summary>What the stream writes: an event, or a heartbeat.</summary>
+internal sealed record StreamFrame(LiveEvent? Event)
+{
+    public static readonly StreamFrame Ping = new((LiveEvent?)null);
+}
+
+/// <summary>
+/// One client's stream. Subscribes first, then backfills everything after the client's seq (from the
+/// Valkey stream where it reaches back far enough, else from PostgreSQL), then forwards live events:
+/// a seq already sent is dropped, a gap is backfilled before going on, and PostgreSQL is checked now
+/// and then in case a live message was lost. Ends after the job's terminal event.
+/// </summary>
+internal sealed class JobEventStream(
+    Guid jobId, long startAfter, IDisposable slot, JobEventHub hub, IValkeyClient valkey, IMediator mediator,
+    EventStreamOptions options, ILogger logger) : IAsyncDisposable
+{
+    private long lastSent = startAfter;
+    private bool ended;
+
+    public TimeSpan Retry => options.Retry;
+
+    public async IAsyncEnumerable<StreamFrame> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var listener = await hub.ListenAsync(jobId, options.ClientBuffer, cancellationToken);
+
+        await foreach (var frame in CatchUpAsync(cancellationToken))
+        {
+            yield return frame;
+        }
+
+        var nextPing = DateTime.UtcNow + options.Heartbeat;
+        var nextCheck = DateTime.UtcNow + CheckInterval(listener);
+        while (!ended)
+        {
+            var now = DateTime.UtcNow;
+            var wait = (nextPing < nextCheck ? nextPing : nextCheck) - now;
+            var live = wait > TimeSpan.Zero ? await listener.ReadAsync(wait, cancellationToken) : null;
+            if (live is null)
+            {
+                now = DateTime.UtcNow;
+                if (now >= nextPing)
+                {
+                    yield return StreamFrame.Ping;
+                    nextPing = now + options.Heartbeat;
+                }
+
+                if (now >= nextCheck)
+                {
+                    if (!listener.IsLive)
+                    {
+                        await listener.ResubscribeAsync();
+                    }
+
+                    await foreach (var frame in CatchUpAsync(cancellationToken))
+                    {
+                        yield return frame;
+                    }
+
+                    nextCheck = DateTime.UtcNow + CheckInterval(listener);
+                }
+
+                continue;
+            }
+
+            if (live.Seq <= lastSent)
+            {
+                continue;
+            }
+
+            if (live.Seq > lastSent + 1)
+            {
+                await foreach (var frame in CatchUpAsync(cancellationToken))
+                {
+                    yield return frame;
+                }
+
+                if (live.Seq <= lastSent)
+                {
+                    continue;
+                }
+            }
+
+            yield return Send(live);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        slot.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private TimeSpan CheckInterval(JobEventListener listener) => listener.IsLive ? options.CatchUpInterval : options.OfflinePollInterval;
+
+    private StreamFrame Send(LiveEvent live)
+    {
+        lastSent = live.Seq;
+        ended = JobEventTypes.Terminal.Contains(live.Type);
+        return new StreamFrame(live);
+    }
+
+    /// <summary>Everything after <see cref="lastSent"/> that is stored, page by page, until caught up or ended.</summary>
+    private async IAsyncEnumerable<StreamFrame> CatchUpAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (!ended)
+        {
+            var (events, head) = await NextPageAsync(cancellationToken);
+            foreach (var live in events)
+            {
+                if (live.Seq == lastSent + 1)
+                {
+                    yield return Send(live);
+                    if (ended)
+                    {
+                        yield break;
+                    }
+                }
+            }
+
+            if (head is { Sealed: true } && lastSent >= head.LastSeq)
+            {
+                ended = true;
+                yield break;
+            }
+
+            if (events.Count < options.PageSize)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>From the Valkey stream when it holds the very next seq; else from PostgreSQL (which also gives the head).</summary>
+    private async Task<(IReadOnlyList<LiveEvent> Events, StreamHead? Head)> NextPageAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var key = ValkeyKeys.Stream(jobId);
+            var oldest = await valkey.OldestSeqAsync(key);
+            if (oldest is { } first && first <= lastSent + 1)
+            {
+                var entries = await valkey.ReadAfterAsync(key, lastSent, options.PageSize);
+                if (entries.Count > 0 && entries[0].Seq == lastSent + 1)
+                {
+                    return (entries.Select(e => LiveEvent.Parse(e.Json)).ToList(), null);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            logger.LogDebug("Backfill for job {JobId} reads PostgreSQL: Valkey unavailable ({Error})", jobId, ex.Message);
+        }
+
+        var page = await mediator.Send(new ReadEventsAfterQuery(jobId, lastSent, options.PageSize), cancellationToken);
+        return (page.Events, page.Head);
+    }
+}

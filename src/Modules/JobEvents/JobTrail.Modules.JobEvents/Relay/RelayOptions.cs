@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Configuration;
+
+namespace JobTrail.Modules.JobEvents.Relay;
+
+/// <summary>Settings under <c>JobTrail:Relay</c>; every interval is a TimeSpan ("00:00:01").</summary>
+internal sealed record RelayOptions
+{
+    public int BatchSize { get; init; } = 500;
+    public int StreamMaxLength { get; init; } = 1000;
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan StandbyPollInterval { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan MinBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan TerminalStreamTtl { get; init; } = TimeSpan.FromDays(1);
+    public bool Enabled { get; init; } = true;
+
+    public static RelayOptions From(IConfiguration configuration) =>
+        configuration.GetSection("JobTrail:Relay").Get<RelayOptions>() ?? new RelayOptions();
+}
+
+/// <summary>Valkey key names, per job so that a cluster can spread them.</summary>
+internal static class ValkeyKeys
+{
+    public static string Stream(Guid jobId) => $"jobtrail:job:{jobId:N}:events";
+
+    public static string Channel(Guid jobId) => $"jobtrail:job:{jobId:N}:live";
+}

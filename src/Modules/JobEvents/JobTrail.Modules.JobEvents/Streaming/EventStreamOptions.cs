@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Configuration;
+
+namespace JobTrail.Modules.JobEvents.Streaming;
+
+/// <summary>Settings under <c>JobTrail:Events:Stream</c>; intervals are TimeSpans ("00:00:15").</summary>
+internal sealed record EventStreamOptions
+{
+    /// <summary>A <c>: ping</c> comment this often keeps idle connections (and proxies) alive.</summary>
+    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The <c>retry:</c> hint: how long a client waits before reconnecting.</summary>
+    public TimeSpan Retry { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>While subscribed, PostgreSQL is still checked this often, in case a live message was lost.</summary>
+    public TimeSpan CatchUpInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Without a live subscription (Valkey down), PostgreSQL is polled this often.</summary>
+    public TimeSpan OfflinePollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Events buffered per client; a client that falls further behind is disconnected and resumes.</summary>
+    public int ClientBuffer { get; init; } = 1024;
+
+    public int MaxStreamsPerWorkspace { get; init; } = 100;
+
+    public int PageSize { get; init; } = 1000;
+
+    public static EventStreamOptions From(IConfiguration configuration) =>
+        configuration.GetSection("JobTrail:Events:Stream").Get<EventStreamOptions>() ?? new EventStreamOptions();
+}

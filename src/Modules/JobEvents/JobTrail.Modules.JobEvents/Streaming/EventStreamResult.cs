@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text;
+using JobTrail.Modules.JobEvents.Features.StreamEvents;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace JobTrail.Modules.JobEvents.Streaming;
+
+/// <summary>
+/// Writes a <see cref="JobEventStream"/> as <c>text/event-stream</c>: <c>id: seq</c>, <c>event: type</c>,
+/// <c>data: event JSON</c>, and <c>: ping</c> comments. Written by hand because .NET's SSE result has no
+/// way to send comments, which the heartbeat needs.
+/// </summary>
+internal sealed class EventStreamResult(JobEventStream stream) : IResult
+{
+    private static readonly byte[] PingFrame = Encoding.UTF8.GetBytes(": ping\n\n");
+
+    public async Task ExecuteAsync(HttpContext http)
+    {
+        var logger = http.RequestServices.GetRequiredService<ILogger<EventStreamResult>>();
+        var response = http.Response;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        await using (stream)
+        {
+            try
+            {
+                await response.WriteAsync($"retry: {(long)stream.Retry.TotalMilliseconds}\n\n", http.RequestAborted);
+                await response.Body.FlushAsync(http.RequestAborted);
+                await foreach (var frame in stream.ReadAsync(http.RequestAborted))
+                {
+                    if (frame.Event is { } live)
+                    {
+                        await response.WriteAsync(
+                            string.Create(CultureInfo.InvariantCulture, $"id: {live.Seq}\nevent: {live.Type}\ndata: {live.Json}\n\n"),
+                            http.RequestAborted);
+                    }
+                    else
+                    {
+                        await response.Body.WriteAsync(PingFrame, http.RequestAborted);
+                    }
+
+                    await response.Body.FlushAsync(http.RequestAborted);
+                }
+            }
+            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away.
+            }
+            catch (ClientTooSlowException)
+            {
+                logger.LogInformation("Closed an event stream whose client fell behind; it resumes with Last-Event-ID");
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                // Headers are sent: the only way to report is to end the stream; the client resumes.
+                logger.LogWarning(ex, "Ended an event stream: its backfill failed");
+            }
+        }
+    }
+}

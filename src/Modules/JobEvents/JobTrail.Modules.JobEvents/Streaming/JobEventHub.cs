@@ -1,0 +1,231 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using JobTrail.BuildingBlocks.Valkey;
+using JobTrail.Modules.JobEvents.Relay;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace JobTrail.Modules.JobEvents.Streaming;
+
+/// <summary>An event as it travels to clients: its seq, its type and its JSON, parsed once.</summary>
+internal sealed record LiveEvent(long Seq, string Type, string Json)
+{
+    public static LiveEvent Parse(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        return new LiveEvent(root.GetProperty("seq").GetInt64(), root.GetProperty("type").GetString()!, json);
+    }
+}
+
+/// <summary>
+/// Fans Valkey Pub/Sub out to the clients of this instance: one subscription per job that has
+/// listeners, shared by all of them, each listener with its own bounded buffer.
+/// </summary>
+internal sealed class JobEventHub(IValkeyClient valkey, ILogger<JobEventHub> logger)
+{
+    private readonly Dictionary<Guid, Feed> feeds = [];
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    /// <summary>Jobs with a live Valkey subscription in this instance.</summary>
+    public int Subscriptions
+    {
+        get
+        {
+            gate.Wait();
+            try
+            {
+                return feeds.Values.Count(f => f.Subscription is not null);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+    }
+
+    public async Task<JobEventListener> ListenAsync(Guid jobId, int capacity, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!feeds.TryGetValue(jobId, out var feed))
+            {
+                feed = new Feed(jobId);
+                feeds[jobId] = feed;
+            }
+
+            var listener = new JobEventListener(this, feed, capacity);
+            lock (feed.Listeners)
+            {
+                feed.Listeners.Add(listener);
+            }
+
+            await EnsureSubscribedAsync(feed);
+            return listener;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Tries again to subscribe a feed whose subscription failed (Valkey was down).</summary>
+    public async Task ResubscribeAsync(Feed feed)
+    {
+        await gate.WaitAsync();
+        try
+        {
+            if (feeds.ContainsKey(feed.JobId))
+            {
+                await EnsureSubscribedAsync(feed);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    internal async Task ReleaseAsync(JobEventListener listener)
+    {
+        await gate.WaitAsync();
+        try
+        {
+            var feed = listener.Feed;
+            bool empty;
+            lock (feed.Listeners)
+            {
+                feed.Listeners.Remove(listener);
+                empty = feed.Listeners.Count == 0;
+            }
+
+            if (empty && feeds.Remove(feed.JobId) && feed.Subscription is { } subscription)
+            {
+                feed.Subscription = null;
+                try
+                {
+                    await subscription.DisposeAsync();
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException)
+                {
+                    logger.LogDebug(ex, "Unsubscribing job {JobId} failed; Valkey drops it with the connection", feed.JobId);
+                }
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task EnsureSubscribedAsync(Feed feed)
+    {
+        if (feed.Subscription is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            feed.Subscription = await valkey.SubscribeAsync(ValkeyKeys.Channel(feed.JobId), json => Dispatch(feed, json));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            logger.LogWarning("No live subscription for job {JobId} (Valkey unavailable); its streams poll PostgreSQL: {Error}", feed.JobId, ex.Message);
+        }
+    }
+
+    private void Dispatch(Feed feed, string json)
+    {
+        LiveEvent live;
+        try
+        {
+            live = LiveEvent.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            logger.LogError(ex, "Ignoring a malformed live event for job {JobId}", feed.JobId);
+            return;
+        }
+
+        JobEventListener[] listeners;
+        lock (feed.Listeners)
+        {
+            listeners = [.. feed.Listeners];
+        }
+
+        foreach (var listener in listeners)
+        {
+            listener.Offer(live);
+        }
+    }
+
+    internal sealed class Feed(Guid jobId)
+    {
+        public Guid JobId { get; } = jobId;
+        public List<JobEventListener> Listeners { get; } = [];
+        public IAsyncDisposable? Subscription { get; set; }
+    }
+}
+
+/// <summary>One client's view of a job's live events.</summary>
+internal sealed class JobEventListener : IAsyncDisposable
+{
+    private readonly JobEventHub hub;
+    private readonly Channel<LiveEvent> buffer;
+
+    public JobEventListener(JobEventHub hub, JobEventHub.Feed feed, int capacity)
+    {
+        this.hub = hub;
+        Feed = feed;
+        buffer = Channel.CreateBounded<LiveEvent>(new BoundedChannelOptions(capacity) { SingleReader = true });
+    }
+
+    internal JobEventHub.Feed Feed { get; }
+
+    public bool IsLive => Feed.Subscription is not null;
+
+    /// <summary>Set when the client fell a whole buffer behind; its stream ends and it resumes.</summary>
+    public bool Overflowed { get; private set; }
+
+    public void Offer(LiveEvent live)
+    {
+        if (!buffer.Writer.TryWrite(live))
+        {
+            Overflowed = true;
+            buffer.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>The next live event, or null when <paramref name="timeout"/> passes first.</summary>
+    public async Task<LiveEvent?> ReadAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (buffer.Reader.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(timeout);
+        try
+        {
+            if (await buffer.Reader.WaitToReadAsync(timer.Token) && buffer.Reader.TryRead(out var live))
+            {
+                return live;
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        throw new ClientTooSlowException();
+    }
+
+    public Task ResubscribeAsync() => hub.ResubscribeAsync(Feed);
+
+    public async ValueTask DisposeAsync() => await hub.ReleaseAsync(this);
+}
+
+internal sealed class ClientTooSlowException() : Exception("The client fell too far behind the live events.");

@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using JobTrail.BuildingBlocks.Valkey;
+using JobTrail.IntegrationTests.Infrastructure;
+using JobTrail.IntegrationTests.JobEvents;
+using JobTrail.Modules.JobEvents.Relay;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace JobTrail.IntegrationTests.Streaming;
+
+public sealed class FastRelayFixture : JobTrailFixture
+{
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
+    {
+        ["JobTrail:RateLimit:PerSecond"] = "1000000",
+        ["JobTrail:RateLimit:Burst"] = "1000000",
+        ["JobTrail:Relay:PollInterval"] = "00:00:00.200",
+        ["JobTrail:Relay:StandbyPollInterval"] = "00:00:00.200",
+    };
+}
+
+public sealed class RelayTests(FastRelayFixture fixture) : IClassFixture<FastRelayFixture>, IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private readonly ValkeyClient valkey = new(
+        Environment.GetEnvironmentVariable("JobTrail__Valkey") ?? throw new InvalidOperationException("JobTrail__Valkey is not set."),
+        NullLogger<ValkeyClient>.Instance);
+
+    [Fact]
+    public async Task Every_emitted_event_reaches_the_jobs_stream_in_seq_order_and_is_published_once()
+    {
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        // Subscribe once job.created has been relayed, so every later event must be published exactly once.
+        await Eventually.GetAsync(() => valkey.ReadNewestAsync(ValkeyKeys.Stream(jobId), 1), s => s.Count == 1, Deadline, "job.created in the stream");
+        var published = new ConcurrentQueue<long>();
+        await using (await valkey.SubscribeAsync(ValkeyKeys.Channel(jobId), json => published.Enqueue(ParseSeq(json))))
+        {
+            (await client.SetJobStatusAsync(jobId, "RUNNING")).EnsureStatus(200);
+            (await client.EmitBatchAsync(jobId, Enumerable.Range(0, 40).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
+            for (var i = 0; i < 5; i++)
+            {
+                (await client.EmitEventAsync(jobId, new { type = "step.progress" })).EnsureStatus(201);
+            }
+
+            (await client.SetJobStatusAsync(jobId, "COMPLETED")).EnsureStatus(200);
+            const int total = 1 + 1 + 40 + 5 + 1;
+
+            var stream = await Eventually.GetAsync(
+                () => valkey.ReadAfterAsync(ValkeyKeys.Stream(jobId), 0, 1000), s => s.Count >= total, Deadline, "the stream to hold every event");
+            Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), stream.Select(e => e.Seq));
+            Assert.Equal(stream.Select(e => e.Seq), stream.Select(e => ParseSeq(e.Json)));
+            await Eventually.TrueAsync(() => published.Count >= total - 1, Deadline, "every later event to be published");
+            Assert.Equal(Enumerable.Range(2, total - 1).Select(i => (long)i), published);
+        }
+
+        var stored = await client.ListAllEventsAsync(jobId);
+        var fromStream = await valkey.ReadAfterAsync(ValkeyKeys.Stream(jobId), 0, 1000);
+        Assert.Equal(stored.Select(e => e.GetRawText()), fromStream.Select(e => e.Json));
+    }
+
+    [Fact]
+    public async Task A_3000_event_job_keeps_about_1000_in_its_stream_and_recent_returns_the_newest_in_order()
+    {
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        for (var batch = 0; batch < 3; batch++)
+        {
+            (await client.EmitBatchAsync(jobId, Enumerable.Range(0, 1000).Select(i => (object)new { type = "step.output", payload = new { batch, i } })))
+                .EnsureStatus(201);
+        }
+
+        await Eventually.GetAsync(() => valkey.ReadNewestAsync(ValkeyKeys.Stream(jobId), 1), s => s.Count == 1 && s[0].Seq == 3001, Deadline, "seq 3001 in the stream");
+        var oldest = (await valkey.OldestSeqAsync(ValkeyKeys.Stream(jobId)))!.Value;
+        Assert.InRange(3001 - oldest + 1, 1000, 1100);
+
+        var recent = (await client.GetJsonAsync($"/api/runner-jobs/{jobId}/events/recent?count=50")).EnsureStatus(200);
+        Assert.Equal("valkey", recent.Message.Headers.GetValues("X-JobTrail-Source").Single());
+        Assert.Equal(Enumerable.Range(2952, 50).Select(i => (long)i), recent.Json.GetProperty("items").EnumerateArray().Select(e => e.Seq()));
+        Assert.Equal(JsonValueKind.Null, recent.Json.GetProperty("nextCursor").ValueKind);
+
+        // More than the stream holds: PostgreSQL answers, in the same shape.
+        var deep = (await client.GetJsonAsync($"/api/runner-jobs/{jobId}/events/recent?count=1000")).EnsureStatus(200);
+        Assert.Equal(Enumerable.Range(2002, 1000).Select(i => (long)i), deep.Json.GetProperty("items").EnumerateArray().Select(e => e.Seq()));
+    }
+
+    [Theory]
+    [InlineData("count=0")]
+    [InlineData("count=1001")]
+    public async Task Recent_rejects_a_count_outside_1_to_1000(string query)
+    {
+        var jobId = (await fixture.Client().CreateJobAsync()).Id();
+        (await fixture.Client().GetJsonAsync($"/api/runner-jobs/{jobId}/events/recent?{query}")).EnsureProblem(400, "validation_failed");
+    }
+
+    [Fact]
+    public async Task Recent_of_an_unknown_job_is_a_404()
+    {
+        (await fixture.Client().GetJsonAsync($"/api/runner-jobs/{Guid.CreateVersion7()}/events/recent")).EnsureProblem(404);
+    }
+
+    [Fact]
+    public async Task A_transaction_that_rolls_back_after_emitting_leaves_no_outbox_row_and_nothing_in_valkey()
+    {
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        await Eventually.GetAsync(() => valkey.ReadNewestAsync(ValkeyKeys.Stream(jobId), 1), s => s.Count == 1, Deadline, "job.created in the stream");
+        // Fails at COMMIT, after the event, its outbox row and the NOTIFY were written.
+        await fixture.ScalarAsOwnerAsync<int>("""
+            create or replace function job_events.fail_marked() returns trigger language plpgsql as $$
+            begin
+                if new.payload ->> 'fail' = 'at-commit' then raise exception 'forced rollback'; end if;
+                return null;
+            end $$;
+            drop trigger if exists fail_marked on job_events.events;
+            create constraint trigger fail_marked after insert on job_events.events
+                deferrable initially deferred for each row execute function job_events.fail_marked();
+            select 1
+            """);
+        var published = new ConcurrentQueue<string>();
+        await using (await valkey.SubscribeAsync(ValkeyKeys.Channel(jobId), published.Enqueue))
+        {
+            var failed = await client.EmitEventAsync(jobId, new { type = "step.output", payload = new { fail = "at-commit" } });
+            failed.EnsureProblem(500);
+            var after = (await client.EmitEventAsync(jobId, new { type = "step.output", payload = new { fail = "no" } })).EnsureStatus(201);
+
+            Assert.Equal(2, after.Json.Seq());
+            var stream = await Eventually.GetAsync(
+                () => valkey.ReadAfterAsync(ValkeyKeys.Stream(jobId), 0, 10), s => s.Count >= 2, Deadline, "the second event in the stream");
+            Assert.Equal([1L, 2L], stream.Select(e => e.Seq));
+            Assert.DoesNotContain(stream, e => e.Json.Contains("at-commit", StringComparison.Ordinal));
+            await Eventually.TrueAsync(() => !published.IsEmpty, Deadline, "the second event to be published");
+            Assert.Single(published);
+        }
+
+        Assert.Equal(0, await fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.outbox where job_id = '{jobId}'"));
+    }
+
+    [Fact]
+    public async Task Of_two_relay_instances_only_one_relays_and_the_other_takes_over_when_it_stops()
+    {
+        var first = fixture.App.Services.GetRequiredService<RelayState>();
+        await Eventually.TrueAsync(() => first.IsActive, Deadline, "the fixture's relay to become active");
+        var second = new JobTrailApp(fixture.App.Database, bootstrapKey: null, new Dictionary<string, string?>
+        {
+            ["JobTrail:Relay:PollInterval"] = "00:00:00.200",
+            ["JobTrail:Relay:StandbyPollInterval"] = "00:00:00.200",
+        });
+        try
+        {
+            var secondState = second.Services.GetRequiredService<RelayState>();
+            var client = fixture.Client();
+            var jobId = (await client.CreateJobAsync()).Id();
+            (await client.EmitBatchAsync(jobId, Enumerable.Range(0, 20).Select(_ => (object)new { type = "step.output" }))).EnsureStatus(201);
+            await Eventually.GetAsync(() => valkey.ReadAfterAsync(ValkeyKeys.Stream(jobId), 0, 100), s => s.Count == 21, Deadline, "21 events in the stream");
+
+            Assert.True(first.IsActive);
+            Assert.False(secondState.IsActive);
+            Assert.Equal(0, secondState.Relayed);
+        }
+        finally
+        {
+            await second.DisposeAsync();
+        }
+    }
+
+    private static long ParseSeq(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.GetProperty("seq").GetInt64();
+    }
+
+    public void Dispose() => valkey.Dispose();
+}
