@@ -7,6 +7,7 @@ using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Host;
 using JobTrail.Modules.Access;
+using JobTrail.Modules.Activity;
 using JobTrail.Modules.JobSteps;
 using JobTrail.Modules.RunnerJobs;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -20,6 +21,7 @@ builder.Services.AddBuildingBlocks(configuration);
 builder.Services.AddAccessModule(configuration);
 builder.Services.AddRunnerJobsModule(configuration);
 builder.Services.AddJobStepsModule(configuration);
+builder.Services.AddActivityModule(configuration);
 builder.Services.AddJobTrailMediator();
 builder.Services.AddEndpointModules();
 
