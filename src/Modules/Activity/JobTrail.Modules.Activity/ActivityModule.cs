@@ -3,6 +3,7 @@ using JobTrail.BuildingBlocks.Behaviors;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Capture;
 using JobTrail.Modules.Activity.Persistence;
+using JobTrail.Modules.Activity.Retention;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -14,8 +15,12 @@ public static class ActivityModule
     {
         services.AddModule(ActivityDbContext.Schema, typeof(ActivityModule).Assembly, migrationOrder: 50);
         services.AddModuleDbContext<ActivityDbContext>();
+        // Read when first needed, so that hosts (and tests) may supply configuration after registration.
+        services.AddSingleton(sp => ActivityOptions.From(sp.GetRequiredService<IConfiguration>()));
         services.AddScoped<ActivityRecorder>();
         services.AddScoped<IActivityCapture>(sp => sp.GetRequiredService<ActivityRecorder>());
+        services.AddSingleton<ActivityPartitionMaintenance>();
+        services.AddHostedService<ActivityPartitionJob>();
         return services;
     }
 }
