@@ -2,17 +2,31 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace JobTrail.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// Per test class: its own cloned database, the host on it, and a bootstrap key with every scope
-/// plus <c>system</c> in the workspace "default".
+/// plus <c>system</c> in the workspace "default". A derived fixture may pass extra settings and
+/// test services to its host.
 /// </summary>
-public sealed class JobTrailFixture : IAsyncLifetime
+public class JobTrailFixture : IAsyncLifetime
 {
+    private readonly IReadOnlyDictionary<string, string?>? settings;
+    private readonly Action<IServiceCollection>? configureServices;
     private JobTrailApp? app;
+
+    public JobTrailFixture()
+    {
+    }
+
+    protected JobTrailFixture(IReadOnlyDictionary<string, string?>? settings, Action<IServiceCollection>? configureServices)
+    {
+        this.settings = settings;
+        this.configureServices = configureServices;
+    }
 
     public string BootstrapKey { get; } =
         $"jt_{Guid.NewGuid():N}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32))}";
@@ -21,10 +35,10 @@ public sealed class JobTrailFixture : IAsyncLifetime
 
     public Guid DefaultWorkspaceId { get; private set; }
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         var database = await TestDatabases.CreateAsync();
-        app = new JobTrailApp(database, BootstrapKey);
+        app = new JobTrailApp(database, BootstrapKey, settings, configureServices);
         _ = app.Server;
         await using var connection = new NpgsqlConnection(app.OwnerConnectionString);
         await connection.OpenAsync();
@@ -32,7 +46,7 @@ public sealed class JobTrailFixture : IAsyncLifetime
         DefaultWorkspaceId = (Guid)(await command.ExecuteScalarAsync())!;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (app is not null)
         {
