@@ -49,7 +49,9 @@ builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
 
 var app = builder.Build();
 
-app.UseForwardedHeaders();
+// The middleware checks KnownProxies only against a peer address; with none (TestServer, a Unix
+// socket) it would believe X-Forwarded-For from anyone. No peer means nobody to vouch for it.
+app.UseWhen(http => http.Connection.RemoteIpAddress is not null, branch => branch.UseForwardedHeaders());
 app.UseMiddleware<CorrelationIdMiddleware>();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
