@@ -1,6 +1,5 @@
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Behaviors;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Capture;
 using JobTrail.Modules.Activity.Persistence;
 using JobTrail.Modules.Activity.Retention;
@@ -14,7 +13,7 @@ public static class ActivityModule
     public static IServiceCollection AddActivityModule(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModule(ActivityDbContext.Schema, typeof(ActivityModule).Assembly, migrationOrder: 50);
-        services.AddModuleDbContext<ActivityDbContext>();
+        services.AddActivityDbContext();
         // Read when first needed, so that hosts (and tests) may supply configuration after registration.
         services.AddSingleton(sp => ActivityOptions.From(sp.GetRequiredService<IConfiguration>()));
         services.AddScoped<ActivityRecorder>();

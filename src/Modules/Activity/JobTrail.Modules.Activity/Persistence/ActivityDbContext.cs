@@ -5,20 +5,17 @@ using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.Activity.Persistence;
 
-internal sealed class ActivityDbContext : DbContext
+/// <summary>
+/// Pooled (see <see cref="ActivityDbContextRegistration"/>): a lease is bound to the request's
+/// connection, transaction and workspace; the constructor may take nothing but options.
+/// </summary>
+internal sealed class ActivityDbContext(DbContextOptions<ActivityDbContext> options) : DbContext(options)
 {
     public const string Schema = "activity";
     public const string Table = "activity_logs";
 
-    private readonly DbSession session;
-
-    public ActivityDbContext(DbContextOptions<ActivityDbContext> options, DbSession session)
-        : base(options)
-    {
-        this.session = session;
-        // The capture is a single INSERT inside the command's transaction: no savepoint around it.
-        Database.AutoSavepointsEnabled = false;
-    }
+    /// <summary>The workspace of the lease's session; read by the query filter.</summary>
+    public Guid WorkspaceId { get; set; }
 
     public DbSet<ActivityEntry> Activities => Set<ActivityEntry>();
 
@@ -43,7 +40,7 @@ internal sealed class ActivityDbContext : DbContext
             e.Property(x => x.UserAgent).HasColumnName("user_agent");
             e.Property(x => x.CorrelationId).HasColumnName("correlation_id");
             e.Property(x => x.OccurredAt).HasColumnName("occurred_at");
-            e.HasQueryFilter(x => x.WorkspaceId == session.WorkspaceId);
+            e.HasQueryFilter(x => x.WorkspaceId == WorkspaceId);
         });
     }
 }
