@@ -8,6 +8,7 @@ using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Host;
 using JobTrail.Modules.Access;
 using JobTrail.Modules.JobEvents;
+using JobTrail.Modules.Activity;
 using JobTrail.Modules.JobSteps;
 using JobTrail.Modules.RunnerJobs;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -22,6 +23,7 @@ builder.Services.AddAccessModule(configuration);
 builder.Services.AddRunnerJobsModule(configuration);
 builder.Services.AddJobStepsModule(configuration);
 builder.Services.AddJobEventsModule(configuration);
+builder.Services.AddActivityModule(configuration);
 builder.Services.AddJobTrailMediator();
 builder.Services.AddEndpointModules();
 
@@ -52,7 +54,9 @@ builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
 
 var app = builder.Build();
 
-app.UseForwardedHeaders();
+// The middleware checks KnownProxies only against a peer address; with none (TestServer, a Unix
+// socket) it would believe X-Forwarded-For from anyone. No peer means nobody to vouch for it.
+app.UseWhen(http => http.Connection.RemoteIpAddress is not null, branch => branch.UseForwardedHeaders());
 app.UseMiddleware<CorrelationIdMiddleware>();
 app.UseExceptionHandler();
 app.UseStatusCodePages();

@@ -1,11 +1,20 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace JobTrail.IntegrationTests.Infrastructure;
 
-/// <summary>The real host (Program) on a test database, with the real PostgreSQL behind it.</summary>
-internal sealed class JobTrailApp(string database, string? bootstrapKey, IReadOnlyDictionary<string, string?>? settings = null)
+/// <summary>
+/// The real host (Program) on a test database, with the real PostgreSQL behind it. Extra settings
+/// and services (applied after the host's own, e.g. an EF interceptor) are optional.
+/// </summary>
+internal sealed class JobTrailApp(
+    string database,
+    string? bootstrapKey,
+    IReadOnlyDictionary<string, string?>? settings = null,
+    Action<IServiceCollection>? configureServices = null)
     : WebApplicationFactory<Program>
 {
     public string Database { get; } = database;
@@ -27,5 +36,9 @@ internal sealed class JobTrailApp(string database, string? bootstrapKey, IReadOn
         }
 
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        if (configureServices is not null)
+        {
+            builder.ConfigureTestServices(configureServices);
+        }
     }
 }

@@ -2,25 +2,50 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace JobTrail.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// Per test class: its own cloned database, the host on it, and a bootstrap key with every scope
-/// plus <c>system</c> in the workspace "default".
+/// plus <c>system</c> in the workspace "default". A derived fixture may pass extra settings and
+/// test services to its host.
 /// </summary>
 public class JobTrailFixture : IAsyncLifetime
 {
-    /// <summary>Extra host settings for fixtures that need a differently configured service.</summary>
-    /// The default lifts the rate limit: tests that load the service on purpose must not trip it.
-    protected virtual IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
+    /// <summary>
+    /// Every test host starts from these: the rate limit is lifted (tests that load the service on
+    /// purpose must not trip it) and the outbox relay is off, so tests of the transactional write see
+    /// the outbox rows. Fixtures that test the rate limit or delivery switch them back on.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string?> Defaults = new Dictionary<string, string?>
     {
         ["JobTrail:RateLimit:PerSecond"] = "1000000",
         ["JobTrail:RateLimit:Burst"] = "1000000",
+        ["JobTrail:Relay:Enabled"] = "false",
     };
 
+    private readonly Dictionary<string, string?> settings;
+    private readonly Action<IServiceCollection>? configureServices;
     private JobTrailApp? app;
+
+    public JobTrailFixture()
+        : this(null, null)
+    {
+    }
+
+    /// <summary>Extra settings (over the defaults above) and services for a differently configured host.</summary>
+    protected JobTrailFixture(IReadOnlyDictionary<string, string?>? settings, Action<IServiceCollection>? configureServices)
+    {
+        this.settings = new Dictionary<string, string?>(Defaults);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            this.settings[key] = value;
+        }
+
+        this.configureServices = configureServices;
+    }
 
     public string BootstrapKey { get; } =
         $"jt_{Guid.NewGuid():N}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32))}";
@@ -29,10 +54,10 @@ public class JobTrailFixture : IAsyncLifetime
 
     public Guid DefaultWorkspaceId { get; private set; }
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         var database = await TestDatabases.CreateAsync();
-        app = new JobTrailApp(database, BootstrapKey, Settings);
+        app = new JobTrailApp(database, BootstrapKey, settings, configureServices);
         _ = app.Server;
         await using var connection = new NpgsqlConnection(app.OwnerConnectionString);
         await connection.OpenAsync();
@@ -40,7 +65,7 @@ public class JobTrailFixture : IAsyncLifetime
         DefaultWorkspaceId = (Guid)(await command.ExecuteScalarAsync())!;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (app is not null)
         {

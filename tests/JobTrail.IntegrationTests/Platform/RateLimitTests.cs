@@ -2,14 +2,13 @@ using JobTrail.IntegrationTests.Infrastructure;
 
 namespace JobTrail.IntegrationTests.Platform;
 
-public sealed class TinyBucketFixture : JobTrailFixture
-{
-    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
+public sealed class TinyBucketFixture() : JobTrailFixture(
+    new Dictionary<string, string?>
     {
         ["JobTrail:RateLimit:PerSecond"] = "1",
         ["JobTrail:RateLimit:Burst"] = "5",
-    };
-}
+    },
+    null);
 
 public sealed class RateLimitTests(TinyBucketFixture fixture) : IClassFixture<TinyBucketFixture>
 {

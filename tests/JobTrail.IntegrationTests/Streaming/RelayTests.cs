@@ -9,16 +9,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace JobTrail.IntegrationTests.Streaming;
 
-public sealed class FastRelayFixture : JobTrailFixture
-{
-    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
+public sealed class FastRelayFixture() : JobTrailFixture(
+    new Dictionary<string, string?>
     {
-        ["JobTrail:RateLimit:PerSecond"] = "1000000",
-        ["JobTrail:RateLimit:Burst"] = "1000000",
+        ["JobTrail:Relay:Enabled"] = "true",
         ["JobTrail:Relay:PollInterval"] = "00:00:00.200",
         ["JobTrail:Relay:StandbyPollInterval"] = "00:00:00.200",
-    };
-}
+    },
+    null);
 
 public sealed class RelayTests(FastRelayFixture fixture) : IClassFixture<FastRelayFixture>, IDisposable
 {

@@ -1,0 +1,25 @@
+using JobTrail.BuildingBlocks;
+using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.Activity.Capture;
+using JobTrail.Modules.Activity.Persistence;
+using JobTrail.Modules.Activity.Retention;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobTrail.Modules.Activity;
+
+public static class ActivityModule
+{
+    public static IServiceCollection AddActivityModule(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddModule(ActivityDbContext.Schema, typeof(ActivityModule).Assembly, migrationOrder: 50);
+        services.AddActivityDbContext();
+        // Read when first needed, so that hosts (and tests) may supply configuration after registration.
+        services.AddSingleton(sp => ActivityOptions.From(sp.GetRequiredService<IConfiguration>()));
+        services.AddScoped<ActivityRecorder>();
+        services.AddScoped<IActivityCapture>(sp => sp.GetRequiredService<ActivityRecorder>());
+        services.AddSingleton<ActivityPartitionMaintenance>();
+        services.AddHostedService<ActivityPartitionJob>();
+        return services;
+    }
+}

@@ -1,0 +1,60 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace JobTrail.Modules.Activity;
+
+/// <summary>
+/// <c>JobTrail:Activity</c>: how long activity is kept (<c>RetentionDays</c>, default 365), how many
+/// months of partitions are created ahead (<c>PartitionsAhead</c>, default 3) and how often the
+/// partition job runs (<c>PartitionMaintenanceInterval</c>, default one hour).
+/// </summary>
+internal sealed record ActivityOptions(int RetentionDays, int PartitionsAhead, TimeSpan PartitionMaintenanceInterval)
+{
+    public const string Section = "JobTrail:Activity";
+
+    public static ActivityOptions From(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(Section);
+        var retention = Read(section, "RetentionDays", 365, int.Parse);
+        var ahead = Read(section, "PartitionsAhead", 3, int.Parse);
+        var interval = Read(section, "PartitionMaintenanceInterval", TimeSpan.FromHours(1), TimeSpan.Parse);
+        if (retention < 1)
+        {
+            throw new InvalidOperationException($"{Section}:RetentionDays must be at least 1 (got {retention}).");
+        }
+
+        if (ahead is < 1 or > 24)
+        {
+            throw new InvalidOperationException($"{Section}:PartitionsAhead must be between 1 and 24 (got {ahead}).");
+        }
+
+        if (interval < TimeSpan.FromSeconds(1))
+        {
+            throw new InvalidOperationException($"{Section}:PartitionMaintenanceInterval must be at least one second (got {interval}).");
+        }
+
+        return new ActivityOptions(retention, ahead, interval);
+    }
+
+    private static T Read<T>(IConfigurationSection section, string key, T fallback, Func<string, IFormatProvider, T> parse)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        try
+        {
+            return parse(text, CultureInfo.InvariantCulture);
+        }
+        catch (FormatException ex)
+        {
+            throw new InvalidOperationException($"{Section}:{key} is not valid: '{text}'.", ex);
+        }
+        catch (OverflowException ex)
+        {
+            throw new InvalidOperationException($"{Section}:{key} is out of range: '{text}'.", ex);
+        }
+    }
+}

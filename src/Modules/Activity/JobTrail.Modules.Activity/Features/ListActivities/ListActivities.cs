@@ -1,0 +1,115 @@
+using FluentValidation;
+using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Paging;
+using JobTrail.Modules.Activity.Domain;
+using JobTrail.Modules.Activity.Persistence;
+using MediatR;
+using Microsoft.EntityFrameworkCore;
+
+namespace JobTrail.Modules.Activity.Features.ListActivities;
+
+/// <summary>The page continues with positions below <see cref="Before"/>.</summary>
+internal sealed record ActivityListCursor(long Before);
+
+/// <summary>
+/// The workspace's activity, newest first, narrowed by any of the filters. <see cref="Action"/> is
+/// exact (<c>runner_job.created</c>) or a prefix (<c>runner_job.*</c>); <see cref="From"/> is
+/// inclusive and <see cref="To"/> exclusive.
+/// </summary>
+[RequiresScope(Scopes.ActivityRead)]
+internal sealed record ListActivitiesQuery(
+    string? ActorId,
+    string? Action,
+    string? EntityType,
+    string? EntityId,
+    string? Outcome,
+    DateTimeOffset? From,
+    DateTimeOffset? To,
+    int? Limit,
+    string? Cursor) : IQuery<Page<ActivityResponse>>;
+
+internal sealed class ListActivitiesValidator : AbstractValidator<ListActivitiesQuery>
+{
+    public ListActivitiesValidator()
+    {
+        RuleFor(x => x.ActorId).MaximumLength(ActivityRules.MaxActorIdLength)
+            .WithMessage($"'actorId' must be at most {ActivityRules.MaxActorIdLength} characters.");
+        RuleFor(x => x.Action).Must(a => a is null || ActivityRules.IsActionFilter(a))
+            .WithMessage("'action' must be an action such as 'runner_job.created', or a prefix such as 'runner_job.*'.");
+        RuleFor(x => x.EntityType).Must(t => t is null || ActivityRules.IsEntityType(t))
+            .WithMessage("'entityType' must be 1-64 characters of a-z, 0-9 and '_', starting with a letter.");
+        RuleFor(x => x.EntityId).Must(i => i is null || ActivityRules.IsEntityId(i))
+            .WithMessage($"'entityId' must be 1-{ActivityRules.MaxEntityIdLength} characters without control characters.");
+        RuleFor(x => x.Outcome).Must(o => o is null || ActivityRules.TryParseOutcome(o, out _))
+            .WithMessage($"'outcome' must be one of {ActivityRules.AllOutcomes}.");
+        RuleFor(x => x.To).GreaterThan(x => x.From).When(x => x.From is not null && x.To is not null)
+            .WithMessage("'to' must be later than 'from'.");
+        RuleFor(x => x.Limit).ValidLimit();
+        RuleFor(x => x.Cursor).ValidCursor<ListActivitiesQuery, ActivityListCursor>();
+    }
+}
+
+internal sealed class ListActivitiesHandler(ActivityDbContext db) : IRequestHandler<ListActivitiesQuery, Page<ActivityResponse>>
+{
+    public async Task<Page<ActivityResponse>> Handle(ListActivitiesQuery request, CancellationToken cancellationToken)
+    {
+        var limit = request.Limit ?? Paging.DefaultLimit;
+        IQueryable<ActivityEntry> query = db.Activities;
+        if (request.ActorId is not null)
+        {
+            query = query.Where(a => a.ActorId == request.ActorId);
+        }
+
+        if (request.Action is not null)
+        {
+            if (ActivityRules.TryGetPrefix(request.Action, out var entity))
+            {
+                // The action column sorts bytewise, so the prefix is an index range: '.' + 1 = '/'.
+                var lower = entity + ".";
+                var upper = entity + "/";
+                query = query.Where(a => string.Compare(a.Action, lower) >= 0 && string.Compare(a.Action, upper) < 0);
+            }
+            else
+            {
+                query = query.Where(a => a.Action == request.Action);
+            }
+        }
+
+        if (request.EntityType is not null)
+        {
+            query = query.Where(a => a.EntityType == request.EntityType);
+        }
+
+        if (request.EntityId is not null)
+        {
+            query = query.Where(a => a.EntityId == request.EntityId);
+        }
+
+        if (request.Outcome is not null && ActivityRules.TryParseOutcome(request.Outcome, out var outcome))
+        {
+            query = query.Where(a => a.Outcome == outcome);
+        }
+
+        if (request.From is { } from)
+        {
+            var since = from.UtcDateTime;
+            query = query.Where(a => a.OccurredAt >= since);
+        }
+
+        if (request.To is { } to)
+        {
+            var until = to.UtcDateTime;
+            query = query.Where(a => a.OccurredAt < until);
+        }
+
+        if (request.Cursor is not null)
+        {
+            var before = Cursor.Decode<ActivityListCursor>(request.Cursor).Before;
+            query = query.Where(a => a.Position < before);
+        }
+
+        var rows = await query.OrderByDescending(a => a.Position).Take(limit + 1).ToListAsync(cancellationToken);
+        var page = Paging.ToPage(rows, limit, a => new ActivityListCursor(a.Position));
+        return new Page<ActivityResponse>(page.Items.Select(ActivityResponse.From).ToList(), page.NextCursor);
+    }
+}

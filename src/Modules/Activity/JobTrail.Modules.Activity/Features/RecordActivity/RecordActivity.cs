@@ -1,0 +1,62 @@
+using System.Text.Json;
+using FluentValidation;
+using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.BuildingBlocks.Errors;
+using JobTrail.BuildingBlocks.Json;
+using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.Modules.Activity.Capture;
+using JobTrail.Modules.Activity.Domain;
+using MediatR;
+
+namespace JobTrail.Modules.Activity.Features.RecordActivity;
+
+/// <summary>
+/// An outside source (an identity provider's <c>auth.login</c>, <c>auth.logout</c>,
+/// <c>auth.password_reset</c>) records an activity. The actor is the calling key's; the outcome
+/// defaults to SUCCEEDED, so failed logins can be reported too.
+/// </summary>
+[RequiresScope(Scopes.ActivityWrite)]
+[NotAudited("The row this command writes is the activity record itself; capturing it as well would record it twice.")]
+internal sealed record RecordActivityCommand(string? Action, string? EntityType, string? EntityId, JsonElement? Metadata, string? Outcome)
+    : ICommand<ActivityResponse>;
+
+internal sealed class RecordActivityValidator : AbstractValidator<RecordActivityCommand>
+{
+    public RecordActivityValidator()
+    {
+        RuleFor(x => x.Action).NotEmpty().WithMessage("'action' is required.")
+            .Must(ActivityRules.IsAction)
+            .WithMessage("'action' must look like '<entity>.<verb>' (e.g. 'auth.login'): two parts of a-z, 0-9 and '_', each 1-64 characters starting with a letter.");
+        RuleFor(x => x.EntityType).NotEmpty().WithMessage("'entityType' is required.")
+            .Must(ActivityRules.IsEntityType)
+            .WithMessage("'entityType' must be 1-64 characters of a-z, 0-9 and '_', starting with a letter.");
+        RuleFor(x => x.EntityId).NotEmpty().WithMessage("'entityId' is required.")
+            .Must(ActivityRules.IsEntityId)
+            .WithMessage($"'entityId' must be 1-{ActivityRules.MaxEntityIdLength} characters without control characters.");
+        RuleFor(x => x.Metadata).OptionalJsonObject("metadata", JsonRules.MaxMetadataBytes);
+        RuleFor(x => x.Outcome).Must(o => o is null || ActivityRules.TryParseOutcome(o, out _))
+            .WithMessage($"'outcome' must be one of {ActivityRules.AllOutcomes}.");
+    }
+}
+
+internal sealed class RecordActivityHandler(ActivityRecorder recorder, DbSession session)
+    : IRequestHandler<RecordActivityCommand, ActivityResponse>
+{
+    public async Task<ActivityResponse> Handle(RecordActivityCommand request, CancellationToken cancellationToken)
+    {
+        var action = request.Action!;
+        if (ActivityRules.IsReservedAction(action))
+        {
+            throw new UnprocessableException(
+                $"Actions on '{action[..action.IndexOf('.', StringComparison.Ordinal)]}' are recorded by JobTrail itself and cannot be sent.",
+                "reserved_action");
+        }
+
+        var outcome = ActivityRules.TryParseOutcome(request.Outcome, out var sent) ? sent : ActivityOutcome.Succeeded;
+        var entry = recorder.Describe(session.WorkspaceId, action, request.EntityType!, request.EntityId!, outcome,
+            ActivityMetadata.FromClient(request.Metadata));
+        await recorder.AddInSessionAsync(entry, cancellationToken);
+        return ActivityResponse.From(entry);
+    }
+}

@@ -1,0 +1,84 @@
+using JobTrail.BuildingBlocks.Persistence;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace JobTrail.Modules.Activity.Retention;
+
+internal sealed record PartitionMaintenanceResult(IReadOnlyList<string> Created, IReadOnlyList<string> Dropped);
+
+/// <summary>
+/// Keeps <c>activity.activity_logs</c> partitioned by UTC month: creates this month's partition and
+/// the next <see cref="ActivityOptions.PartitionsAhead"/>, and drops, whole, every partition that
+/// ended at least <see cref="ActivityOptions.RetentionDays"/> ago. Partition DDL needs the owner
+/// role; the SQL lives in the module's migration (<c>activity.ensure_partition</c>,
+/// <c>activity.drop_partitions_ending_by</c>).
+/// </summary>
+internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions database, ActivityOptions options, ILogger<ActivityPartitionMaintenance> logger)
+{
+    // Creating or dropping a partition locks the parent table; rather than queue behind a long
+    // reader (and make every insert queue behind us), give up and try again on the next run.
+    private const string LockTimeout = "set local lock_timeout = '5s'";
+
+    public async Task<PartitionMaintenanceResult> RunOnceAsync(DateTime now, CancellationToken cancellationToken = default)
+    {
+        var utcNow = now.Kind == DateTimeKind.Utc ? now : DateTime.SpecifyKind(now.ToUniversalTime(), DateTimeKind.Utc);
+        var thisMonth = new DateOnly(utcNow.Year, utcNow.Month, 1);
+        var cutoff = utcNow.AddDays(-options.RetentionDays);
+
+        await using var connection = new NpgsqlConnection(database.OwnerConnectionString);
+        await connection.OpenAsync(cancellationToken);
+
+        var created = new List<string>();
+        for (var month = 0; month <= options.PartitionsAhead; month++)
+        {
+            created.AddRange(await RunAsync(connection, "select activity.ensure_partition($1)", thisMonth.AddMonths(month), cancellationToken));
+        }
+
+        var dropped = await RunAsync(connection, "select activity.drop_partitions_ending_by($1)", cutoff, cancellationToken);
+        foreach (var name in created)
+        {
+            LogCreated(name);
+        }
+
+        foreach (var name in dropped)
+        {
+            LogDropped(name, options.RetentionDays);
+        }
+
+        return new PartitionMaintenanceResult(created, dropped);
+    }
+
+    /// <summary>One statement in a short transaction of its own; answers the non-null names it returned.</summary>
+    private static async Task<List<string>> RunAsync(NpgsqlConnection connection, string sql, object argument, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(LockTimeout),
+                new NpgsqlBatchCommand(sql) { Parameters = { new NpgsqlParameter { Value = argument } } },
+            },
+        };
+        var names = new List<string>();
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (!await reader.IsDBNullAsync(0, cancellationToken))
+                {
+                    names.Add(reader.GetString(0));
+                }
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return names;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created activity partition {Partition}")]
+    private partial void LogCreated(string partition);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dropped activity partition {Partition}: older than {RetentionDays} days")]
+    private partial void LogDropped(string partition, int retentionDays);
+}
