@@ -1,5 +1,6 @@
 using System.Text.Json;
 using JobTrail.BuildingBlocks.Json;
+using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Features;
@@ -23,6 +24,7 @@ namespace JobTrail.Modules.JobEvents.Relay;
 /// </summary>
 internal sealed class JobEventRelay(
     NpgsqlDataSource dataSource,
+    DatabaseOptions database,
     IValkeyClient valkey,
     RelayOptions options,
     RelayState state,
@@ -64,8 +66,11 @@ internal sealed class JobEventRelay(
 
     private async Task RunWhileActiveAsync(CancellationToken stoppingToken)
     {
-        // A connection of its own, outside the pool's reuse: it holds the lock and the LISTEN.
-        await using var control = await dataSource.OpenConnectionAsync(stoppingToken);
+        // A connection of its own, never pooled: it holds the session advisory lock and the LISTEN,
+        // and closing it (on any error) must end the session so that the lock is released at once.
+        var unpooled = new NpgsqlConnectionStringBuilder(database.ServiceConnectionString) { Pooling = false };
+        await using var control = new NpgsqlConnection(unpooled.ConnectionString);
+        await control.OpenAsync(stoppingToken);
         while (!await TryLockAsync(control, stoppingToken))
         {
             state.IsActive = false;
