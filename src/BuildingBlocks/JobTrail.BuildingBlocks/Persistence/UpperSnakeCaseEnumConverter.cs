@@ -15,4 +15,10 @@ public sealed class UpperSnakeCaseEnumConverter<TEnum>() : ValueConverter<TEnum,
     private static readonly Dictionary<string, TEnum> Values = Names.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
 
     public static string NameOf(TEnum value) => Names[value];
+
+    /// <summary>Every value as the API spells it, comma-separated, for error messages.</summary>
+    public static string AllNames { get; } = string.Join(", ", Names.Values);
+
+    /// <summary>Parses the exact API spelling (case-sensitive); anything else is refused.</summary>
+    public static bool TryParse(string? text, out TEnum value) => Values.TryGetValue(text ?? string.Empty, out value);
 }

@@ -38,20 +38,8 @@ internal static partial class ActivityRules
 
     public static string Spell(ActivityOutcome outcome) => UpperSnakeCaseEnumConverter<ActivityOutcome>.NameOf(outcome);
 
-    public static bool TryParseOutcome(string? text, out ActivityOutcome outcome)
-    {
-        foreach (var candidate in Enum.GetValues<ActivityOutcome>())
-        {
-            if (string.Equals(Spell(candidate), text, StringComparison.Ordinal))
-            {
-                outcome = candidate;
-                return true;
-            }
-        }
-
-        outcome = default;
-        return false;
-    }
+    public static bool TryParseOutcome(string? text, out ActivityOutcome outcome) =>
+        UpperSnakeCaseEnumConverter<ActivityOutcome>.TryParse(text, out outcome);
 
     /// <summary><c>&lt;entity&gt;.&lt;verb&gt;</c>: <c>runner_job.created</c>, <c>auth.password_reset</c>.</summary>
     [GeneratedRegex("^[a-z][a-z0-9_]{0,63}\\.[a-z][a-z0-9_]{0,63}$")]

@@ -114,20 +114,8 @@ internal static class StepText
 {
     public static string Spell<TEnum>(TEnum value) where TEnum : struct, Enum => UpperSnakeCaseEnumConverter<TEnum>.NameOf(value);
 
-    public static string AllSpelled<TEnum>() where TEnum : struct, Enum => string.Join(", ", Enum.GetValues<TEnum>().Select(Spell));
+    public static string AllSpelled<TEnum>() where TEnum : struct, Enum => UpperSnakeCaseEnumConverter<TEnum>.AllNames;
 
-    public static bool TryParse<TEnum>(string? text, out TEnum value) where TEnum : struct, Enum
-    {
-        foreach (var candidate in Enum.GetValues<TEnum>())
-        {
-            if (string.Equals(Spell(candidate), text, StringComparison.Ordinal))
-            {
-                value = candidate;
-                return true;
-            }
-        }
-
-        value = default;
-        return false;
-    }
+    public static bool TryParse<TEnum>(string? text, out TEnum value) where TEnum : struct, Enum =>
+        UpperSnakeCaseEnumConverter<TEnum>.TryParse(text, out value);
 }
