@@ -137,7 +137,7 @@ public sealed class RelayTests(FastRelayFixture fixture) : IClassFixture<FastRel
     }
 
     [Fact]
-    public async Task Of_two_relay_instances_only_one_relays_and_the_other_takes_over_when_it_stops()
+    public async Task Of_two_relay_instances_on_one_database_only_one_relays()
     {
         var first = fixture.App.Services.GetRequiredService<RelayState>();
         await Eventually.TrueAsync(() => first.IsActive, Deadline, "the fixture's relay to become active");
