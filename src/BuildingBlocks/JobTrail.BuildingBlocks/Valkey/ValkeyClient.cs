@@ -27,6 +27,9 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
     private const string AfterScript = "return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1] .. '-1', '+', 'COUNT', ARGV[2])";
     private const string OldestScript = "return redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)";
 
+    /// <summary>StackExchange.Redis 1.2.6 applies no timeout to async calls; every call gets this one.</summary>
+    private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
+
     private readonly ConnectionMultiplexer connection;
 
     public ValkeyClient(string configuration, ILogger<ValkeyClient> logger)
@@ -47,39 +50,43 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
 
     public async Task<bool> AppendAndPublishAsync(string streamKey, string channel, long seq, string json, int maxLength)
     {
-        var result = await Db.ScriptEvaluateAsync(AppendScript, [streamKey],
-            [seq.ToString(CultureInfo.InvariantCulture), json, channel, maxLength.ToString(CultureInfo.InvariantCulture)]);
+        var result = await Bounded(Db.ScriptEvaluateAsync(AppendScript, [streamKey],
+            [seq.ToString(CultureInfo.InvariantCulture), json, channel, maxLength.ToString(CultureInfo.InvariantCulture)]));
         return (long)result == 1;
     }
 
     public async Task<IReadOnlyList<StreamEntry>> ReadNewestAsync(string streamKey, int count)
     {
-        var entries = ParseEntries(await Db.ScriptEvaluateAsync(NewestScript, [streamKey], [count.ToString(CultureInfo.InvariantCulture)]));
+        var entries = ParseEntries(await Bounded(Db.ScriptEvaluateAsync(NewestScript, [streamKey], [count.ToString(CultureInfo.InvariantCulture)])));
         entries.Reverse();
         return entries;
     }
 
     public async Task<IReadOnlyList<StreamEntry>> ReadAfterAsync(string streamKey, long afterSeq, int count) =>
-        ParseEntries(await Db.ScriptEvaluateAsync(AfterScript, [streamKey],
-            [afterSeq.ToString(CultureInfo.InvariantCulture), count.ToString(CultureInfo.InvariantCulture)]));
+        ParseEntries(await Bounded(Db.ScriptEvaluateAsync(AfterScript, [streamKey],
+            [afterSeq.ToString(CultureInfo.InvariantCulture), count.ToString(CultureInfo.InvariantCulture)])));
 
     public async Task<long?> OldestSeqAsync(string streamKey)
     {
-        var entries = ParseEntries(await Db.ScriptEvaluateAsync(OldestScript, [streamKey], []));
+        var entries = ParseEntries(await Bounded(Db.ScriptEvaluateAsync(OldestScript, [streamKey], [])));
         return entries.Count == 0 ? null : entries[0].Seq;
     }
 
-    public Task ExpireAsync(string streamKey, TimeSpan ttl) => Db.KeyExpireAsync(streamKey, ttl);
+    public Task ExpireAsync(string streamKey, TimeSpan ttl) => Bounded(Db.KeyExpireAsync(streamKey, ttl));
 
     public async Task<IAsyncDisposable> SubscribeAsync(string channel, Action<string> onMessage)
     {
         var subscriber = connection.GetSubscriber();
         Action<RedisChannel, RedisValue> handler = (_, value) => onMessage(value!);
-        await subscriber.SubscribeAsync(channel, handler);
+        await Bounded(subscriber.SubscribeAsync(channel, handler));
         return new Subscription(subscriber, channel, handler);
     }
 
-    public Task<TimeSpan> PingAsync() => Db.PingAsync();
+    public Task<TimeSpan> PingAsync() => Bounded(Db.PingAsync());
+
+    private static async Task<T> Bounded<T>(Task<T> call) => await call.WaitAsync(OperationTimeout);
+
+    private static async Task Bounded(Task call) => await call.WaitAsync(OperationTimeout);
 
     public void Dispose() => connection.Dispose();
 
@@ -106,6 +113,6 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
 
     private sealed class Subscription(ISubscriber subscriber, string channel, Action<RedisChannel, RedisValue> handler) : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync() => await subscriber.UnsubscribeAsync(channel, handler);
+        public async ValueTask DisposeAsync() => await Bounded(subscriber.UnsubscribeAsync(channel, handler));
     }
 }

@@ -21,6 +21,7 @@ public static class JobEventsModule
         services.AddSingleton(EventStreamOptions.From(configuration));
         services.AddSingleton<JobEventHub>();
         services.AddSingleton<StreamSlots>();
+        services.AddHttpContextAccessor();
         services.AddHealthChecks().AddCheck<RelayHealthCheck>("relay", tags: ["ready"]);
         return services;
     }

@@ -102,7 +102,7 @@ internal sealed class JobEventStore(DbSession session)
         ),
         o as (
             insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at)
-            select id, workspace_id, job_id, seq, recorded_at from e
+            select id, workspace_id, job_id, seq, recorded_at from e order by seq
         ),
         n as (
             select pg_notify('{1}', @job::text) where exists (select from s)

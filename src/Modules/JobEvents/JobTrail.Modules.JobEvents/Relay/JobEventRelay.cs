@@ -34,6 +34,7 @@ internal sealed class JobEventRelay(
     private const long LockKey = 0x4A_54_52_45_4C; // "JTREL"
     private static readonly TimeSpan StatsInterval = TimeSpan.FromSeconds(1);
     private DateTime statsTakenAt = DateTime.MinValue;
+    private DateTime? activeSince;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -56,6 +57,13 @@ internal sealed class JobEventRelay(
             catch (Exception ex)
             {
                 state.IsActive = false;
+                if (activeSince is not null)
+                {
+                    // It was working: start the back-off again from the bottom.
+                    backoff = options.MinBackoff;
+                    activeSince = null;
+                }
+
                 Remember(ex);
                 logger.LogWarning(ex, "Event relay lost its database connection; retrying in {Backoff}", backoff);
                 await DelayAsync(backoff, stoppingToken);
@@ -78,6 +86,7 @@ internal sealed class JobEventRelay(
         }
 
         state.IsActive = true;
+        activeSince = DateTime.UtcNow;
         logger.LogInformation("Event relay is active");
         await using (var listen = new NpgsqlCommand($"listen {JobEventStore.Channel}", control))
         {
@@ -90,7 +99,7 @@ internal sealed class JobEventRelay(
             int relayed;
             try
             {
-                relayed = await RelayBatchAsync(stoppingToken);
+                relayed = await RelayBatchAsync(control, stoppingToken);
                 backoff = options.MinBackoff;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException || ex.InnerException is RedisException)
@@ -112,10 +121,13 @@ internal sealed class JobEventRelay(
         }
     }
 
-    /// <summary>Relays one batch; returns how many events it delivered.</summary>
-    internal async Task<int> RelayBatchAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Relays one batch on the session that holds the leadership lock: if that session has died, the
+    /// batch fails with it, so a relay that lost the lock can never run beside the new leader.
+    /// Returns how many events it delivered.
+    /// </summary>
+    internal async Task<int> RelayBatchAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var claimed = await ClaimAsync(connection, transaction, cancellationToken);
         if (claimed.Count == 0)
@@ -173,7 +185,7 @@ internal sealed class JobEventRelay(
     private async Task<List<OutboxRow>> ClaimAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            "select id, event_id, workspace_id, job_id, seq from job_events.outbox order by id limit $1 for update skip locked",
+            "select id, event_id, workspace_id, job_id, seq from job_events.outbox order by id limit $1 for update",
             connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = options.BatchSize });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -24,6 +24,12 @@ internal sealed record EventStreamOptions
 
     public int PageSize { get; init; } = 1000;
 
+    /// <summary>
+    /// A stream ends after this long even if its job has not; the client reconnects (and is
+    /// authenticated again, so a revoked key stops streaming).
+    /// </summary>
+    public TimeSpan MaxDuration { get; init; } = TimeSpan.FromHours(1);
+
     public static EventStreamOptions From(IConfiguration configuration) =>
         configuration.GetSection("JobTrail:Events:Stream").Get<EventStreamOptions>() ?? new EventStreamOptions();
 }

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Npgsql;
+using Microsoft.Extensions.Hosting;
 
 namespace JobTrail.Modules.JobEvents.Streaming;
 
@@ -21,6 +21,9 @@ internal sealed class EventStreamResult(JobEventStream stream) : IResult
     public async Task ExecuteAsync(HttpContext http)
     {
         var logger = http.RequestServices.GetRequiredService<ILogger<EventStreamResult>>();
+        var stopping = http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
+        var token = ended.Token;
         var response = http.Response;
         response.ContentType = "text/event-stream; charset=utf-8";
         response.Headers.CacheControl = "no-cache";
@@ -31,36 +34,36 @@ internal sealed class EventStreamResult(JobEventStream stream) : IResult
         {
             try
             {
-                await response.WriteAsync($"retry: {(long)stream.Retry.TotalMilliseconds}\n\n", http.RequestAborted);
-                await response.Body.FlushAsync(http.RequestAborted);
-                await foreach (var frame in stream.ReadAsync(http.RequestAborted))
+                await response.WriteAsync($"retry: {(long)stream.Retry.TotalMilliseconds}\n\n", token);
+                await response.Body.FlushAsync(token);
+                await foreach (var frame in stream.ReadAsync(token))
                 {
                     if (frame.Event is { } live)
                     {
                         await response.WriteAsync(
                             string.Create(CultureInfo.InvariantCulture, $"id: {live.Seq}\nevent: {live.Type}\ndata: {live.Json}\n\n"),
-                            http.RequestAborted);
+                            token);
                     }
                     else
                     {
-                        await response.Body.WriteAsync(PingFrame, http.RequestAborted);
+                        await response.Body.WriteAsync(PingFrame, token);
                     }
 
-                    await response.Body.FlushAsync(http.RequestAborted);
+                    await response.Body.FlushAsync(token);
                 }
             }
-            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
-                // The client went away.
+                // The client went away, or the service is stopping (the client resumes elsewhere).
             }
             catch (ClientTooSlowException)
             {
                 logger.LogInformation("Closed an event stream whose client fell behind; it resumes with Last-Event-ID");
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            catch (Exception ex)
             {
-                // Headers are sent: the only way to report is to end the stream; the client resumes.
-                logger.LogWarning(ex, "Ended an event stream: its backfill failed");
+                // Headers are sent: the only way to report anything is to end the stream; the client resumes.
+                logger.LogWarning(ex, "Ended an event stream early");
             }
         }
     }

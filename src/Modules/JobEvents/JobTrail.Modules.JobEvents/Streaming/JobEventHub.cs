@@ -27,22 +27,13 @@ internal sealed class JobEventHub(IValkeyClient valkey, ILogger<JobEventHub> log
     private readonly Dictionary<Guid, Feed> feeds = [];
     private readonly SemaphoreSlim gate = new(1, 1);
 
+    private int subscriptions;
+
     /// <summary>Jobs with a live Valkey subscription in this instance.</summary>
-    public int Subscriptions
-    {
-        get
-        {
-            gate.Wait();
-            try
-            {
-                return feeds.Values.Count(f => f.Subscription is not null);
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }
-    }
+    public int Subscriptions => Volatile.Read(ref subscriptions);
+
+    /// <summary>Whether Valkey is reachable now: a subscription made while it is down is only a local registration.</summary>
+    public bool IsValkeyConnected => valkey.IsConnected;
 
     public async Task<JobEventListener> ListenAsync(Guid jobId, int capacity, CancellationToken cancellationToken)
     {
@@ -103,6 +94,7 @@ internal sealed class JobEventHub(IValkeyClient valkey, ILogger<JobEventHub> log
             if (empty && feeds.Remove(feed.JobId) && feed.Subscription is { } subscription)
             {
                 feed.Subscription = null;
+                Interlocked.Decrement(ref subscriptions);
                 try
                 {
                     await subscription.DisposeAsync();
@@ -129,6 +121,7 @@ internal sealed class JobEventHub(IValkeyClient valkey, ILogger<JobEventHub> log
         try
         {
             feed.Subscription = await valkey.SubscribeAsync(ValkeyKeys.Channel(feed.JobId), json => Dispatch(feed, json));
+            Interlocked.Increment(ref subscriptions);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -184,7 +177,8 @@ internal sealed class JobEventListener : IAsyncDisposable
 
     internal JobEventHub.Feed Feed { get; }
 
-    public bool IsLive => Feed.Subscription is not null;
+    /// <summary>Live messages can arrive: subscribed, and Valkey reachable now.</summary>
+    public bool IsLive => Feed.Subscription is not null && hub.IsValkeyConnected;
 
     /// <summary>Set when the client fell a whole buffer behind; its stream ends and it resumes.</summary>
     public bool Overflowed { get; private set; }

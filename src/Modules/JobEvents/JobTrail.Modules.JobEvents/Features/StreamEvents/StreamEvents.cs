@@ -12,6 +12,7 @@ using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
 using JobTrail.Modules.JobEvents.Streaming;
 using MediatR;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -44,7 +45,7 @@ internal sealed class OpenEventStreamValidator : AbstractValidator<OpenEventStre
 
 internal sealed class OpenEventStreamHandler(
     JobEventStore store, StreamSlots slots, JobEventHub hub, IValkeyClient valkey, IMediator mediator,
-    RequestContext context, EventStreamOptions options, ILogger<JobEventStream> logger)
+    RequestContext context, EventStreamOptions options, IHttpContextAccessor http, ILogger<JobEventStream> logger)
     : IRequestHandler<OpenEventStreamQuery, JobEventStream>
 {
     public async Task<JobEventStream> Handle(OpenEventStreamQuery request, CancellationToken cancellationToken)
@@ -54,7 +55,10 @@ internal sealed class OpenEventStreamHandler(
             ?? throw new TooManyRequestsException(
                 $"This workspace already has {options.MaxStreamsPerWorkspace} open event streams here; close one or retry later.",
                 TimeSpan.FromSeconds(5), "too_many_streams");
-        return new JobEventStream(request.JobId, request.StartAfter, slot, hub, valkey, mediator, options, logger);
+        var stream = new JobEventStream(request.JobId, request.StartAfter, slot, hub, valkey, mediator, options, logger);
+        // Releases the slot even when the request ends before the stream is written (an abort, a failed commit).
+        http.HttpContext?.Response.RegisterForDisposeAsync(stream);
+        return stream;
     }
 }
 
@@ -118,7 +122,8 @@ internal sealed class JobEventStream(
 
         var nextPing = DateTime.UtcNow + options.Heartbeat;
         var nextCheck = DateTime.UtcNow + CheckInterval(listener);
-        while (!ended)
+        var deadline = DateTime.UtcNow + options.MaxDuration;
+        while (!ended && DateTime.UtcNow < deadline)
         {
             var now = DateTime.UtcNow;
             var wait = (nextPing < nextCheck ? nextPing : nextCheck) - now;
@@ -162,10 +167,12 @@ internal sealed class JobEventStream(
                     yield return frame;
                 }
 
-                if (live.Seq <= lastSent)
-                {
-                    continue;
-                }
+            }
+
+            // Only ever the very next seq: anything else is fetched from the store on the next catch-up.
+            if (live.Seq != lastSent + 1)
+            {
+                continue;
             }
 
             yield return Send(live);
@@ -192,7 +199,7 @@ internal sealed class JobEventStream(
     {
         while (!ended)
         {
-            var (events, head) = await NextPageAsync(cancellationToken);
+            var (events, head, truncated) = await NextPageAsync(cancellationToken);
             foreach (var live in events)
             {
                 if (live.Seq == lastSent + 1)
@@ -211,7 +218,8 @@ internal sealed class JobEventStream(
                 yield break;
             }
 
-            if (events.Count < options.PageSize)
+            // A Valkey page cut short at a gap goes on (the next page reads PostgreSQL); a short page is the end.
+            if (!truncated && events.Count < options.PageSize)
             {
                 yield break;
             }
@@ -219,7 +227,7 @@ internal sealed class JobEventStream(
     }
 
     /// <summary>From the Valkey stream when it holds the very next seq; else from PostgreSQL (which also gives the head).</summary>
-    private async Task<(IReadOnlyList<LiveEvent> Events, StreamHead? Head)> NextPageAsync(CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<LiveEvent> Events, StreamHead? Head, bool Truncated)> NextPageAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -230,7 +238,9 @@ internal sealed class JobEventStream(
                 var entries = await valkey.ReadAfterAsync(key, lastSent, options.PageSize);
                 if (entries.Count > 0 && entries[0].Seq == lastSent + 1)
                 {
-                    return (entries.Select(e => LiveEvent.Parse(e.Json)).ToList(), null);
+                    // Only the gapless run: a stream restored from an older snapshot may have holes.
+                    var run = entries.TakeWhile((e, i) => e.Seq == lastSent + 1 + i).Select(e => LiveEvent.Parse(e.Json)).ToList();
+                    return (run, null, run.Count < entries.Count);
                 }
             }
         }
@@ -240,6 +250,6 @@ internal sealed class JobEventStream(
         }
 
         var page = await mediator.Send(new ReadEventsAfterQuery(jobId, lastSent, options.PageSize), cancellationToken);
-        return (page.Events, page.Head);
+        return (page.Events, page.Head, false);
     }
 }
