@@ -82,6 +82,7 @@ app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
 app.UseMiddleware<RequestBodyLimitMiddleware>();
+app.UseMiddleware<RequestTextMiddleware>();
 
 app.MapOpenApi().AllowAnonymous();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();

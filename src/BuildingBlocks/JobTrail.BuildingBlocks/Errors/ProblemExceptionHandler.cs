@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using JobTrail.BuildingBlocks.Json;
 using Npgsql;
 
 namespace JobTrail.BuildingBlocks.Errors;
@@ -49,6 +50,12 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             Problem(409, "A resource with the same unique value already exists.", "already_exists"),
         PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } =>
             Problem(409, "A resource with the same unique value already exists.", "already_exists"),
+        // Input the edge should have refused (it checks JSON strings, query strings and route values):
+        // text PostgreSQL cannot store is the client's, whatever path it came by.
+        PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } or
+        DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } } or
+            System.Text.EncoderFallbackException =>
+            Problem(400, $"The request {StorableText.Refusal}.", "invalid_text"),
         OperationCanceledException => Problem(499, "The request was cancelled.", "cancelled"),
         _ => Problem(500, "An unexpected error occurred. Quote the correlation id when reporting it.", "internal_error"),
     };
@@ -106,6 +113,16 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         }
 
         var path = string.IsNullOrEmpty(json.Path) ? "$" : json.Path;
+        if (json.Message.StartsWith(StorableText.Refusal, StringComparison.Ordinal))
+        {
+            return $"The value at '{path}' {StorableText.Refusal}.";
+        }
+
+        if (json.Message.StartsWith(StorableText.NotUtf8, StringComparison.Ordinal)
+            || (json.InnerException is InvalidOperationException invalid && invalid.Message.Contains("UTF-8", StringComparison.Ordinal)))
+        {
+            return StorableText.NotUtf8;
+        }
         if (json.Message.Contains("maximum configured depth", StringComparison.Ordinal))
         {
             return "The JSON is nested too deeply (maximum depth is 32).";
