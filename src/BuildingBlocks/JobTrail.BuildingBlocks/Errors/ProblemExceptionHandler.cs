@@ -93,6 +93,8 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
 
         return exception.InnerException switch
         {
+            // Well-formed JSON whose string cannot be stored: a field error, like any other invalid value.
+            JsonException json when json.Message.StartsWith(StorableText.Refusal, StringComparison.Ordinal) => UnstorableText(json),
             JsonException json => Problem(400, DescribeJsonError(json), "malformed_json"),
             _ when exception.Message.StartsWith("Failed to read parameter", StringComparison.Ordinal) =>
                 Problem(400, "The request body is missing or is not valid JSON.", "malformed_json"),
@@ -101,6 +103,16 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
                 Problem(400, "A request body is required.", "missing_body"),
             _ => Problem(400, SanitizeBindingMessage(exception.Message), "bad_request"),
         };
+    }
+
+    private static ProblemDetails UnstorableText(JsonException json)
+    {
+        var field = string.IsNullOrEmpty(json.Path) || json.Path == "$" ? "body" : json.Path.TrimStart('$').TrimStart('.');
+        var message = $"'{field}' {StorableText.Refusal}.";
+        var problem = Problem(400, message, "validation_failed");
+        problem.Title = "One or more validation errors occurred.";
+        problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [message] };
+        return problem;
     }
 
     /// <summary>Says what is wrong with the JSON and where, without naming .NET types.</summary>
