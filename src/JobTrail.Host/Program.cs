@@ -2,6 +2,7 @@ using System.Net;
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Persistence;
@@ -81,6 +82,7 @@ app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
 app.UseMiddleware<RequestBodyLimitMiddleware>();
+app.UseMiddleware<RequestTextMiddleware>();
 
 app.MapOpenApi().AllowAnonymous();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
@@ -96,6 +98,13 @@ var database = app.Services.GetRequiredService<DatabaseOptions>();
 if (database.UsesOneRole)
 {
     app.Logger.LogWarning("JobTrail:PostgresOwner is not set or names the service role: the service then owns its tables and row-level security rests on FORCE alone. Use a separate owner role in production.");
+}
+
+// Fails here, before anything is written, when no integrity key is configured outside Development.
+var integrity = app.Services.GetRequiredService<IntegrityKeyRing>();
+if (integrity.IsGenerated)
+{
+    app.Logger.LogWarning("JobTrail:Integrity:Key is not set: this {Environment} instance signs its hash chains with a throw-away key ({KeyId}), so what it records now will not verify after a restart. Set JobTrail__Integrity__Key (scripts/run.sh does).", app.Environment.EnvironmentName, integrity.Current.Id);
 }
 
 await app.Services.GetRequiredService<SqlMigrator>().MigrateAsync();

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading.RateLimiting;
+using JobTrail.BuildingBlocks.Behaviors;
 using JobTrail.BuildingBlocks.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
@@ -10,6 +12,9 @@ namespace JobTrail.Host;
 /// A token bucket per API key (per client IP before authentication): <c>JobTrail:RateLimit:PerSecond</c>
 /// tokens a second (default 200) up to <c>JobTrail:RateLimit:Burst</c> (default 400). Past that: 429
 /// with <c>Retry-After</c>. Buckets live in this instance; several instances each allow the rate.
+/// A key's rejections are recorded in its workspace's activity log as one <c>api_key.rate_limited</c>
+/// row (DENIED) per <c>JobTrail:RateLimit:RecordWindow</c> (default one minute), not one per request:
+/// a flood must not become a flood of audit rows.
 /// </summary>
 internal static class RateLimiting
 {
@@ -17,6 +22,8 @@ internal static class RateLimiting
     {
         var perSecond = configuration.GetValue("JobTrail:RateLimit:PerSecond", 200);
         var burst = configuration.GetValue("JobTrail:RateLimit:Burst", 400);
+        var recordWindow = configuration.GetValue("JobTrail:RateLimit:RecordWindow", TimeSpan.FromMinutes(1));
+        services.AddSingleton(sp => new RateLimitRecordWindows(recordWindow, sp.GetRequiredService<TimeProvider>()));
         services.AddRateLimiter(options =>
         {
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
@@ -37,6 +44,25 @@ internal static class RateLimiting
                 var http = rejected.HttpContext;
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+                var context = http.RequestServices.GetRequiredService<RequestContext>();
+                if (context.ApiKeyId is { } keyId && http.RequestServices.GetRequiredService<RateLimitRecordWindows>().Open(keyId))
+                {
+                    // Recorded before the answer, in its own transaction; losing it is logged, never a 500.
+                    var activity = new CapturedActivity("api_key.rate_limited", "api_key", keyId.ToString(), ActivityOutcome.Denied,
+                        new Dictionary<string, object?>
+                        {
+                            ["error"] = "rate_limited",
+                            ["method"] = http.Request.Method,
+                            ["path"] = http.Request.Path.Value,
+                            ["retryAfterSeconds"] = seconds,
+                            ["windowSeconds"] = (int)recordWindow.TotalSeconds,
+                        });
+                    foreach (var capture in http.RequestServices.GetServices<IActivityCapture>())
+                    {
+                        await capture.RecordRefusalAsync(activity, CancellationToken.None);
+                    }
+                }
+
                 http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
                 await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
@@ -52,5 +78,57 @@ internal static class RateLimiting
             };
         });
         return services;
+    }
+}
+
+/// <summary>
+/// Per API key, when its current recording window opened: the first rejection of a window opens it
+/// (and is recorded), the rest of the window's rejections are not. In this instance only.
+/// </summary>
+internal sealed class RateLimitRecordWindows(TimeSpan window, TimeProvider clock)
+{
+    private const int PruneAbove = 10_000;
+    private readonly ConcurrentDictionary<Guid, DateTimeOffset> opened = new();
+
+    /// <summary>True exactly once per key and window, however many rejections race.</summary>
+    public bool Open(Guid keyId)
+    {
+        var now = clock.GetUtcNow();
+        while (true)
+        {
+            if (opened.TryGetValue(keyId, out var since))
+            {
+                if (now - since < window)
+                {
+                    return false;
+                }
+
+                if (opened.TryUpdate(keyId, now, since))
+                {
+                    return true;
+                }
+            }
+            else if (opened.TryAdd(keyId, now))
+            {
+                Prune(now);
+                return true;
+            }
+        }
+    }
+
+    private void Prune(DateTimeOffset now)
+    {
+        if (opened.Count <= PruneAbove)
+        {
+            return;
+        }
+
+        foreach (var (key, since) in opened)
+        {
+            if (now - since >= window)
+            {
+                opened.TryRemove(new KeyValuePair<Guid, DateTimeOffset>(key, since));
+            }
+        }
     }
 }

@@ -1,9 +1,11 @@
 using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.BuildingBlocks.Valkey;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 
 namespace JobTrail.BuildingBlocks;
@@ -24,6 +26,12 @@ public static class BuildingBlocksRegistration
                 : throw new InvalidOperationException("JobTrail:Valkey is not set. Set JobTrail__Valkey to host:port (scripts/run.sh does this)."),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ValkeyClient>>()));
         services.TryAddSingleton(TimeProvider.System);
+        // Only Development and Testing may run on a throw-away key; anywhere else a missing key stops start-up.
+        services.AddSingleton(sp =>
+        {
+            var environment = sp.GetRequiredService<IHostEnvironment>();
+            return IntegrityKeyRing.From(sp.GetRequiredService<IConfiguration>(), environment.IsDevelopment() || environment.IsEnvironment("Testing"));
+        });
         services.AddModuleMigrations("jobtrail", typeof(BuildingBlocksRegistration).Assembly, order: 0);
         return services;
     }

@@ -17,6 +17,12 @@ internal sealed class JobTrailApp(
     Action<IServiceCollection>? configureServices = null)
     : WebApplicationFactory<Program>
 {
+    /// <summary>
+    /// The hash-chain key of every test host (a fixed test value, never a real one), so that tests can
+    /// recompute links; a fixture may override <c>JobTrail:Integrity:Key</c> in its settings.
+    /// </summary>
+    public const string IntegrityKey = "dGVzdC1vbmx5LWludGVncml0eS1rZXktMzItYnl0ZXMhIQ==";
+
     public string Database { get; } = database;
 
     public string ServiceConnectionString => TestDatabases.ForDatabase(TestDatabases.ServiceConnectionString, Database);
@@ -30,6 +36,7 @@ internal sealed class JobTrailApp(
         builder.UseSetting("JobTrail:PostgresOwner", OwnerConnectionString);
         builder.UseSetting("JobTrail:Bootstrap:ApiKey", bootstrapKey ?? string.Empty);
         builder.UseSetting("JobTrail:Bootstrap:Workspace", "default");
+        builder.UseSetting("JobTrail:Integrity:Key", IntegrityKey);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);

@@ -17,13 +17,15 @@ public class JobTrailFixture : IAsyncLifetime
     /// <summary>
     /// Every test host starts from these: the rate limit is lifted (tests that load the service on
     /// purpose must not trip it) and the outbox relay is off, so tests of the transactional write see
-    /// the outbox rows. Fixtures that test the rate limit or delivery switch them back on.
+    /// the outbox rows. Fixtures that test the rate limit or delivery switch them back on. The
+    /// activity sealer runs often, so tests that wait for links wait little.
     /// </summary>
     private static readonly IReadOnlyDictionary<string, string?> Defaults = new Dictionary<string, string?>
     {
         ["JobTrail:RateLimit:PerSecond"] = "1000000",
         ["JobTrail:RateLimit:Burst"] = "1000000",
         ["JobTrail:Relay:Enabled"] = "false",
+        ["JobTrail:Activity:SealInterval"] = "00:00:00.100",
     };
 
     private readonly Dictionary<string, string?> settings;

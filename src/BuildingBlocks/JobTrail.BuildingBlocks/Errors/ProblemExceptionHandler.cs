@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using JobTrail.BuildingBlocks.Json;
 using Npgsql;
 
 namespace JobTrail.BuildingBlocks.Errors;
@@ -49,6 +50,12 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             Problem(409, "A resource with the same unique value already exists.", "already_exists"),
         PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } =>
             Problem(409, "A resource with the same unique value already exists.", "already_exists"),
+        // Input the edge should have refused (it checks JSON strings, query strings and route values):
+        // text PostgreSQL cannot store is the client's, whatever path it came by.
+        PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } or
+        DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } } or
+            System.Text.EncoderFallbackException =>
+            Problem(400, $"The request {StorableText.Refusal}.", "invalid_text"),
         OperationCanceledException => Problem(499, "The request was cancelled.", "cancelled"),
         _ => Problem(500, "An unexpected error occurred. Quote the correlation id when reporting it.", "internal_error"),
     };
@@ -86,6 +93,8 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
 
         return exception.InnerException switch
         {
+            // Well-formed JSON whose string cannot be stored: a field error, like any other invalid value.
+            JsonException json when json.Message.StartsWith(StorableText.Refusal, StringComparison.Ordinal) => UnstorableText(json),
             JsonException json => Problem(400, DescribeJsonError(json), "malformed_json"),
             _ when exception.Message.StartsWith("Failed to read parameter", StringComparison.Ordinal) =>
                 Problem(400, "The request body is missing or is not valid JSON.", "malformed_json"),
@@ -94,6 +103,16 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
                 Problem(400, "A request body is required.", "missing_body"),
             _ => Problem(400, SanitizeBindingMessage(exception.Message), "bad_request"),
         };
+    }
+
+    private static ProblemDetails UnstorableText(JsonException json)
+    {
+        var field = string.IsNullOrEmpty(json.Path) || json.Path == "$" ? "body" : json.Path.TrimStart('$').TrimStart('.');
+        var message = $"'{field}' {StorableText.Refusal}.";
+        var problem = Problem(400, message, "validation_failed");
+        problem.Title = "One or more validation errors occurred.";
+        problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [message] };
+        return problem;
     }
 
     /// <summary>Says what is wrong with the JSON and where, without naming .NET types.</summary>
@@ -106,6 +125,16 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         }
 
         var path = string.IsNullOrEmpty(json.Path) ? "$" : json.Path;
+        if (json.Message.StartsWith(StorableText.Refusal, StringComparison.Ordinal))
+        {
+            return $"The value at '{path}' {StorableText.Refusal}.";
+        }
+
+        if (json.Message.StartsWith(StorableText.NotUtf8, StringComparison.Ordinal)
+            || (json.InnerException is InvalidOperationException invalid && invalid.Message.Contains("UTF-8", StringComparison.Ordinal)))
+        {
+            return StorableText.NotUtf8;
+        }
         if (json.Message.Contains("maximum configured depth", StringComparison.Ordinal))
         {
             return "The JSON is nested too deeply (maximum depth is 32).";

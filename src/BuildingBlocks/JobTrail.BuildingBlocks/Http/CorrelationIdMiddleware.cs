@@ -18,7 +18,7 @@ public sealed partial class CorrelationIdMiddleware(RequestDelegate next, ILogge
         context.CorrelationId = IsAcceptable(supplied) ? supplied : Guid.CreateVersion7().ToString("N");
         context.IpAddress = http.Connection.RemoteIpAddress?.ToString();
         var userAgent = http.Request.Headers.UserAgent.ToString();
-        context.UserAgent = string.IsNullOrEmpty(userAgent) ? null : userAgent[..Math.Min(userAgent.Length, 512)];
+        context.UserAgent = string.IsNullOrEmpty(userAgent) ? null : Printable(userAgent[..Math.Min(userAgent.Length, 512)]);
 
         http.Response.OnStarting(() =>
         {
@@ -31,6 +31,10 @@ public sealed partial class CorrelationIdMiddleware(RequestDelegate next, ILogge
             await next(http);
         }
     }
+
+    /// <summary>Control characters (and anything PostgreSQL could not store) become '?': the header is evidence, not markup.</summary>
+    private static string Printable(string value) =>
+        value.Any(c => char.IsControl(c) || char.IsSurrogate(c)) ? string.Concat(value.Select(c => char.IsControl(c) || char.IsSurrogate(c) ? '?' : c)) : value;
 
     private static bool IsAcceptable(string value) => value.Length is > 0 and <= 128 && SafeId().IsMatch(value);
 

@@ -3,7 +3,10 @@ using System.Text.Json.Serialization;
 
 namespace JobTrail.BuildingBlocks.Json;
 
-/// <summary>The API's JSON rules: camelCase, UPPER_SNAKE enums, no unknown or duplicate properties, depth ≤ 32.</summary>
+/// <summary>
+/// The API's JSON rules: camelCase, UPPER_SNAKE enums, no unknown or duplicate properties, depth ≤ 32,
+/// strings PostgreSQL can store (<see cref="StorableText"/>).
+/// </summary>
 public static class JsonDefaults
 {
     public const int MaxDepth = 32;
@@ -13,6 +16,7 @@ public static class JsonDefaults
         options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
         options.DictionaryKeyPolicy = null;
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
+        options.Converters.Add(new StorableStringConverter());
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         options.AllowDuplicateProperties = false;
         options.MaxDepth = MaxDepth;

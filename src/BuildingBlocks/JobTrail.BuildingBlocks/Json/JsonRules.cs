@@ -13,7 +13,9 @@ public static class JsonRules
         rule.Must(e => e is null || e.Value.ValueKind is JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined)
             .WithMessage($"'{name}' must be a JSON object.")
             .Must(e => e is null || e.Value.ValueKind is not JsonValueKind.Object || Encoding.UTF8.GetByteCount(e.Value.GetRawText()) <= maxBytes)
-            .WithMessage($"'{name}' must be at most {maxBytes / 1024} KiB of JSON.");
+            .WithMessage($"'{name}' must be at most {maxBytes / 1024} KiB of JSON.")
+            .Must(e => e is null || StorableText.IsStorable(e.Value))
+            .WithMessage($"'{name}' {StorableText.Refusal}.");
 
     /// <summary>The stored form: null for absent or JSON null, else the raw JSON text.</summary>
     public static string? ToStoredJson(this JsonElement? element) =>

@@ -5,6 +5,8 @@ using JobTrail.Modules.Activity.Features.GetActivity;
 using JobTrail.Modules.Activity.Features.GetAuditTrail;
 using JobTrail.Modules.Activity.Features.ListActivities;
 using JobTrail.Modules.Activity.Features.RecordActivity;
+using JobTrail.Modules.Activity.Features.VerifyActivityChain;
+using JobTrail.BuildingBlocks.Integrity;
 using MediatR;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -24,6 +26,12 @@ internal sealed class ActivityEndpoints : IEndpointModule
                     new ListActivitiesQuery(actorId, action, entityType, entityId, outcome, from, to, limit, cursor), ct)))
             .WithName("ListActivities").WithSummary("List the workspace's activity, newest first; 'action' may be a prefix such as 'runner_job.*'.")
             .Produces<Page<ActivityResponse>>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden);
+
+        activity.MapGet("/verify", async (long? fromSeq, long? toSeq, IMediator mediator, CancellationToken ct) =>
+                TypedResults.Ok(await mediator.Send(new VerifyActivityChainQuery(fromSeq, toSeq), ct)))
+            .WithName("VerifyActivityChain")
+            .WithSummary("Recompute the workspace's activity chain over [fromSeq, toSeq]: {valid, checked, firstBadSeq, reason: hash_mismatch | gap | broken_link}.")
+            .Produces<ChainVerification>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden);
 
         activity.MapGet("/{id:guid}", async (Guid id, IMediator mediator, CancellationToken ct) =>
                 TypedResults.Ok(await mediator.Send(new GetActivityQuery(id), ct)))

@@ -3,6 +3,7 @@ using JobTrail.BuildingBlocks.Behaviors;
 using JobTrail.Modules.Activity.Capture;
 using JobTrail.Modules.Activity.Persistence;
 using JobTrail.Modules.Activity.Retention;
+using JobTrail.Modules.Activity.Sealing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -17,9 +18,14 @@ public static class ActivityModule
         // Read when first needed, so that hosts (and tests) may supply configuration after registration.
         services.AddSingleton(sp => ActivityOptions.From(sp.GetRequiredService<IConfiguration>()));
         services.AddScoped<ActivityRecorder>();
+        services.AddScoped<ActivityChainReader>();
         services.AddScoped<IActivityCapture>(sp => sp.GetRequiredService<ActivityRecorder>());
         services.AddSingleton<ActivityPartitionMaintenance>();
         services.AddHostedService<ActivityPartitionJob>();
+        services.AddSingleton<SealerState>();
+        services.AddSingleton<ActivityChainSealer>();
+        services.AddHostedService<ActivitySealerJob>();
+        services.AddHealthChecks().AddCheck<SealerHealthCheck>("activity_sealer", tags: ["ready"]);
         return services;
     }
 }

@@ -7,6 +7,8 @@ using JobTrail.Modules.JobEvents.Features.GetEvent;
 using JobTrail.Modules.JobEvents.Features.GetRecentEvents;
 using JobTrail.Modules.JobEvents.Features.ListEventsForJob;
 using JobTrail.Modules.JobEvents.Features.StreamEvents;
+using JobTrail.Modules.JobEvents.Features.VerifyEventChain;
+using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.Modules.JobEvents.Streaming;
 using MediatR;
 using Microsoft.AspNetCore.Builder;
@@ -84,6 +86,12 @@ internal sealed class JobEventsEndpoints : IEndpointModule
             .WithSummary("Server-Sent Events: every event after Last-Event-ID (or afterSeq), then live ones, until the job's terminal event.")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
+
+        events.MapGet("/verify", async (Guid jobId, IMediator mediator, CancellationToken ct) =>
+                TypedResults.Ok(await mediator.Send(new VerifyEventChainQuery(jobId), ct)))
+            .WithName("VerifyEventChain")
+            .WithSummary("Recompute the job's hash chain: {valid, checked, firstBadSeq, reason: hash_mismatch | gap | broken_link}, with the last good link to export.")
+            .Produces<ChainVerification>().ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     /// <summary>Says where a recent-events answer came from: <c>valkey</c> or <c>postgres</c>.</summary>

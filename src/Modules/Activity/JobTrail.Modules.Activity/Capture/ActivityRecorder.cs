@@ -25,7 +25,7 @@ internal sealed partial class ActivityRecorder(
     TimeProvider clock,
     ILogger<ActivityRecorder> logger) : IActivityCapture
 {
-    private const string InsertSql = """
+    internal const string InsertSql = """
         insert into activity.activity_logs
             (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, metadata, ip_address, user_agent, correlation_id, occurred_at)
         values (@id, @workspace_id, @actor_id, @action, @entity_type, @entity_id, @outcome, @metadata, @ip_address, @user_agent, @correlation_id, @occurred_at)

@@ -4,7 +4,13 @@ using Npgsql;
 
 namespace JobTrail.Modules.Activity.Retention;
 
-internal sealed record PartitionMaintenanceResult(IReadOnlyList<string> Created, IReadOnlyList<string> Dropped);
+/// <summary>Activity partitions created and dropped; the chain's partitions (links, by month of sealing) alongside.</summary>
+internal sealed record PartitionMaintenanceResult(IReadOnlyList<string> Created, IReadOnlyList<string> Dropped)
+{
+    public IReadOnlyList<string> ChainCreated { get; init; } = [];
+
+    public IReadOnlyList<string> ChainDropped { get; init; } = [];
+}
 
 /// <summary>
 /// Keeps <c>activity.activity_logs</c> partitioned by UTC month: creates this month's partition and
@@ -29,23 +35,28 @@ internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions datab
         await connection.OpenAsync(cancellationToken);
 
         var created = new List<string>();
+        var chainCreated = new List<string>();
         for (var month = 0; month <= options.PartitionsAhead; month++)
         {
             created.AddRange(await RunAsync(connection, "select activity.ensure_partition($1)", thisMonth.AddMonths(month), cancellationToken));
+            chainCreated.AddRange(await RunAsync(connection, "select activity.ensure_chain_partition($1)", thisMonth.AddMonths(month), cancellationToken));
         }
 
+        // Links go with the same cutoff as rows. A link is sealed after its row occurred, so a kept row
+        // always keeps its link; a kept link whose row was dropped still verifies on its own.
         var dropped = await RunAsync(connection, "select activity.drop_partitions_ending_by($1)", cutoff, cancellationToken);
-        foreach (var name in created)
+        var chainDropped = await RunAsync(connection, "select activity.drop_chain_partitions_ending_by($1)", cutoff, cancellationToken);
+        foreach (var name in created.Concat(chainCreated))
         {
             LogCreated(name);
         }
 
-        foreach (var name in dropped)
+        foreach (var name in dropped.Concat(chainDropped))
         {
             LogDropped(name, options.RetentionDays);
         }
 
-        return new PartitionMaintenanceResult(created, dropped);
+        return new PartitionMaintenanceResult(created, dropped) { ChainCreated = chainCreated, ChainDropped = chainDropped };
     }
 
     /// <summary>One statement in a short transaction of its own; answers the non-null names it returned.</summary>

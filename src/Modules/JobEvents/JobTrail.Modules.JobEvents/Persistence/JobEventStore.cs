@@ -1,4 +1,5 @@
 using System.Text;
+using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Persistence;
 using Npgsql;
 using NpgsqlTypes;
@@ -35,7 +36,14 @@ internal sealed record StoredEvent(
     string ActorId,
     string CorrelationId,
     DateTime OccurredAt,
-    DateTime RecordedAt);
+    DateTime RecordedAt)
+{
+    public EventRecord ToRecord() =>
+        new(Id, WorkspaceId, JobId, Seq, Type, StepId, PayloadJson, ActorId, CorrelationId, OccurredAt, RecordedAt);
+}
+
+/// <summary>How far a job's chain may reach: the stream's head and the highest seq among its events and links.</summary>
+internal sealed record ChainExtent(long HeadSeq, long MaxSeq);
 
 /// <summary>Why an append wrote nothing: no stream (no such job here), a sealed stream, or a used key.</summary>
 internal sealed record AppendRefusal(bool StreamExists, bool Sealed, byte[]? KeyRequestHash, IReadOnlyList<StoredEvent> KeyEvents);
@@ -50,9 +58,12 @@ internal sealed record EventFilter(Guid JobId, long AfterSeq, IReadOnlyList<stri
 /// path, and one statement does all of it (lock and advance the stream, insert the events and their
 /// outbox rows, NOTIFY) in a single round trip.
 /// </summary>
-internal sealed class JobEventStore(DbSession session)
+internal sealed class JobEventStore(DbSession session, IntegrityKeyRing keys)
 {
     public const string Schema = "job_events";
+
+    /// <summary>The workspace the request's session runs as.</summary>
+    public Guid WorkspaceId => session.WorkspaceId;
 
     /// <summary>The NOTIFY channel; the payload is the job id.</summary>
     public const string Channel = "job_events";
@@ -67,7 +78,7 @@ internal sealed class JobEventStore(DbSession session)
         set last_seq = last_seq + @count, sealed_at = @sealed
         where job_id = @job and sealed_at is null
           and (@key is null or exists (select from k))
-        returning last_seq - @count as base
+        returning last_seq - @count as base, last_hash
         """;
 
     // System appends: the job's first event creates its stream.
@@ -76,7 +87,7 @@ internal sealed class JobEventStore(DbSession session)
         values (@job, @workspace, @count, @now, @sealed)
         on conflict (job_id) do update set last_seq = js.last_seq + excluded.last_seq, sealed_at = excluded.sealed_at
         where js.sealed_at is null
-        returning last_seq - @count as base
+        returning last_seq - @count as base, last_hash
         """;
 
     // The key row goes first: a concurrent request with the same key waits on it, then finds it
@@ -108,16 +119,42 @@ internal sealed class JobEventStore(DbSession session)
             select pg_notify('{1}', @job::text) where exists (select from s)
         )
         select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
-               e.occurred_at, e.recorded_at
-        from e cross join n
+               e.occurred_at, e.recorded_at, s.last_hash
+        from e cross join n cross join s
         order by e.seq
         """;
+
+    // The links of the events just appended, and the stream's new head: the stream row is still locked.
+    private const string LinkSql = """
+        insert into job_events.event_links (workspace_id, job_id, seq, occurred_at, row_digest, prev_hash, hash, key_id)
+        select @workspace, @job, u.seq, u.occurred_at, u.row_digest, u.prev_hash, u.hash, @key_id
+        from unnest(@seqs, @occurred, @digests, @prevs, @hashes) as u(seq, occurred_at, row_digest, prev_hash, hash)
+        """;
+
+    private const string HeadSql = "update job_events.job_streams set last_hash = @last_hash where job_id = @job";
 
     private static readonly string AppendToExisting = string.Format(System.Globalization.CultureInfo.InvariantCulture, AppendTemplate, AdvanceExistingStream, Channel);
     private static readonly string AppendCreating = string.Format(System.Globalization.CultureInfo.InvariantCulture, AppendTemplate, CreateOrAdvanceStream, Channel);
 
-    /// <summary>Appends all the events or none; an empty answer means nothing was written (see <see cref="ExplainRefusalAsync"/>).</summary>
+    /// <summary>
+    /// Appends all the events or none, and links them into the job's hash chain; an empty answer means
+    /// nothing was written (see <see cref="ExplainRefusalAsync"/>). Two round trips: the append returns
+    /// each event as stored (jsonb's normal form of the payload) with the hash of the job's last link,
+    /// read under the stream's row lock; the links are computed here, where the key is, and inserted
+    /// while that lock is still held, so links follow seq order however many append at once.
+    /// </summary>
     public async Task<IReadOnlyList<StoredEvent>> AppendAsync(AppendRequest request, CancellationToken cancellationToken)
+    {
+        var (stored, prevHash) = await InsertAsync(request, cancellationToken);
+        if (stored.Count > 0)
+        {
+            await LinkAsync(request.JobId, stored, prevHash, cancellationToken);
+        }
+
+        return stored;
+    }
+
+    private async Task<(List<StoredEvent> Stored, byte[]? PrevHash)> InsertAsync(AppendRequest request, CancellationToken cancellationToken)
     {
         var events = request.Events;
         await using var command = new NpgsqlCommand(request.CreateStream ? AppendCreating : AppendToExisting, session.Connection, session.Transaction);
@@ -139,12 +176,47 @@ internal sealed class JobEventStore(DbSession session)
 
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var stored = new List<StoredEvent>(events.Count);
+        byte[]? prevHash = null;
         while (await reader.ReadAsync(cancellationToken))
         {
             stored.Add(Read(reader));
+            prevHash = reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11);
         }
 
-        return stored;
+        return (stored, prevHash);
+    }
+
+    private async Task LinkAsync(Guid jobId, IReadOnlyList<StoredEvent> stored, byte[]? prevHash, CancellationToken cancellationToken)
+    {
+        var links = new ChainLink[stored.Count];
+        for (var i = 0; i < stored.Count; i++)
+        {
+            var e = stored[i];
+            links[i] = ChainFormat.Link(keys, ChainKind.Events, e.WorkspaceId, e.JobId, e.Seq, e.OccurredAt, ChainFormat.Digest(e.ToRecord()), prevHash);
+            prevHash = links[i].Hash;
+        }
+
+        await using var batch = new NpgsqlBatch(session.Connection, session.Transaction);
+        var insert = new NpgsqlBatchCommand(LinkSql);
+        var p = insert.Parameters;
+        p.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = session.WorkspaceId });
+        p.Add(new NpgsqlParameter("job", NpgsqlDbType.Uuid) { Value = jobId });
+        p.Add(new NpgsqlParameter("key_id", NpgsqlDbType.Text) { Value = keys.Current.Id });
+        p.Add(new NpgsqlParameter("seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = links.Select(l => l.Seq).ToArray() });
+        p.Add(new NpgsqlParameter("occurred", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = links.Select(l => l.OccurredAt).ToArray() });
+        p.Add(new NpgsqlParameter("digests", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = links.Select(l => l.RowDigest).ToArray() });
+        p.Add(new NpgsqlParameter("prevs", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = links.Select(l => l.PrevHash).ToArray() });
+        p.Add(new NpgsqlParameter("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = links.Select(l => l.Hash).ToArray() });
+        batch.BatchCommands.Add(insert);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(HeadSql)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter("last_hash", NpgsqlDbType.Bytea) { Value = links[^1].Hash },
+                new NpgsqlParameter("job", NpgsqlDbType.Uuid) { Value = jobId },
+            },
+        });
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>After an append wrote nothing: the stream's state and, for a key, what it was first used for.</summary>
@@ -249,6 +321,66 @@ internal sealed class JobEventStore(DbSession session)
         batch.BatchCommands.Add(StreamExistsCommand(jobId));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken);
+    }
+
+    /// <summary>The job's head and the highest seq recorded for it; null when the job has no stream in this workspace.</summary>
+    public async Task<ChainExtent?> GetChainExtentAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(session.Connection, session.Transaction);
+        batch.BatchCommands.Add(Command(
+            """
+            select js.last_seq,
+                   greatest(js.last_seq,
+                            (select max(seq) from job_events.events where workspace_id = $1 and job_id = $2),
+                            (select max(seq) from job_events.event_links where workspace_id = $1 and job_id = $2))
+            from job_events.job_streams js
+            where js.workspace_id = $1 and js.job_id = $2
+            """,
+            session.WorkspaceId, jobId));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new ChainExtent(reader.GetInt64(0), reader.GetInt64(1)) : null;
+    }
+
+    /// <summary>Every seq in (<paramref name="afterSeq"/>, <paramref name="upToSeq"/>] that has an event, a link or both, in seq order.</summary>
+    public async Task<List<ChainEntry>> ReadChainAsync(Guid jobId, long afterSeq, long upToSeq, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(session.Connection, session.Transaction);
+        batch.BatchCommands.Add(Command(
+            """
+            select coalesce(e.seq, l.seq),
+                   e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
+                   e.occurred_at, e.recorded_at,
+                   l.occurred_at, l.row_digest, l.prev_hash, l.hash, l.key_id
+            from (select * from job_events.events where workspace_id = $1 and job_id = $2 and seq > $3 and seq <= $4) e
+            full join (select * from job_events.event_links where workspace_id = $1 and job_id = $2 and seq > $3 and seq <= $4) l
+                on l.seq = e.seq
+            order by 1
+            """,
+            session.WorkspaceId, jobId, afterSeq, upToSeq));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        var entries = new List<ChainEntry>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var seq = reader.GetInt64(0);
+            byte[]? digest = null;
+            if (!reader.IsDBNull(1))
+            {
+                var row = new EventRecord(
+                    reader.GetGuid(1), reader.GetGuid(3), reader.GetGuid(2), reader.GetInt64(4), reader.GetString(5),
+                    reader.IsDBNull(6) ? null : reader.GetGuid(6), reader.IsDBNull(7) ? null : reader.GetString(7),
+                    reader.GetString(8), reader.GetString(9), reader.GetFieldValue<DateTime>(10), reader.GetFieldValue<DateTime>(11));
+                digest = ChainFormat.Digest(row);
+            }
+
+            var link = reader.IsDBNull(16)
+                ? null
+                : new ChainLink(
+                    seq, reader.GetFieldValue<DateTime>(12), reader.GetFieldValue<byte[]>(13),
+                    reader.IsDBNull(14) ? null : reader.GetFieldValue<byte[]>(14), reader.GetFieldValue<byte[]>(15), reader.GetString(16));
+            entries.Add(new ChainEntry(seq, link, digest));
+        }
+
+        return entries;
     }
 
     private NpgsqlBatchCommand StreamExistsCommand(Guid jobId) =>

@@ -29,6 +29,9 @@ internal sealed record CreateApiKeyCommand(Guid WorkspaceId, string? Name, strin
 
 internal sealed class CreateApiKeyValidator : AbstractValidator<CreateApiKeyCommand>
 {
+    /// <summary>A list bound, not a count of distinct scopes: repeats are folded when the key is stored.</summary>
+    public const int MaxScopes = 16;
+
     public CreateApiKeyValidator()
     {
         RuleFor(x => x.Name).NotEmpty().WithMessage("'name' is required.")
@@ -37,9 +40,11 @@ internal sealed class CreateApiKeyValidator : AbstractValidator<CreateApiKeyComm
             .MaximumLength(200).WithMessage("'actorId' must be at most 200 characters.")
             .Matches("^[A-Za-z][A-Za-z0-9_.-]*:[A-Za-z0-9_.@:/+-]+$")
             .WithMessage("'actorId' must look like '<kind>:<id>', e.g. 'runner:build-7' or 'user:42'.");
-        RuleFor(x => x.Scopes).NotEmpty().WithMessage("'scopes' must name at least one scope.");
+        RuleFor(x => x.Scopes).NotEmpty().WithMessage("'scopes' must name at least one scope.")
+            .Must(s => s!.Length <= MaxScopes).WithMessage($"'scopes' may hold at most {MaxScopes} entries.");
         RuleForEach(x => x.Scopes).Must(s => s is not null && JobTrail.BuildingBlocks.Mediator.Scopes.Grantable.Contains(s))
-            .WithMessage((_, s) => $"'{s}' is not a grantable scope; use {string.Join(", ", JobTrail.BuildingBlocks.Mediator.Scopes.Grantable.Order(StringComparer.Ordinal))}.");
+            .WithMessage((_, s) => $"'{s}' is not a grantable scope; use {string.Join(", ", JobTrail.BuildingBlocks.Mediator.Scopes.Grantable.Order(StringComparer.Ordinal))}.")
+            .When(x => x.Scopes is null || x.Scopes.Length <= MaxScopes);
     }
 }
 

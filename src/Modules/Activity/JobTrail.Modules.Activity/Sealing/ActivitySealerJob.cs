@@ -1,0 +1,80 @@
+using JobTrail.BuildingBlocks.Persistence;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace JobTrail.Modules.Activity.Sealing;
+
+/// <summary>
+/// Runs <see cref="ActivityChainSealer"/> every <see cref="ActivityOptions.SealInterval"/>, round
+/// after round while rounds come back full, then measures the lag. Every instance runs it; the
+/// advisory lock lets one seal at a time.
+/// </summary>
+internal sealed partial class ActivitySealerJob(
+    ActivityChainSealer sealer,
+    ActivityOptions options,
+    DatabaseOptions database,
+    SealerState state,
+    TimeProvider clock,
+    ILogger<ActivitySealerJob> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.SealingEnabled)
+        {
+            state.Disabled = "JobTrail:Activity:SealingEnabled is false.";
+            return;
+        }
+
+        if (database.UsesOneRole)
+        {
+            state.Disabled = "Sealing needs an owner role separate from the service role (JobTrail:PostgresOwner).";
+            LogOneRole();
+            return;
+        }
+
+        using var timer = new PeriodicTimer(options.SealInterval, clock);
+        try
+        {
+            do
+            {
+                await RunAsync(stoppingToken);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Host shutting down.
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            SealRound round;
+            do
+            {
+                round = await sealer.SealOnceAsync(stoppingToken);
+            }
+            while (round.Active && round.Sealed == options.SealBatchSize && !stoppingToken.IsCancellationRequested);
+
+            if (round.Active)
+            {
+                await sealer.MeasureLagAsync(stoppingToken);
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            state.LastError = ex.Message;
+            state.LastErrorAt = clock.GetUtcNow().UtcDateTime;
+            LogFailed(ex, options.SealInterval);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sealing activity into its chain failed; retrying in {Interval}")]
+    private partial void LogFailed(Exception exception, TimeSpan interval);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The activity chain is not sealed: the service and owner roles are the same (set JobTrail:PostgresOwner to a separate owner role).")]
+    private partial void LogOneRole();
+}

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace JobTrail.Modules.Activity.Sealing;
+
+/// <summary>
+/// Readiness details of the activity chain: the sealing lag and whether this instance seals. A long
+/// lag is degraded, never unready: the rows are safe, only their links wait.
+/// </summary>
+internal sealed class SealerHealthCheck(SealerState state, ActivityOptions options) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object>
+        {
+            ["active"] = state.IsActive,
+            ["lagSeconds"] = Math.Round(state.Lag.TotalSeconds, 3),
+            ["sealed"] = state.Sealed,
+        };
+        if (state.LastRoundAt is { } at)
+        {
+            data["lastRoundAt"] = at;
+        }
+
+        if (state.LastError is not null)
+        {
+            data["lastError"] = state.LastError;
+            data["lastErrorAt"] = state.LastErrorAt!.Value;
+        }
+
+        if (state.Disabled is { } why)
+        {
+            return Task.FromResult(HealthCheckResult.Degraded($"Activity is not being sealed: {why}", data: data));
+        }
+
+        return Task.FromResult(state.Lag > options.SealLagWarning
+            ? HealthCheckResult.Degraded($"Activity rows wait {state.Lag.TotalSeconds:0} s for their links (a long-running transaction holds the horizon back?).", data: data)
+            : HealthCheckResult.Healthy(state.IsActive ? "This instance seals the activity chain." : "Another instance seals the activity chain (or this one is starting).", data));
+    }
+}

@@ -1,0 +1,43 @@
+using System.Text;
+using JobTrail.BuildingBlocks.Integrity;
+
+namespace JobTrail.BuildingBlocks.Tests.Integrity;
+
+public sealed class CanonicalJsonTests
+{
+    [Theory]
+    [InlineData("""{"b":1,"a":[true,false,null],"c":{"y":"x","x":"y"}}""", """{"a":[true,false,null],"b":1,"c":{"x":"y","y":"x"}}""")]
+    [InlineData("""{ "b" : 1 ,  "a" : "x" }""", """{"a":"x","b":1}""")]
+    [InlineData("""{"B": 1, "a": 2, "_": 3, "aa": 4}""", """{"B":1,"_":3,"a":2,"aa":4}""")]
+    [InlineData("""{"k": 1.50, "n": -0, "e": 100}""", """{"e":100,"k":1.50,"n":-0}""")]
+    [InlineData("[]", "[]")]
+    [InlineData("{}", "{}")]
+    public void Objects_are_sorted_by_name_and_whitespace_is_dropped(string json, string expected)
+    {
+        Assert.Equal(expected, Encoding.UTF8.GetString(CanonicalJson.Encode(json)!));
+    }
+
+    [Fact]
+    public void Strings_escape_only_what_json_requires_and_keep_everything_else_literal()
+    {
+        var encoded = Encoding.UTF8.GetString(CanonicalJson.Encode("""{"s":"quote \" back \\ tab \t nl \n bell \u0007 é \u00e9 😀 \u2028 <>&'"}""")!);
+
+        Assert.Equal("{\"s\":\"quote \\\" back \\\\ tab \\t nl \\n bell \\u0007 é é 😀 \u2028 <>&'\"}", encoded);
+    }
+
+    [Fact]
+    public void The_same_value_written_two_ways_has_one_encoding()
+    {
+        var a = CanonicalJson.Encode("""{"name":"caf\u00e9","list":[1,2,{"z":1,"a":2}]}""");
+        var b = CanonicalJson.Encode("""{"list":[1, 2, {"a": 2, "z": 1}], "name": "café"}""");
+
+        Assert.Equal(a, b);
+    }
+
+    [Fact]
+    public void Null_stays_null()
+    {
+        Assert.Null(CanonicalJson.Encode((string?)null));
+        Assert.Equal("null"u8.ToArray(), CanonicalJson.Encode("null"));
+    }
+}
