@@ -37,5 +37,8 @@ public sealed class StorableTextTests
         var nul = Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<Body>("""{"name":"a\u0000"}""", JsonDefaults.Options));
         Assert.StartsWith(StorableText.Refusal, nul.Message, StringComparison.Ordinal);
         Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<Body>("""{"name":"\udfff"}""", JsonDefaults.Options));
+        var number = Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<Body>("""{"name":5}""", JsonDefaults.Options));
+        Assert.StartsWith("The JSON value could not be converted", number.Message, StringComparison.Ordinal);
+        Assert.Equal("$.name", number.Path);
     }
 }

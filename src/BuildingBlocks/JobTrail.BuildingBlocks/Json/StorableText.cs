@@ -75,6 +75,12 @@ public sealed class StorableStringConverter : JsonConverter<string>
 {
     public override string? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            // Without a message the serializer writes its own, with the path: "could not be converted".
+            throw new JsonException();
+        }
+
         string? text;
         try
         {
