@@ -161,6 +161,8 @@ public sealed class DeliveryFaultTests(ValkeyFaultFixture fixture) : IClassFixtu
             Assert.Equal(Enumerable.Range(2, 15).Select(i => (long)i), published);
         }
 
-        Assert.Equal(0, await fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.outbox where job_id = '{jobId}'"));
+        await Eventually.GetAsync(
+            () => fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.outbox where job_id = '{jobId}'"),
+            n => n == 0, Deadline, "the outbox rows of the job to be deleted");
     }
 }

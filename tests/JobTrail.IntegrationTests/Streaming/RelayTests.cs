@@ -133,7 +133,10 @@ public sealed class RelayTests(FastRelayFixture fixture) : IClassFixture<FastRel
             Assert.Single(published);
         }
 
-        Assert.Equal(0, await fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.outbox where job_id = '{jobId}'"));
+        // The publish happens before the relay deletes its rows and commits: wait for that commit.
+        await Eventually.GetAsync(
+            () => fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.outbox where job_id = '{jobId}'"),
+            n => n == 0, Deadline, "the outbox rows of the job to be deleted");
     }
 
     [Fact]
