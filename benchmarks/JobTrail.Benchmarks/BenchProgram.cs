@@ -18,7 +18,7 @@ internal static class BenchProgram
     {
         var seconds = new Option<int>("--seconds") { Description = "Measured seconds per run (each side of each comparison).", DefaultValueFactory = _ => 20, Recursive = true };
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured warm-up seconds before each run.", DefaultValueFactory = _ => 3, Recursive = true };
-        var clients = new Option<int?>("--clients") { Description = "Concurrent clients (emit, batch: 16; list, capture: 4).", Recursive = true };
+        var clients = new Option<int?>("--clients") { Description = "Concurrent clients (emit, batch: 16; list: 1; capture, ab: 4).", Recursive = true };
         var rounds = new Option<int>("--rounds") { Description = "Repeat each API/baseline pair this many times (alternating).", DefaultValueFactory = _ => 1, Recursive = true };
         var serviceExtra = new Option<string?>("--service-extra") { Description = "Keywords appended to the API's connection string, e.g. \"Max Auto Prepare=64\".", Recursive = true };
         var pgbench = new Option<string?>("--pgbench") { Description = "Path of pgbench (default: newest /usr/lib/postgresql/*/bin/pgbench).", Recursive = true };
@@ -27,13 +27,13 @@ internal static class BenchProgram
         var output = new Option<string?>("--out") { Description = "Also write the Markdown report to this file.", Recursive = true };
 
         var batchSize = new Option<int>("--batch-size") { Description = "Events per batch.", DefaultValueFactory = _ => 100 };
-        var rate = new Option<int>("--rate") { Description = "Target emits per second across all jobs.", DefaultValueFactory = _ => 1000 };
+        var rate = new Option<string>("--rate") { Description = "Target emits per second across all jobs; a comma-separated list runs each in turn.", DefaultValueFactory = _ => "1000,100" };
         var subscribers = new Option<int>("--subscribers") { Description = "SSE subscribers.", DefaultValueFactory = _ => 100 };
         var jobs = new Option<int>("--jobs") { Description = "Jobs the SSE subscribers follow (subscriber i follows job i mod jobs).", DefaultValueFactory = _ => 100 };
         var emitters = new Option<int>("--emitters") { Description = "Concurrent emitting clients in the SSE scenario.", DefaultValueFactory = _ => 16 };
-        var rows = new Option<long>("--rows") { Description = "Events (and as many activity rows) to seed for `list`.", DefaultValueFactory = _ => 2_000_000 };
+        var rows = new Option<long>("--rows") { Description = "Events (and as many activity rows) to seed for `list`.", DefaultValueFactory = _ => 3_000_000 };
         var perJob = new Option<int>("--events-per-job") { Description = "Seeded events (and activity rows) per job for `list`.", DefaultValueFactory = _ => 1000 };
-        var seedLimit = new Option<int>("--seed-max-seconds") { Description = "Stop seeding after this long and use what is there.", DefaultValueFactory = _ => 240 };
+        var seedLimit = new Option<int>("--seed-max-seconds") { Description = "Stop seeding after this long and use what is there.", DefaultValueFactory = _ => 180 };
 
         var root = new RootCommand("JobTrail benchmarks: the real API beside a pgbench baseline, same run, same machine.");
         foreach (var option in new Option[] { seconds, warmup, clients, rounds, serviceExtra, hostSettings, pgbench, diagnose, output })
@@ -67,20 +67,47 @@ internal static class BenchProgram
         root.Subcommands.Add(Scenario("batch", "Batch emits vs pgbench multi-VALUES INSERTs, in rows/s.",
             async (parse, context, ct) => [await BatchScenario.RunAsync(WithClients(context, 16), parse.GetValue(batchSize), ct)], batchSize));
         root.Subcommands.Add(Scenario("sse", "Emit at a fixed rate while subscribers follow jobs over SSE; emit→delivery latency.",
-            async (parse, context, ct) => [await SseScenario.RunAsync(context, new SseSettings(parse.GetValue(rate), parse.GetValue(subscribers), parse.GetValue(jobs), parse.GetValue(emitters)), ct)],
+            async (parse, context, ct) => [await SseScenario.RunAsync(context, new SseSettings(Rates(parse.GetValue(rate)), parse.GetValue(subscribers), parse.GetValue(jobs), parse.GetValue(emitters)), ct)],
             rate, subscribers, jobs, emitters));
         root.Subcommands.Add(Scenario("list", "Page-of-100 reads (events, audit trail, activity) over a large seeded table vs the same SQL in pgbench.",
-            async (parse, context, ct) => [await ListScenario.RunAsync(WithClients(context, 4), new ListSettings(parse.GetValue(rows), parse.GetValue(perJob), parse.GetValue(seedLimit)), ct)],
+            async (parse, context, ct) => [await ListScenario.RunAsync(WithClients(context, 1), new ListSettings(parse.GetValue(rows), parse.GetValue(perJob), parse.GetValue(seedLimit)), ct)],
             rows, perJob, seedLimit));
         root.Subcommands.Add(Scenario("capture", "Command latency with activity capture on vs off (two hosts, requests interleaved), and API RSS.",
             async (_, context, ct) => [await CaptureScenario.RunAsync(WithClients(context, 4), ct)]));
+        var aSettings = new Option<string[]>("--a-setting") { Description = "NAME=VALUE environment for host A (repeatable)." };
+        var bSettings = new Option<string[]>("--b-setting") { Description = "NAME=VALUE environment for host B (repeatable)." };
+        var aExtra = new Option<string?>("--a-service-extra") { Description = "Connection-string keywords for host A." };
+        var bExtra = new Option<string?>("--b-service-extra") { Description = "Connection-string keywords for host B, e.g. \"Max Auto Prepare=64\"." };
+        var request = new Option<string>("--request") { Description = "emit | create", DefaultValueFactory = _ => AbScenario.Emit };
+        root.Subcommands.Add(Scenario("ab", "Two JobTrail.Host.dll instances with different settings, requests interleaved: latency B/A.",
+            async (parse, context, ct) =>
+            {
+                var context4 = WithClients(context, 4);
+                var a = ParseSettings(parse.GetValue(aSettings));
+                var b = ParseSettings(parse.GetValue(bSettings));
+                static string Describe(Dictionary<string, string> settings, string? extra) =>
+                    settings.Count == 0 && string.IsNullOrWhiteSpace(extra) ? "JobTrail.Host.dll as configured by default"
+                        : "JobTrail.Host.dll with " + string.Join(", ", settings.Select(kv => $"`{kv.Key}={kv.Value}`").Concat(string.IsNullOrWhiteSpace(extra) ? [] : [$"`{extra}` in its connection string"]));
+                var flags = string.Concat(a.Select(kv => $" --a-setting {kv.Key}={kv.Value}")) + string.Concat(b.Select(kv => $" --b-setting {kv.Key}={kv.Value}")) +
+                            (parse.GetValue(aExtra) is { } ae ? $" --a-service-extra \"{ae}\"" : string.Empty) +
+                            (parse.GetValue(bExtra) is { } be ? $" --b-service-extra \"{be}\"" : string.Empty);
+                return
+                [
+                    await AbScenario.RunAsync(context4, $"ab: {parse.GetValue(request)}, B vs A, {context4.Options.Clients} clients",
+                        context4.Command("ab", $"--clients {context4.Options.Clients} --request {parse.GetValue(request)}{flags}"),
+                        new AbSide(Describe(a, parse.GetValue(aExtra)), ServerSpec.Host(a), parse.GetValue(aExtra)),
+                        new AbSide(Describe(b, parse.GetValue(bExtra)), ServerSpec.Host(b), parse.GetValue(bExtra)),
+                        parse.GetValue(request) ?? AbScenario.Emit, budgetRatio: null, ct),
+                ];
+            },
+            aSettings, bSettings, aExtra, bExtra, request));
         root.Subcommands.Add(Scenario("all", "Every scenario in turn with its defaults (about 8-10 minutes with --seconds 20).",
             async (parse, context, ct) =>
             [
                 await EmitScenario.RunAsync(WithClients(context, 16), ct),
                 await BatchScenario.RunAsync(WithClients(context, 16), parse.GetValue(batchSize), ct),
-                await SseScenario.RunAsync(context, new SseSettings(parse.GetValue(rate), parse.GetValue(subscribers), parse.GetValue(jobs), parse.GetValue(emitters)), ct),
-                await ListScenario.RunAsync(WithClients(context, 4), new ListSettings(parse.GetValue(rows), parse.GetValue(perJob), parse.GetValue(seedLimit)), ct),
+                await SseScenario.RunAsync(context, new SseSettings(Rates(parse.GetValue(rate)), parse.GetValue(subscribers), parse.GetValue(jobs), parse.GetValue(emitters)), ct),
+                await ListScenario.RunAsync(WithClients(context, 1), new ListSettings(parse.GetValue(rows), parse.GetValue(perJob), parse.GetValue(seedLimit)), ct),
                 await CaptureScenario.RunAsync(WithClients(context, 4), ct),
             ],
             batchSize, rate, subscribers, jobs, emitters, rows, perJob, seedLimit));
@@ -88,15 +115,21 @@ internal static class BenchProgram
         var port = new Option<int>("--port") { Description = "Loopback port.", Required = true };
         var capture = new Option<string>("--capture") { Description = "on | off", DefaultValueFactory = _ => "on" };
         var maxSeconds = new Option<int>("--max-seconds") { Description = "Stop after this long regardless.", DefaultValueFactory = _ => 1800 };
+        var traceSql = new Option<int>("--trace-sql") { Description = "Print the first N SQL statements sent.", DefaultValueFactory = _ => 0 };
         var serve = new Command("serve", "Internal: host the real Program on 127.0.0.1:<port> with activity capture on or off.") { Hidden = true };
         serve.Options.Add(port);
         serve.Options.Add(capture);
         serve.Options.Add(maxSeconds);
-        serve.SetAction((parse, _) => ServeCommand.RunAsync(parse.GetValue(port), parse.GetValue(capture) != "off", parse.GetValue(maxSeconds)));
+        serve.Options.Add(traceSql);
+        serve.SetAction((parse, _) => ServeCommand.RunAsync(parse.GetValue(port), parse.GetValue(capture) != "off", parse.GetValue(maxSeconds), parse.GetValue(traceSql)));
         root.Subcommands.Add(serve);
 
         return await root.Parse(args).InvokeAsync();
     }
+
+    private static int[] Rates(string? text) =>
+        (text ?? "1000").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(r => int.Parse(r, CultureInfo.InvariantCulture)).Where(r => r > 0).ToArray();
 
     private static Dictionary<string, string> ParseSettings(string[]? settings) =>
         (settings ?? []).Select(s => s.Split('=', 2)).Where(p => p.Length == 2 && p[0].Length > 0).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);

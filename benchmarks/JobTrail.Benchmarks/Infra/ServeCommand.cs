@@ -17,8 +17,11 @@ namespace JobTrail.Benchmarks.Infra;
 /// </summary>
 internal static class ServeCommand
 {
-    public static async Task<int> RunAsync(int port, bool capture, int maxSeconds)
+    public static async Task<int> RunAsync(int port, bool capture, int maxSeconds, int traceSql)
     {
+        // --trace-sql N: print the first N statements Npgsql sends (from its ActivitySource), to see
+        // what one request costs in round trips.
+        using var sqlListener = traceSql > 0 ? TraceSql(traceSql) : null;
         await using var factory = new ServedApp(capture);
         factory.UseKestrel(options => options.Listen(IPAddress.Loopback, port));
         factory.StartServer();
@@ -38,7 +41,9 @@ internal static class ServeCommand
         // The parent holds our stdin open; end of input means it went away.
         _ = Task.Run(async () =>
         {
-            while (await Console.In.ReadLineAsync() is not null)
+            await using var input = Console.OpenStandardInput();
+            var discard = new byte[256];
+            while (await input.ReadAsync(discard) > 0)
             {
             }
 
@@ -47,6 +52,26 @@ internal static class ServeCommand
         await Task.WhenAny(stop.Task, Task.Delay(TimeSpan.FromSeconds(maxSeconds)));
         await Console.Out.WriteLineAsync("[serve] stopping");
         return 0;
+    }
+
+    private static System.Diagnostics.ActivityListener TraceSql(int limit)
+    {
+        var printed = 0;
+        var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllData,
+            ActivityStopped = activity =>
+            {
+                if (Interlocked.Increment(ref printed) <= limit)
+                {
+                    var statement = activity.GetTagItem("db.query.text") ?? activity.GetTagItem("db.statement") ?? activity.DisplayName;
+                    Console.WriteLine($"[sql] {activity.Duration.TotalMilliseconds:0.00} ms {statement?.ToString()?.ReplaceLineEndings(" ")}");
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        return listener;
     }
 
     private sealed class ServedApp(bool capture) : WebApplicationFactory<Program>

@@ -44,7 +44,11 @@ internal sealed class BenchContext(BenchEnvironment environment, CommonOptions o
 
     public TimeSpan Warmup => TimeSpan.FromSeconds(Options.Warmup);
 
-    public async Task<ApiServer> StartServerAsync(BenchDatabase database, ServerSpec spec, CancellationToken cancellationToken)
+    public Task<ApiServer> StartServerAsync(BenchDatabase database, ServerSpec spec, CancellationToken cancellationToken) =>
+        StartServerAsync(database, spec, Options.ServiceExtra, cancellationToken);
+
+    /// <summary>Starts the API with <see cref="CommonOptions.HostSettings"/> over the spec's own, and <paramref name="serviceExtra"/> on its connection string.</summary>
+    public async Task<ApiServer> StartServerAsync(BenchDatabase database, ServerSpec spec, string? serviceExtra, CancellationToken cancellationToken)
     {
         if (Options.HostSettings.Count > 0)
         {
@@ -57,7 +61,7 @@ internal sealed class BenchContext(BenchEnvironment environment, CommonOptions o
             spec = spec with { Settings = settings };
         }
 
-        var server = await ApiServer.StartAsync(Environment, database, spec, Options.ServiceExtra, WorkDirectory, cancellationToken);
+        var server = await ApiServer.StartAsync(Environment, database, spec, serviceExtra, WorkDirectory, cancellationToken);
         serverPids.Add(server.Pid);
         return server;
     }
