@@ -31,7 +31,7 @@ internal static class BenchProgram
         var subscribers = new Option<int>("--subscribers") { Description = "SSE subscribers.", DefaultValueFactory = _ => 100 };
         var jobs = new Option<int>("--jobs") { Description = "Jobs the SSE subscribers follow (subscriber i follows job i mod jobs).", DefaultValueFactory = _ => 100 };
         var emitters = new Option<int>("--emitters") { Description = "Concurrent emitting clients in the SSE scenario.", DefaultValueFactory = _ => 16 };
-        var rows = new Option<long>("--rows") { Description = "Events (and as many activity rows) to seed for `list`.", DefaultValueFactory = _ => 3_000_000 };
+        var rows = new Option<long>("--rows") { Description = "Events (and as many activity rows) to seed for `list`.", DefaultValueFactory = _ => 2_000_000 };
         var perJob = new Option<int>("--events-per-job") { Description = "Seeded events (and activity rows) per job for `list`.", DefaultValueFactory = _ => 1000 };
         var seedLimit = new Option<int>("--seed-max-seconds") { Description = "Stop seeding after this long and use what is there.", DefaultValueFactory = _ => 180 };
 
