@@ -95,10 +95,15 @@ internal sealed class BenchContext(BenchEnvironment environment, CommonOptions o
         return measurement;
     }
 
-    public async Task<PgBenchResult> PgBenchAsync(PgBench pgbench, string name, string script, int clients, CancellationToken cancellationToken)
+    /// <summary>pgbench has nothing to compile: a short warm-up (connections, caches) is enough.</summary>
+    public TimeSpan PgBenchWarmup => TimeSpan.FromSeconds(Math.Min(1, Options.Warmup));
+
+    public async Task<PgBenchResult> PgBenchAsync(
+        PgBench pgbench, string name, string script, int clients, CancellationToken cancellationToken, TimeSpan? duration = null)
     {
-        Console.Error.WriteLine($"[bench] pgbench {name}: {clients} clients, {Options.Warmup} s warm-up + {Options.Seconds} s");
-        var result = await pgbench.RunAsync(name, script, clients, Warmup, Duration, (start, end) => ProcStats.Between(start, end, Label), cancellationToken);
+        var measured = duration ?? Duration;
+        Console.Error.WriteLine($"[bench] pgbench {name}: {clients} clients, {PgBenchWarmup.TotalSeconds} s warm-up + {measured.TotalSeconds} s");
+        var result = await pgbench.RunAsync(name, script, clients, PgBenchWarmup, measured, (start, end) => ProcStats.Between(start, end, Label), cancellationToken);
         Console.Error.WriteLine($"[bench]   {result.Tps:0} tps, {result.Latency.Describe()}, {result.Failed} failed");
         Console.Error.WriteLine($"[bench]   CPU: {result.Cpu?.Describe()}");
         return result;
