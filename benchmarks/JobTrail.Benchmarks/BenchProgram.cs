@@ -79,6 +79,7 @@ internal static class BenchProgram
         var aExtra = new Option<string?>("--a-service-extra") { Description = "Connection-string keywords for host A." };
         var bExtra = new Option<string?>("--b-service-extra") { Description = "Connection-string keywords for host B, e.g. \"Max Auto Prepare=64\"." };
         var request = new Option<string>("--request") { Description = "emit | create", DefaultValueFactory = _ => AbScenario.Emit };
+        var bNoSavepoints = new Option<bool>("--b-no-ef-savepoints") { Description = "Run both hosts through `serve`, B with EF automatic savepoints off." };
         root.Subcommands.Add(Scenario("ab", "Two JobTrail.Host.dll instances with different settings, requests interleaved: latency B/A.",
             async (parse, context, ct) =>
             {
@@ -91,16 +92,22 @@ internal static class BenchProgram
                 var flags = string.Concat(a.Select(kv => $" --a-setting {kv.Key}={kv.Value}")) + string.Concat(b.Select(kv => $" --b-setting {kv.Key}={kv.Value}")) +
                             (parse.GetValue(aExtra) is { } ae ? $" --a-service-extra \"{ae}\"" : string.Empty) +
                             (parse.GetValue(bExtra) is { } be ? $" --b-service-extra \"{be}\"" : string.Empty);
+                var noSavepoints = parse.GetValue(bNoSavepoints);
+                var sideA = noSavepoints
+                    ? new AbSide("this tool's `serve` hosting the same Program as built", ServerSpec.Serve(capture: true, settings: a), parse.GetValue(aExtra))
+                    : new AbSide(Describe(a, parse.GetValue(aExtra)), ServerSpec.Host(a), parse.GetValue(aExtra));
+                var sideB = noSavepoints
+                    ? new AbSide("the same `serve` with `Database.AutoSavepointsEnabled = false` on every module DbContext (as the Activity module already sets for its own)",
+                        ServerSpec.Serve(capture: true, efSavepoints: false, settings: b), parse.GetValue(bExtra))
+                    : new AbSide(Describe(b, parse.GetValue(bExtra)), ServerSpec.Host(b), parse.GetValue(bExtra));
                 return
                 [
                     await AbScenario.RunAsync(context4, $"ab: {parse.GetValue(request)}, B vs A, {context4.Options.Clients} clients",
-                        context4.Command("ab", $"--clients {context4.Options.Clients} --request {parse.GetValue(request)}{flags}"),
-                        new AbSide(Describe(a, parse.GetValue(aExtra)), ServerSpec.Host(a), parse.GetValue(aExtra)),
-                        new AbSide(Describe(b, parse.GetValue(bExtra)), ServerSpec.Host(b), parse.GetValue(bExtra)),
-                        parse.GetValue(request) ?? AbScenario.Emit, budgetRatio: null, ct),
+                        context4.Command("ab", $"--clients {context4.Options.Clients} --request {parse.GetValue(request)}{flags}{(noSavepoints ? " --b-no-ef-savepoints" : string.Empty)}"),
+                        sideA, sideB, parse.GetValue(request) ?? AbScenario.Emit, budgetRatio: null, ct),
                 ];
             },
-            aSettings, bSettings, aExtra, bExtra, request));
+            aSettings, bSettings, aExtra, bExtra, request, bNoSavepoints));
         root.Subcommands.Add(Scenario("all", "Every scenario in turn with its defaults (about 8-10 minutes with --seconds 20).",
             async (parse, context, ct) =>
             [
@@ -115,13 +122,15 @@ internal static class BenchProgram
         var port = new Option<int>("--port") { Description = "Loopback port.", Required = true };
         var capture = new Option<string>("--capture") { Description = "on | off", DefaultValueFactory = _ => "on" };
         var maxSeconds = new Option<int>("--max-seconds") { Description = "Stop after this long regardless.", DefaultValueFactory = _ => 1800 };
+        var efSavepoints = new Option<string>("--ef-savepoints") { Description = "on | off (off: module DbContexts send no SAVEPOINT around SaveChanges).", DefaultValueFactory = _ => "on" };
         var traceSql = new Option<int>("--trace-sql") { Description = "Print the first N SQL statements sent.", DefaultValueFactory = _ => 0 };
         var serve = new Command("serve", "Internal: host the real Program on 127.0.0.1:<port> with activity capture on or off.") { Hidden = true };
         serve.Options.Add(port);
         serve.Options.Add(capture);
         serve.Options.Add(maxSeconds);
         serve.Options.Add(traceSql);
-        serve.SetAction((parse, _) => ServeCommand.RunAsync(parse.GetValue(port), parse.GetValue(capture) != "off", parse.GetValue(maxSeconds), parse.GetValue(traceSql)));
+        serve.Options.Add(efSavepoints);
+        serve.SetAction((parse, _) => ServeCommand.RunAsync(parse.GetValue(port), parse.GetValue(capture) != "off", parse.GetValue(efSavepoints) != "off", parse.GetValue(maxSeconds), parse.GetValue(traceSql)));
         root.Subcommands.Add(serve);
 
         return await root.Parse(args).InvokeAsync();

@@ -9,15 +9,16 @@ namespace JobTrail.Benchmarks.Infra;
 internal sealed record RelayStatus(bool Active, long Backlog, double LagSeconds, long Relayed);
 
 /// <summary>How to start the API under test.</summary>
-internal sealed record ServerSpec(string Label, bool ViaServeCommand, bool Capture, IReadOnlyDictionary<string, string> Settings)
+internal sealed record ServerSpec(string Label, bool ViaServeCommand, bool Capture, IReadOnlyDictionary<string, string> Settings, bool EfSavepoints = true)
 {
     /// <summary>The built JobTrail.Host.dll, as production runs it.</summary>
     public static ServerSpec Host(IReadOnlyDictionary<string, string>? settings = null) =>
         new("JobTrail.Host.dll", false, true, settings ?? new Dictionary<string, string>());
 
     /// <summary>This tool's <c>serve</c> command: the same Program, with activity capture on or off.</summary>
-    public static ServerSpec Serve(bool capture) =>
-        new(capture ? "serve (capture on)" : "serve (capture off)", true, capture, new Dictionary<string, string>());
+    public static ServerSpec Serve(bool capture, bool efSavepoints = true, IReadOnlyDictionary<string, string>? settings = null) =>
+        new($"serve (capture {(capture ? "on" : "off")}{(efSavepoints ? string.Empty : ", EF savepoints off")})", true, capture,
+            settings ?? new Dictionary<string, string>(), efSavepoints);
 }
 
 /// <summary>
@@ -72,6 +73,8 @@ internal sealed class ApiServer : IAsyncDisposable
             start.ArgumentList.Add(port.ToString(CultureInfo.InvariantCulture));
             start.ArgumentList.Add("--capture");
             start.ArgumentList.Add(spec.Capture ? "on" : "off");
+            start.ArgumentList.Add("--ef-savepoints");
+            start.ArgumentList.Add(spec.EfSavepoints ? "on" : "off");
             start.WorkingDirectory = AppContext.BaseDirectory;
             // JobTrail.Host runs with the server GC (the Web SDK's default); so does its stand-in.
             start.Environment["DOTNET_gcServer"] = "1";

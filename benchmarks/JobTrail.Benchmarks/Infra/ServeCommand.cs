@@ -4,6 +4,8 @@ using JobTrail.BuildingBlocks.Behaviors;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace JobTrail.Benchmarks.Infra;
@@ -17,15 +19,15 @@ namespace JobTrail.Benchmarks.Infra;
 /// </summary>
 internal static class ServeCommand
 {
-    public static async Task<int> RunAsync(int port, bool capture, int maxSeconds, int traceSql)
+    public static async Task<int> RunAsync(int port, bool capture, bool efSavepoints, int maxSeconds, int traceSql)
     {
         // --trace-sql N: print the first N statements Npgsql sends (from its ActivitySource), to see
         // what one request costs in round trips.
         using var sqlListener = traceSql > 0 ? TraceSql(traceSql) : null;
-        await using var factory = new ServedApp(capture);
+        await using var factory = new ServedApp(capture, efSavepoints);
         factory.UseKestrel(options => options.Listen(IPAddress.Loopback, port));
         factory.StartServer();
-        await Console.Out.WriteLineAsync($"[serve] listening on http://127.0.0.1:{port}, activity capture {(capture ? "on" : "off")}");
+        await Console.Out.WriteLineAsync($"[serve] listening on http://127.0.0.1:{port}, activity capture {(capture ? "on" : "off")}, EF automatic savepoints {(efSavepoints ? "as built" : "off")}");
 
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
@@ -74,14 +76,45 @@ internal static class ServeCommand
         return listener;
     }
 
-    private sealed class ServedApp(bool capture) : WebApplicationFactory<Program>
+    private sealed class ServedApp(bool capture, bool efSavepoints) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseEnvironment(Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? "Production");
-            if (!capture)
+            builder.ConfigureTestServices(services =>
             {
-                builder.ConfigureTestServices(services => services.RemoveAll<IActivityCapture>());
+                if (!capture)
+                {
+                    services.RemoveAll<IActivityCapture>();
+                }
+
+                if (!efSavepoints)
+                {
+                    WithoutAutomaticSavepoints(services);
+                }
+            });
+        }
+
+        /// <summary>
+        /// Wraps every scoped module DbContext factory (AddModuleDbContext) so its contexts have
+        /// <c>Database.AutoSavepointsEnabled = false</c>, as the Activity module already does for its own:
+        /// SaveChanges inside the request's transaction then sends no SAVEPOINT / RELEASE round trips.
+        /// </summary>
+        private static void WithoutAutomaticSavepoints(IServiceCollection services)
+        {
+            for (var i = 0; i < services.Count; i++)
+            {
+                var descriptor = services[i];
+                if (descriptor.Lifetime == ServiceLifetime.Scoped && !descriptor.IsKeyedService &&
+                    descriptor.ImplementationFactory is { } factory && typeof(DbContext).IsAssignableFrom(descriptor.ServiceType))
+                {
+                    services[i] = new ServiceDescriptor(descriptor.ServiceType, sp =>
+                    {
+                        var context = (DbContext)factory(sp);
+                        context.Database.AutoSavepointsEnabled = false;
+                        return context;
+                    }, ServiceLifetime.Scoped);
+                }
             }
         }
     }
