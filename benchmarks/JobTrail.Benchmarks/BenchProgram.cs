@@ -17,7 +17,7 @@ internal static class BenchProgram
     public static async Task<int> Main(string[] args)
     {
         var seconds = new Option<int>("--seconds") { Description = "Measured seconds per run (each side of each comparison).", DefaultValueFactory = _ => 20, Recursive = true };
-        var warmup = new Option<int>("--warmup") { Description = "Unmeasured warm-up seconds before each run.", DefaultValueFactory = _ => 3, Recursive = true };
+        var warmup = new Option<int>("--warmup") { Description = "Unmeasured warm-up seconds before each API run (pgbench: 1 s).", DefaultValueFactory = _ => 3, Recursive = true };
         var clients = new Option<int?>("--clients") { Description = "Concurrent clients (emit, batch: 16; list: 1; capture, ab: 4).", Recursive = true };
         var rounds = new Option<int>("--rounds") { Description = "Repeat each API/baseline pair this many times (alternating).", DefaultValueFactory = _ => 1, Recursive = true };
         var serviceExtra = new Option<string?>("--service-extra") { Description = "Keywords appended to the API's connection string, e.g. \"Max Auto Prepare=64\".", Recursive = true };

@@ -33,7 +33,7 @@ internal static class ListScenario
     public static async Task<ScenarioReport> RunAsync(BenchContext context, ListSettings settings, CancellationToken cancellationToken)
     {
         var clients = context.Options.Clients;
-        var report = new ScenarioReport($"list: pages of 100 over a large table, {clients} concurrent readers",
+        var report = new ScenarioReport($"list: pages of 100 over a large table, {clients} concurrent reader{(clients == 1 ? string.Empty : "s")}",
             context.Command("list", $"--clients {clients} --rows {settings.Rows} --events-per-job {settings.EventsPerJob}"));
         await using var database = await BenchDatabase.CreateAsync(context.Environment, cancellationToken);
         await using var server = await context.StartServerAsync(database, ServerSpec.Host(), cancellationToken);
