@@ -1,0 +1,105 @@
+using Npgsql;
+
+namespace JobTrail.Benchmarks.Infra;
+
+/// <summary>
+/// A fresh database per scenario, created and dropped by the owner role (which has CREATEDB), named
+/// <c>jt_bench_&lt;run&gt;_&lt;n&gt;</c>. Databases of runs that died are dropped after an hour.
+/// </summary>
+internal sealed class BenchDatabase : IAsyncDisposable
+{
+    private static readonly string RunId = Guid.NewGuid().ToString("N")[..8];
+    private static int counter;
+    private readonly BenchEnvironment environment;
+    private bool dropped;
+
+    private BenchDatabase(BenchEnvironment environment, string name)
+    {
+        this.environment = environment;
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    public string OwnerConnectionString => BenchEnvironment.ForDatabase(environment.OwnerConnectionString, Name);
+
+    public string ServiceConnectionString => BenchEnvironment.ForDatabase(environment.ServiceConnectionString, Name);
+
+    public static async Task<BenchDatabase> CreateAsync(BenchEnvironment environment, CancellationToken cancellationToken)
+    {
+        await DropStaleAsync(environment, cancellationToken);
+        var name = $"jt_bench_{RunId}_{Interlocked.Increment(ref counter)}";
+        await ExecuteOnMaintenanceAsync(environment, $"create database {name}", cancellationToken);
+        Console.Error.WriteLine($"[bench] created database {name}");
+        return new BenchDatabase(environment, name);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (dropped)
+        {
+            return;
+        }
+
+        dropped = true;
+        NpgsqlConnection.ClearAllPools();
+        // FORCE may not end the service role's sessions (the owner lacks pg_signal_backend); the API
+        // is stopped before this, so its sessions end within moments: retry within a deadline.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await ExecuteOnMaintenanceAsync(environment, $"drop database if exists {Name} with (force)", CancellationToken.None);
+                Console.Error.WriteLine($"[bench] dropped database {Name}");
+                return;
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.ObjectInUse
+                                               && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200));
+            }
+        }
+    }
+
+    private static async Task DropStaleAsync(BenchEnvironment environment, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(BenchEnvironment.ForDatabase(environment.OwnerConnectionString, "postgres"));
+        await connection.OpenAsync(cancellationToken);
+        var stale = new List<string>();
+        await using (var command = new NpgsqlCommand(
+            """
+            select datname from pg_database
+            where datname like 'jt\_bench\_%'
+              and (pg_stat_file('base/' || oid || '/PG_VERSION', true)).modification < now() - interval '1 hour'
+            """, connection))
+        {
+            try
+            {
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    stale.Add(reader.GetString(0));
+                }
+            }
+            catch (PostgresException)
+            {
+                // Reading file times needs pg_read_server_files; without it stale databases stay.
+            }
+        }
+
+        foreach (var name in stale)
+        {
+            await using var drop = new NpgsqlCommand($"drop database if exists {name} with (force)", connection);
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static async Task ExecuteOnMaintenanceAsync(BenchEnvironment environment, string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(BenchEnvironment.ForDatabase(environment.OwnerConnectionString, "postgres"));
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
