@@ -154,11 +154,6 @@ public sealed class ActivityPartitionJobTests(ActivityPartitionJobFixture fixtur
 
         await fixture.ScalarAsOwnerAsync<int>($"drop table activity.{name}");
 
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!await fixture.ScalarAsOwnerAsync<bool>(exists))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{name} was not recreated within 20 s");
-            await Task.Delay(50);
-        }
+        await Eventually.GetAsync(() => fixture.ScalarAsOwnerAsync<bool>(exists), recreated => recreated, TimeSpan.FromSeconds(20), $"{name} to be recreated");
     }
 }
