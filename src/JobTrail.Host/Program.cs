@@ -1,4 +1,3 @@
-using System.Net;
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Http;
@@ -38,26 +37,20 @@ builder.Services.AddOpenApi();
 builder.Services.AddHealthChecks()
     .AddCheck<PostgresReadinessCheck>("postgres", tags: ["ready"])
     .AddCheck<ValkeyReadinessCheck>("valkey", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
-builder.Services.Configure<ForwardedHeadersOptions>(options =>
-{
-    // X-Forwarded-For is believed only from the proxies listed in JobTrail:TrustedProxies.
-    options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
-    options.KnownProxies.Clear();
-    options.KnownIPNetworks.Clear();
-    foreach (var proxy in configuration.GetSection("JobTrail:TrustedProxies").Get<string[]>() ?? [])
-    {
-        options.KnownProxies.Add(IPAddress.Parse(proxy));
-    }
-});
+var trustedProxies = TrustedProxies.FromConfiguration(configuration);
+builder.Services.Configure<ForwardedHeadersOptions>(trustedProxies.Apply);
 builder.Services.AddJobTrailRateLimiting(configuration);
 builder.Services.AddHsts(o => o.MaxAge = TimeSpan.FromDays(365));
 builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
 
 var app = builder.Build();
 
-// The middleware checks KnownProxies only against a peer address; with none (TestServer, a Unix
-// socket) it would believe X-Forwarded-For from anyone. No peer means nobody to vouch for it.
-app.UseWhen(http => http.Connection.RemoteIpAddress is not null, branch => branch.UseForwardedHeaders());
+// X-Forwarded-* count only when the operator named proxies (empty lists mean "everyone" to the
+// middleware), and only from a peer: with none (TestServer, a Unix socket) nobody vouches for them.
+if (trustedProxies.Any)
+{
+    app.UseWhen(http => http.Connection.RemoteIpAddress is not null, branch => branch.UseForwardedHeaders());
+}
 app.UseMiddleware<CorrelationIdMiddleware>();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
