@@ -30,6 +30,7 @@ public sealed class StoredJsonTests
     [InlineData("1e308", 309)]
     [InlineData("1.7976931348623157e308", 309)]
     [InlineData("-1.7976931348623157e308", 310)]
+    [InlineData("1.7976931348623158e308", 309)]
     [InlineData("1e-5", 7)]
     [InlineData("1e-400", 402)]
     [InlineData("5e-324", 326)]
