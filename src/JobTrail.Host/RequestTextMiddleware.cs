@@ -6,7 +6,8 @@ namespace JobTrail.Host;
 /// <summary>
 /// Refuses query strings and route values holding text PostgreSQL cannot store (a NUL, an unpaired
 /// surrogate): <c>?actorId=%00</c> is a 400 that names the parameter, never a database error.
-/// JSON bodies get the same check from the serializer (<see cref="StorableStringConverter"/>).
+/// JSON bodies get the same check from the serializer (<see cref="StorableStringConverter"/>), and the
+/// free-form JSON inside them (payloads, metadata) from their validators (<see cref="StoredJson"/>).
 /// </summary>
 internal sealed class RequestTextMiddleware(RequestDelegate next)
 {

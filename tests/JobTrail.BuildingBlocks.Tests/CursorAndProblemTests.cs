@@ -20,6 +20,19 @@ public sealed class CursorAndProblemTests
         Assert.Throws<BadRequestException>(() => Cursor.Decode<Position>("%%%"));
     }
 
+    [Theory]
+    [InlineData("""{"Seq":1,"Seq":2}""")]
+    [InlineData("""{"Seq":-1}""")]
+    [InlineData("""{"Seq":-0}""")]
+    [InlineData("""{"Seq":-9223372036854775808}""")]
+    public void A_cursor_with_a_duplicate_field_or_a_negative_position_is_refused(string json)
+    {
+        var cursor = System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(json));
+
+        Assert.False(Cursor.TryDecode<Position>(cursor, out _));
+        Assert.Throws<BadRequestException>(() => Cursor.Decode<Position>(cursor));
+    }
+
     [Fact]
     public void A_page_has_a_cursor_only_when_more_rows_exist()
     {

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Net.Http.Headers;
 using System.Text;
 using JobTrail.IntegrationTests.Infrastructure;
@@ -180,6 +181,155 @@ public sealed class InputLimitTests(JobTrailFixture fixture) : IClassFixture<Job
         var target = await TargetAsync(path);
 
         await AssertNothingWrittenAsync(async () => (await fixture.Client().PostRawAsync(target, body)).EnsureProblem(400));
+    }
+
+    [Theory]
+    [InlineData("/api/runner-jobs/{job}/events", """{"type":"step.output","payload":{"a":1e131071}}""", "payload.a")]
+    [InlineData("/api/runner-jobs/{job}/events", """{"type":"step.output","payload":{"a":1e131072}}""", "payload.a")]
+    [InlineData("/api/runner-jobs/{job}/events", """{"type":"step.output","payload":{"deep":{"x":[1.5,-1e999]}}}""", "payload.deep.x[1]")]
+    [InlineData("/api/runner-jobs/{job}/events/batch",
+        """{"events":[{"type":"step.output"},{"type":"step.output"},{"type":"step.output"},{"type":"step.output","payload":{"a":1e400}}]}""",
+        "events[3].payload.a")]
+    [InlineData("/api/runner-jobs", """{"type":"ci","metadata":{"a":-1e999}}""", "metadata.a")]
+    [InlineData("/api/runner-jobs", """{"type":"ci","metadata":{"retry after":[0e1000000000]}}""", "metadata['retry after'][0]")]
+    [InlineData("/api/activity", """{"action":"auth.login","entityType":"user","entityId":"1","metadata":{"a":-1e999}}""", "metadata.a")]
+    [InlineData("/api/activity", """{"action":"auth.login","entityType":"user","entityId":"1","metadata":{"Tiny":1e-16384}}""", "metadata.Tiny")]
+    public async Task Numbers_a_double_cannot_hold_or_jsonb_cannot_store_anywhere_in_payloads_and_metadata_are_400_naming_the_field(string path, string body, string field)
+    {
+        var target = await TargetAsync(path);
+
+        await AssertNothingWrittenAsync(async () =>
+        {
+            var response = await fixture.Client().PostRawAsync(target, body);
+            response.EnsureProblem(400, "validation_failed");
+            Assert.True(response.Json.GetProperty("errors").TryGetProperty(field, out var messages), response.Body);
+            // The message names the field as the event sees it: events[3].payload.a is 'payload.a'.
+            var local = field.StartsWith("events[", StringComparison.Ordinal) ? field[(field.IndexOf('.', StringComparison.Ordinal) + 1)..] : field;
+            Assert.StartsWith($"'{local}' ", messages[0].GetString(), StringComparison.Ordinal);
+        });
+    }
+
+    /// <summary>Each free-form JSON field: its endpoint, a body around it ({json}), its limit, its error key and where it is stored.</summary>
+    public static TheoryData<string, string, int, string, string> StoredJsonFields() => new()
+    {
+        { "/api/runner-jobs/{job}/events", """{"type":"step.output","payload":{json}}""", 64 * 1024, "payload", "job_events.events.payload" },
+        { "/api/runner-jobs/{job}/events/batch", """{"events":[{"type":"step.output","payload":{json}}]}""", 64 * 1024, "events[0].payload", "job_events.events.payload" },
+        { "/api/runner-jobs", """{"type":"ci","metadata":{json}}""", 16 * 1024, "metadata", "runner_jobs.jobs.metadata" },
+        { "/api/activity", """{"action":"auth.login","entityType":"user","entityId":"1","metadata":{json}}""", 16 * 1024, "metadata", "activity.activity_logs.metadata" },
+    };
+
+    [Theory]
+    [MemberData(nameof(StoredJsonFields))]
+    public async Task The_limit_holds_for_the_json_as_postgres_stores_it_with_its_numbers_written_out(string path, string body, int limit, string field, string column)
+    {
+        var target = await TargetAsync(path);
+        // Ten 1e300 cost 6 bytes each as sent and 301 stored; the string fills the rest.
+        string Sent(int fill) => "{\"n\":[" + string.Join(',', Enumerable.Repeat("1e300", 10)) + "],\"s\":\"" + new string('x', fill) + "\"}";
+        string Stored(int fill) => "{\"n\": [" + string.Join(", ", Enumerable.Repeat("1" + new string('0', 300), 10)) + "], \"s\": \"" + new string('x', fill) + "\"}";
+        var underAsSent = limit - 1 - Sent(0).Length;
+        var exactlyStored = limit - Stored(0).Length;
+        Assert.Equal(limit - 1, Sent(underAsSent).Length);
+        Assert.Equal(limit, Stored(exactlyStored).Length);
+
+        await AssertNothingWrittenAsync(async () =>
+        {
+            foreach (var fill in new[] { underAsSent, exactlyStored + 1 })
+            {
+                var refused = await fixture.Client().PostRawAsync(target, body.Replace("{json}", Sent(fill), StringComparison.Ordinal));
+                refused.EnsureProblem(400, "validation_failed");
+                var message = refused.Json.GetProperty("errors").GetProperty(field)[0].GetString();
+                Assert.Contains($"would take {Stored(fill).Length} bytes", message, StringComparison.Ordinal);
+            }
+        });
+
+        var fits = (await fixture.Client().PostRawAsync(target, body.Replace("{json}", Sent(exactlyStored), StringComparison.Ordinal))).EnsureStatus(201).Json;
+        var id = fits.TryGetProperty("items", out var items) ? items[0].Id() : fits.Id();
+        var table = column[..column.LastIndexOf('.')];
+        var stored = await fixture.ScalarAsOwnerAsync<string>($"select {column[(table.Length + 1)..]}::text from {table} where id = '{id}'", fixture.DefaultWorkspaceId.ToString());
+        Assert.Equal(Stored(exactlyStored), stored);
+        Assert.Equal(limit, Encoding.UTF8.GetByteCount(stored!));
+    }
+
+    [Fact]
+    public async Task Activity_metadata_is_limited_as_stored_after_its_secrets_are_redacted()
+    {
+        // "pwd_0001": 1 is stored as "pwd_0001": "[REDACTED]", 11 bytes longer.
+        string Sent(string prefix, int fill) =>
+            "{" + string.Join(',', Enumerable.Range(0, 1000).Select(i => $"\"{prefix}_{i:D4}\":1")) + ",\"s\":\"" + new string('x', fill) + "\"}";
+        string AsSentStored(string prefix, int fill) =>
+            "{" + string.Join(", ", Enumerable.Range(0, 1000).Select(i => $"\"{prefix}_{i:D4}\": 1")) + ", \"s\": \"" + new string('x', fill) + "\"}";
+        var fill = 16 * 1024 - AsSentStored("pwd", 0).Length;
+        string Body(string prefix) => $$"""{"action":"auth.login","entityType":"user","entityId":"1","metadata":{{Sent(prefix, fill)}}}""";
+
+        await AssertNothingWrittenAsync(async () =>
+        {
+            var response = await fixture.Client().PostRawAsync("/api/activity", Body("pwd"));
+            response.EnsureProblem(400, "validation_failed");
+            Assert.Contains("[REDACTED]", response.Json.GetProperty("errors").GetProperty("metadata")[0].GetString(), StringComparison.Ordinal);
+        }, allowFailedActivity: false);
+
+        // The same size with keys that are not secret is stored as sent, exactly at the limit.
+        var kept = (await fixture.Client().PostRawAsync("/api/activity", Body("ord"))).EnsureStatus(201).Json.Id();
+        Assert.Equal(16 * 1024, await fixture.ScalarAsOwnerAsync<int>(
+            $"select octet_length(metadata::text) from activity.activity_logs where id = '{kept}'", fixture.DefaultWorkspaceId.ToString()));
+    }
+
+    [Theory]
+    [InlineData("/api/runner-jobs/{job}/events", """{"type":"step.output","payload":{"line":"a{bad}b"}}""", "payload.line")]
+    [InlineData("/api/runner-jobs/{job}/events/batch", """{"events":[{"type":"step.output"},{"type":"step.output","payload":{"lines":["ok","{bad}"]}}]}""", "events[1].payload.lines[1]")]
+    [InlineData("/api/runner-jobs", """{"type":"ci","metadata":{"branch":"{bad}"}}""", "metadata.branch")]
+    [InlineData("/api/runner-jobs", """{"type":"ci","metadata":{"git":{"k{bad}":"v"}}}""", "metadata.git")]
+    [InlineData("/api/activity", """{"action":"auth.login","entityType":"user","entityId":"1","metadata":{"agent":"{bad}"}}""", "metadata.agent")]
+    [InlineData("/api/activity", """{"action":"auth.login","entityType":"user","entityId":"1","metadata":{"{bad}":1}}""", "metadata")]
+    public async Task Invalid_utf8_inside_a_payload_or_metadata_is_400_naming_the_field(string path, string body, string field)
+    {
+        var target = await TargetAsync(path);
+        var at = body.IndexOf("{bad}", StringComparison.Ordinal);
+        // 0xC3 starts a two-byte sequence; '(' cannot continue it.
+        byte[] bytes = [.. Encoding.UTF8.GetBytes(body[..at]), 0xC3, 0x28, .. Encoding.UTF8.GetBytes(body[(at + 5)..])];
+
+        await AssertNothingWrittenAsync(async () =>
+        {
+            var response = await PostBytesAsync(target, bytes);
+            response.EnsureProblem(400, "validation_failed");
+            Assert.True(response.Json.GetProperty("errors").TryGetProperty(field, out var messages), response.Body);
+            Assert.Contains("not valid UTF-8", messages[0].GetString(), StringComparison.Ordinal);
+        });
+    }
+
+    /// <summary>A list that takes a cursor, a cursor it could have issued, and a crafted one.</summary>
+    public static TheoryData<string, string, string> CraftedCursors()
+    {
+        // Fixed ids keep the theory's rows the same at discovery and at run time.
+        const string a = "0197a6c4-0000-7000-8000-000000000001", b = "0197a6c4-0000-7000-8000-000000000002";
+        return new()
+        {
+            { "/api/runner-jobs", $$"""{"Id":"{{a}}"}""", $$"""{"Id":"{{a}}","Id":"{{b}}"}""" },
+            { "/api/workspaces/{workspace}/api-keys", $$"""{"Id":"{{a}}"}""", $$"""{"Id":"{{a}}","Id":"{{b}}"}""" },
+            { "/api/runner-jobs/{job}/steps", """{"Ordinal":1}""", """{"Ordinal":-1}""" },
+            { "/api/runner-jobs/{job}/steps", """{"Ordinal":1}""", """{"Ordinal":1,"Ordinal":2}""" },
+            { "/api/runner-jobs/{job}/events", """{"Seq":1}""", """{"Seq":-1}""" },
+            { "/api/runner-jobs/{job}/events", """{"Seq":1}""", """{"Seq":5,"Seq":1}""" },
+            { "/api/activity", """{"Before":1}""", """{"Before":-9223372036854775808}""" },
+            { "/api/activity", """{"Before":1}""", """{"Before":1,"Before":2}""" },
+            { "/api/activity/audit/runner_job/x", """{"After":1}""", """{"After":-1}""" },
+            { "/api/activity/audit/runner_job/x", """{"After":1}""", """{"After":1,"After":1}""" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(CraftedCursors))]
+    public async Task A_cursor_with_a_duplicate_field_or_a_negative_position_is_400(string path, string issuable, string crafted)
+    {
+        var target = await TargetAsync(path) + "?cursor=";
+
+        (await fixture.Client().GetJsonAsync(target + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(issuable)))).EnsureStatus(200);
+        await AssertNothingWrittenAsync(async () =>
+        {
+            var response = await fixture.Client().GetJsonAsync(target + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(crafted)));
+            response.EnsureProblem(400, "validation_failed");
+            Assert.Equal("'cursor' is not a cursor this list issued.", response.Detail);
+        });
     }
 
     [Theory]

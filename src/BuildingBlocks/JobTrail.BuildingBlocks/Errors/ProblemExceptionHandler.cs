@@ -70,7 +70,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
     private static ProblemDetails ValidationProblem(ValidationException exception)
     {
         var errors = exception.Errors
-            .GroupBy(e => CamelPath(e.PropertyName))
+            .GroupBy(e => CamelPath(e.PropertyName) + (e.CustomState as WithinJson)?.Path)
             .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct().ToArray());
         var first = exception.Errors.FirstOrDefault()?.ErrorMessage ?? "The request is invalid.";
         var problem = Problem(400, errors.Count == 1 ? first : $"{first} (and {errors.Count - 1} more)", "validation_failed");
@@ -163,7 +163,10 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             : "The request could not be read.";
     }
 
-    /// <summary><c>Events[0].StepId</c> → <c>events[0].stepId</c>, matching the JSON names.</summary>
+    /// <summary>
+    /// <c>Events[0].StepId</c> → <c>events[0].stepId</c>, matching the JSON names. A path inside a
+    /// client's JSON (<see cref="WithinJson"/>) is appended as sent: its names are the client's own.
+    /// </summary>
     internal static string CamelPath(string propertyName) =>
         string.Join('.', propertyName.Split('.').Select(s => s.Length == 0 ? s : char.ToLowerInvariant(s[0]) + s[1..]));
 

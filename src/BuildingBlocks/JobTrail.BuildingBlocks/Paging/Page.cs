@@ -33,7 +33,10 @@ public static class Paging
         rule.Must(c => c is null || Cursor.TryDecode<TCursor>(c, out _)).WithMessage("'cursor' is not a cursor this list issued.");
 }
 
-/// <summary>Opaque keyset cursors: base64url of a small JSON position record.</summary>
+/// <summary>
+/// Opaque keyset cursors: base64url of a small JSON position record. Decoding refuses anything this
+/// service would not have issued: unknown or duplicate fields, a missing one, a negative number.
+/// </summary>
 public static class Cursor
 {
     public static string Encode<TCursor>(TCursor position) =>
@@ -50,6 +53,11 @@ public static class Cursor
         try
         {
             var bytes = Base64Url.DecodeFromChars(text);
+            if (HasNegativeNumber(bytes))
+            {
+                return false;
+            }
+
             var value = JsonSerializer.Deserialize<TCursor>(bytes, StrictJson);
             if (value is null)
             {
@@ -65,6 +73,21 @@ public static class Cursor
         }
     }
 
+    /// <summary>Positions are ids, sequence numbers and ordinals: none is ever negative.</summary>
+    private static bool HasNegativeNumber(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.Number && reader.ValueSpan[0] == (byte)'-')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public static TCursor Decode<TCursor>(string text) =>
         TryDecode<TCursor>(text, out var position)
             ? position
@@ -75,5 +98,7 @@ public static class Cursor
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
         RespectRequiredConstructorParameters = true,
         RespectNullableAnnotations = true,
+        // A cursor this service issued names each field once; {"Seq":1,"Seq":-5} was made by hand.
+        AllowDuplicateProperties = false,
     };
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FluentValidation;
+using FluentValidation.Results;
 using JobTrail.BuildingBlocks.Behaviors;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Json;
@@ -53,9 +54,17 @@ internal sealed class RecordActivityHandler(ActivityRecorder recorder, DbSession
                 "reserved_action");
         }
 
+        var metadata = ActivityMetadata.FromClient(request.Metadata);
+        // "[REDACTED]" may be longer than the value it replaces: the limit holds for what is stored.
+        var size = metadata is null ? 0 : StoredJson.SizeOf(metadata);
+        if (size > JsonRules.MaxMetadataBytes)
+        {
+            throw new ValidationException([new ValidationFailure(nameof(request.Metadata),
+                JsonRules.TooLarge("metadata", JsonRules.MaxMetadataBytes, size) + " Secret values count as \"[REDACTED]\".")]);
+        }
+
         var outcome = ActivityRules.TryParseOutcome(request.Outcome, out var sent) ? sent : ActivityOutcome.Succeeded;
-        var entry = recorder.Describe(session.WorkspaceId, action, request.EntityType!, request.EntityId!, outcome,
-            ActivityMetadata.FromClient(request.Metadata));
+        var entry = recorder.Describe(session.WorkspaceId, action, request.EntityType!, request.EntityId!, outcome, metadata);
         await recorder.AddInSessionAsync(entry, cancellationToken);
         return ActivityResponse.From(entry);
     }

@@ -1,0 +1,286 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace JobTrail.BuildingBlocks.Json;
+
+/// <summary>
+/// A client's free-form JSON (an event payload, a job's or an activity's metadata) as PostgreSQL's
+/// <c>jsonb</c> will store and print it. It can be stored when every string and key is valid UTF-8
+/// and <see cref="StorableText"/>, and every number is one a double can hold (finite, within
+/// ±1.7976931348623157e308) whose stored form jsonb accepts: at most
+/// <see cref="MaxFractionDigits"/> digits after the decimal point and an exponent within
+/// ±<see cref="MaxExponent"/>. Its <see cref="StoredJsonReport.Size"/> is the UTF-8 length of the
+/// text jsonb prints: numbers written out in full (<c>1e300</c> is 301 digits, <c>1e-5</c> is
+/// <c>0.00001</c>), <c>": "</c> after each key, <c>", "</c> between members and items, strings
+/// with only <c>"</c>, <c>\</c> and control characters escaped.
+/// </summary>
+public static class StoredJson
+{
+    /// <summary>jsonb stores a number as <c>numeric</c>, which keeps at most this many digits after the point.</summary>
+    public const int MaxFractionDigits = 16383;
+
+    /// <summary>jsonb refuses larger exponents (even on zero); no sane number needs one.</summary>
+    public const long MaxExponent = 999_999_999;
+
+    /// <summary>Reported faults stop here; one is enough to refuse, ten are enough to fix a payload.</summary>
+    public const int MaxFaults = 10;
+
+    public const string NotADouble = "must be a number a double can hold (finite, within ±1.7976931348623157e308)";
+
+    public static StoredJsonReport Inspect(JsonElement element)
+    {
+        var walker = new Walker();
+        var size = walker.Measure(element);
+        return new StoredJsonReport(size, walker.Faults);
+    }
+
+    /// <summary>The stored size of JSON text the service itself produced (e.g. after redaction).</summary>
+    public static long SizeOf(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return Inspect(document.RootElement).Size;
+    }
+
+    /// <summary>
+    /// How many bytes jsonb prints for this JSON number token, and how many of them follow the
+    /// decimal point. jsonb keeps every digit sent and applies the exponent: <c>1.50e1</c> is
+    /// <c>15.0</c>, <c>100e-2</c> is <c>1.00</c>, <c>-0</c> is <c>0</c>. Only for finite doubles
+    /// (the integer part then has at most 309 digits).
+    /// </summary>
+    internal static long NumberSize(ReadOnlySpan<byte> token, out long fractionDigits, out long exponent)
+    {
+        var i = 0;
+        var negative = token[0] == '-';
+        if (negative)
+        {
+            i++;
+        }
+
+        long significant = 0; // digits after the leading zeros, integer and fraction parts together
+        long fraction = 0;
+        for (; i < token.Length && char.IsAsciiDigit((char)token[i]); i++)
+        {
+            significant += significant > 0 || token[i] != '0' ? 1 : 0;
+        }
+
+        if (i < token.Length && token[i] == '.')
+        {
+            for (i++; i < token.Length && char.IsAsciiDigit((char)token[i]); i++)
+            {
+                fraction++;
+                significant += significant > 0 || token[i] != '0' ? 1 : 0;
+            }
+        }
+
+        exponent = 0;
+        if (i < token.Length && token[i] is (byte)'e' or (byte)'E')
+        {
+            var sign = 1;
+            if (token[++i] is (byte)'+' or (byte)'-')
+            {
+                sign = token[i++] == '-' ? -1 : 1;
+            }
+
+            for (; i < token.Length; i++)
+            {
+                // Saturates: anything past the limit is refused whatever its exact value.
+                exponent = Math.Min(exponent * 10 + (token[i] - '0'), MaxExponent + 1);
+            }
+
+            exponent *= sign;
+        }
+
+        fractionDigits = Math.Max(0, fraction - exponent);
+        long size;
+        if (significant == 0)
+        {
+            size = fractionDigits == 0 ? 1 : 2 + fractionDigits;
+        }
+        else if (fractionDigits == 0)
+        {
+            size = significant + (exponent - fraction);
+        }
+        else
+        {
+            size = Math.Max(1, significant - fractionDigits) + 1 + fractionDigits;
+        }
+
+        return size + (negative && significant > 0 ? 1 : 0);
+    }
+
+    /// <summary>The printed length of a string (or key) with its quotes, escaped as jsonb escapes it.</summary>
+    internal static long StringSize(string text)
+    {
+        long size = 2;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                size += 4;
+                i++;
+                continue;
+            }
+
+            size += c switch
+            {
+                '"' or '\\' or '\b' or '\f' or '\n' or '\r' or '\t' => 2,
+                < ' ' => 6,
+                < (char)0x80 => 1,
+                < (char)0x800 => 2,
+                _ => 3,
+            };
+        }
+
+        return size;
+    }
+
+    /// <summary><c>.name</c> for a plain name, <c>['a b']</c> otherwise, <c>[3]</c> for an item.</summary>
+    internal static string Segment(string name) =>
+        name.Length > 0 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')
+            ? "." + name
+            : "['" + name.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "']";
+
+    private sealed class Walker
+    {
+        private readonly List<string> path = [];
+
+        public List<StoredJsonFault> Faults { get; } = [];
+
+        public long Measure(JsonElement element)
+        {
+            if (Faults.Count >= MaxFaults)
+            {
+                return 0;
+            }
+
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    return MeasureObject(element);
+                case JsonValueKind.Array:
+                    long size = 2;
+                    var index = 0;
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        size += index > 0 ? 2 : 0;
+                        path.Add($"[{index++}]");
+                        size += Measure(item);
+                        path.RemoveAt(path.Count - 1);
+                    }
+
+                    return size;
+                case JsonValueKind.String:
+                    return ReadText(JsonMarshal.GetRawUtf8Value(element), element.GetString, "is not valid UTF-8", string.Empty) is { } text
+                        ? StringSize(text)
+                        : 0;
+                case JsonValueKind.Number:
+                    return MeasureNumber(element);
+                case JsonValueKind.True or JsonValueKind.Null:
+                    return 4;
+                case JsonValueKind.False:
+                    return 5;
+                default:
+                    return 0;
+            }
+        }
+
+        private long MeasureObject(JsonElement element)
+        {
+            long size = 2;
+            var first = true;
+            foreach (var property in element.EnumerateObject())
+            {
+                size += first ? 0 : 2;
+                first = false;
+                // A name that cannot be printed is reported at its object; its value is not looked into.
+                var name = ReadText(JsonMarshal.GetRawUtf8PropertyName(property), () => property.Name, "has a property name that is not valid UTF-8", "has a property name that ");
+                if (name is null)
+                {
+                    continue;
+                }
+
+                path.Add(Segment(name));
+                size += StringSize(name) + 2 + Measure(property.Value);
+                path.RemoveAt(path.Count - 1);
+            }
+
+            return size;
+        }
+
+        private long MeasureNumber(JsonElement element)
+        {
+            var token = JsonMarshal.GetRawUtf8Value(element);
+            if (!element.TryGetDouble(out var value) || !double.IsFinite(value))
+            {
+                Fault(NotADouble);
+                return 0;
+            }
+
+            var size = NumberSize(token, out var fractionDigits, out var exponent);
+            if (Math.Abs(exponent) > MaxExponent)
+            {
+                Fault($"has an exponent beyond ±{MaxExponent}, which cannot be stored");
+                return 0;
+            }
+
+            if (fractionDigits > MaxFractionDigits)
+            {
+                Fault($"has {fractionDigits} digits after the decimal point once its exponent is applied; at most {MaxFractionDigits} can be stored");
+                return 0;
+            }
+
+            return size;
+        }
+
+        /// <summary>The decoded text, or null after reporting why it cannot be stored.</summary>
+        private string? ReadText(ReadOnlySpan<byte> raw, Func<string?> decode, string notUtf8, string unstorablePrefix)
+        {
+            if (!Utf8.IsValid(raw))
+            {
+                Fault(notUtf8);
+                return null;
+            }
+
+            string? text;
+            try
+            {
+                text = decode();
+            }
+            catch (InvalidOperationException)
+            {
+                // Only an escaped unpaired surrogate (\ud800) fails to decode once the bytes are valid UTF-8.
+                text = null;
+            }
+
+            if (text is null || !StorableText.IsStorable(text))
+            {
+                Fault(unstorablePrefix + StorableText.Refusal);
+                return null;
+            }
+
+            return text;
+        }
+
+        private void Fault(string problem)
+        {
+            if (Faults.Count < MaxFaults)
+            {
+                Faults.Add(new StoredJsonFault(string.Concat(path), problem));
+            }
+        }
+    }
+}
+
+/// <summary>One value that cannot be stored: where (<c>.a[2]</c>, empty for the whole value) and why.</summary>
+public sealed record StoredJsonFault(string Path, string Problem);
+
+/// <summary>The printed size (meaningful only without faults) and what cannot be stored.</summary>
+public sealed record StoredJsonReport(long Size, IReadOnlyList<StoredJsonFault> Faults);
+
+/// <summary>
+/// Set as a validation failure's custom state when it concerns a value inside the JSON field the
+/// failure names: the field's wire name is followed by <see cref="Path"/> (<c>payload.a[2]</c>).
+/// </summary>
+public sealed record WithinJson(string Path);
