@@ -100,6 +100,19 @@ public sealed class ChainVerifierTests
     }
 
     [Fact]
+    public void A_chain_that_goes_on_past_its_head_is_head_behind_chain_at_the_first_hidden_seq()
+    {
+        var past = Verify(Chain(5), expectedLast: 3);
+        var tamperedBeyond = Chain(5);
+        tamperedBeyond[4] = tamperedBeyond[4] with { RowDigest = Row(99) };
+
+        AssertFails(past, 4, ChainFailure.HeadBehindChain);
+        Assert.Equal((5L, (long?)5), (past.Checked, past.LastSeq));
+        AssertFails(Verify(tamperedBeyond, expectedLast: 2), 3, ChainFailure.HeadBehindChain);
+        Assert.True(Verify(Chain(5), expectedLast: 5).Valid);
+    }
+
+    [Fact]
     public void A_stretch_is_checked_against_the_link_before_it_or_anchored_at_its_first_link()
     {
         var entries = Chain(6);

@@ -13,6 +13,9 @@ public static class ChainFailure
 
     /// <summary>A link does not point at the link before it.</summary>
     public const string BrokenLink = "broken_link";
+
+    /// <summary>The chain goes on past its head: the head was moved back, hiding the seqs after it.</summary>
+    public const string HeadBehindChain = "head_behind_chain";
 }
 
 /// <summary>
@@ -138,13 +141,19 @@ public sealed class ChainVerifier
 
     /// <summary>
     /// The result. <paramref name="expectedLastSeq"/> is where the chain should end (a stream's head):
-    /// ending earlier is a gap at the first missing seq.
+    /// ending earlier is a gap at the first missing seq; going on past it is <c>head_behind_chain</c>
+    /// at the first seq beyond the head.
     /// </summary>
     public ChainVerification Finish(long? expectedLastSeq = null)
     {
         if (failure is null && expectedLastSeq is { } last && last >= expected)
         {
             Fail(expected, ChainFailure.Gap, $"The chain ends at seq {expected - 1}, but its head says {last}.");
+        }
+        else if (expectedLastSeq is { } head && lastSeq is { } end && end > head)
+        {
+            // Checked links beyond the head come before any later fault: the first bad seq is the first one hidden.
+            Fail(head + 1, ChainFailure.HeadBehindChain, $"The head says {head}, but the chain goes on to seq {end}: the seqs after the head are hidden.");
         }
 
         var hash = previousHash is null || lastSeq is null ? null : Convert.ToHexStringLower(previousHash);

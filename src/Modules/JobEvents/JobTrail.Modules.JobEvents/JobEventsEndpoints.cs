@@ -90,7 +90,7 @@ internal sealed class JobEventsEndpoints : IEndpointModule
         events.MapGet("/verify", async (Guid jobId, IMediator mediator, CancellationToken ct) =>
                 TypedResults.Ok(await mediator.Send(new VerifyEventChainQuery(jobId), ct)))
             .WithName("VerifyEventChain")
-            .WithSummary("Recompute the job's hash chain: {valid, checked, firstBadSeq, reason: hash_mismatch | gap | broken_link}, with the last good link to export.")
+            .WithSummary("Recompute the job's hash chain: {valid, checked, firstBadSeq, reason: hash_mismatch | gap | broken_link | head_behind_chain}, with the last good link to export.")
             .Produces<ChainVerification>().ProducesProblem(StatusCodes.Status404NotFound);
     }
 

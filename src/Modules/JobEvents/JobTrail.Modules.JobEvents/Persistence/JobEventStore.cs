@@ -76,7 +76,7 @@ internal sealed class JobEventStore(DbSession session, IntegrityKeyRing keys)
     private const string AdvanceExistingStream = """
         update job_events.job_streams
         set last_seq = last_seq + @count, sealed_at = @sealed
-        where job_id = @job and sealed_at is null
+        where job_id = @job and workspace_id = @workspace and sealed_at is null
           and (@key is null or exists (select from k))
         returning last_seq - @count as base, last_hash
         """;
@@ -223,13 +223,16 @@ internal sealed class JobEventStore(DbSession session, IntegrityKeyRing keys)
     public async Task<AppendRefusal> ExplainRefusalAsync(Guid jobId, string? idempotencyKey, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(session.Connection, session.Transaction);
-        batch.BatchCommands.Add(Command("select sealed_at is not null from job_events.job_streams where job_id = $1", jobId));
+        batch.BatchCommands.Add(Command(
+            "select sealed_at is not null from job_events.job_streams where workspace_id = $1 and job_id = $2", session.WorkspaceId, jobId));
         if (idempotencyKey is not null)
         {
             batch.BatchCommands.Add(Command(
-                "select request_hash from job_events.idempotency_keys where job_id = $1 and idempotency_key = $2", jobId, idempotencyKey));
+                "select request_hash from job_events.idempotency_keys where workspace_id = $1 and job_id = $2 and idempotency_key = $3",
+                session.WorkspaceId, jobId, idempotencyKey));
             batch.BatchCommands.Add(Command(
-                $"select {Columns} from job_events.events where job_id = $1 and idempotency_key = $2 order by seq", jobId, idempotencyKey));
+                $"select {Columns} from job_events.events where workspace_id = $1 and job_id = $2 and idempotency_key = $3 order by seq",
+                session.WorkspaceId, jobId, idempotencyKey));
         }
 
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);

@@ -38,7 +38,9 @@ internal sealed class CreateApiKeyValidator : AbstractValidator<CreateApiKeyComm
             .MaximumLength(200).WithMessage("'name' must be at most 200 characters.");
         RuleFor(x => x.ActorId).NotEmpty().WithMessage("'actorId' is required.")
             .MaximumLength(200).WithMessage("'actorId' must be at most 200 characters.")
-            .Matches("^[A-Za-z][A-Za-z0-9_.-]*:[A-Za-z0-9_.@:/+-]+$")
+            .Must(a => !ReservedActors.IsReserved(a))
+            .WithMessage($"'actorId' may not start with '{ReservedActors.SystemPrefix}': that kind is reserved for the service itself.")
+            .Matches(@"^[A-Za-z][A-Za-z0-9_.-]*:[A-Za-z0-9_.@:/+-]+\z")
             .WithMessage("'actorId' must look like '<kind>:<id>', e.g. 'runner:build-7' or 'user:42'.");
         RuleFor(x => x.Scopes).NotEmpty().WithMessage("'scopes' must name at least one scope.")
             .Must(s => s!.Length <= MaxScopes).WithMessage($"'scopes' may hold at most {MaxScopes} entries.");

@@ -9,7 +9,10 @@ using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.Access.Features.RevokeApiKey;
 
-/// <summary>Revoking is idempotent: a key already revoked stays revoked, with its first revocation kept.</summary>
+/// <summary>
+/// Revoking is idempotent: a key already revoked stays revoked, with its first revocation kept.
+/// A key holding <c>system</c> may only be revoked by a key holding <c>system</c>.
+/// </summary>
 [RequiresScope(Scopes.Admin)]
 [Audited("api_key.revoked", "api_key")]
 internal sealed record RevokeApiKeyCommand(Guid WorkspaceId, Guid KeyId)
@@ -35,6 +38,14 @@ internal sealed class RevokeApiKeyHandler(AccessDbContext db, RequestContext con
     {
         var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == request.KeyId && k.WorkspaceId == request.WorkspaceId, cancellationToken)
             ?? throw new NotFoundException($"API key {request.KeyId} does not exist in workspace {request.WorkspaceId}.");
+        // Without this, an admin of the bootstrap workspace could revoke the only key that creates workspaces.
+        if (key.Scopes.Contains(Scopes.System, StringComparer.Ordinal) && !context.HasScope(Scopes.System))
+        {
+            throw new ForbiddenException(
+                $"API key {request.KeyId} holds the '{Scopes.System}' scope; only a key with the '{Scopes.System}' scope may revoke it.",
+                "missing_scope");
+        }
+
         if (key.RevokedAt is null)
         {
             key.RevokedAt = clock.UtcNowMicros();

@@ -8,8 +8,9 @@ namespace JobTrail.Modules.JobEvents.Features.VerifyEventChain;
 
 /// <summary>
 /// Recomputes the job's hash chain from seq 1 to its head and names the first seq that does not
-/// hold: a changed event (<c>hash_mismatch</c>), a missing one (<c>gap</c>) or a link that does not
-/// follow the one before (<c>broken_link</c>).
+/// hold: a changed event (<c>hash_mismatch</c>), a missing one (<c>gap</c>), a link that does not
+/// follow the one before (<c>broken_link</c>), or events past a head that was moved back
+/// (<c>head_behind_chain</c>).
 /// </summary>
 [RequiresScope(Scopes.EventsRead)]
 internal sealed record VerifyEventChainQuery(Guid JobId) : IQuery<ChainVerification>;
