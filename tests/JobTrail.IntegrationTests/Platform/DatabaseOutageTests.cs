@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using System.Text.Json;
 using JobTrail.BuildingBlocks.Behaviors;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Persistence;
@@ -150,6 +151,12 @@ public sealed class DatabaseOutageFixture() : PrivatePostgresFixture(new Diction
     ["JobTrail:Relay:MaxBackoff"] = "00:00:00.500",
 });
 
+/// <summary>What <c>/health/ready</c> said, printable in a timeout message.</summary>
+public sealed record Readiness(int Status, Dictionary<string, string?> Checks, JsonElement Body)
+{
+    public override string ToString() => $"{Status} {string.Join(", ", Checks.Select(c => $"{c.Key}={c.Value}"))}";
+}
+
 public sealed class DatabaseOutageTests(DatabaseOutageFixture fixture) : IClassFixture<DatabaseOutageFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
@@ -184,7 +191,7 @@ public sealed class DatabaseOutageTests(DatabaseOutageFixture fixture) : IClassF
 
             var unready = await Eventually.GetAsync(ReadyAsync, r => r.Status == 503 && PostgresComponents.All(c => Check(r, c) == "Unhealthy"), Deadline,
                 "postgres, relay and activity_sealer to report Unhealthy");
-            Assert.Equal("Unhealthy", unready.Json.GetProperty("status").GetString());
+            Assert.Equal("Unhealthy", unready.Body.GetProperty("status").GetString());
 
             duringOutage = fixture.Logs.Since(mark);
         }
@@ -204,7 +211,7 @@ public sealed class DatabaseOutageTests(DatabaseOutageFixture fixture) : IClassF
         (await client.PostJsonAsync("/api/runner-jobs", new { type = "ci", name = "after the outage" })).EnsureStatus(201);
         var ready = await Eventually.GetAsync(ReadyAsync, r => r.Status == 200 && PostgresComponents.All(c => Check(r, c) == "Healthy"), Deadline,
             "postgres, relay and activity_sealer to report Healthy again");
-        var sealer = ready.Json.GetProperty("checks").GetProperty("activity_sealer").GetProperty("data");
+        var sealer = ready.Body.GetProperty("checks").GetProperty("activity_sealer").GetProperty("data");
         Assert.False(sealer.TryGetProperty("lastError", out _), $"the sealer still reports the outage's error: {sealer}");
         await Eventually.TrueAsync(() => fixture.Logs.Since(mark).Any(e => e.EventId.Name == "DatabaseReachable" && e.Level == LogLevel.Information),
             Deadline, "the line saying PostgreSQL is reachable again");
@@ -235,12 +242,16 @@ public sealed class DatabaseOutageTests(DatabaseOutageFixture fixture) : IClassF
         Assert.Equal("invalid_transition", failure.GetProperty("metadata").GetProperty("error").GetString());
     }
 
-    private async Task<ApiResponse> ReadyAsync() => await fixture.AnonymousClient().GetJsonAsync("/health/ready");
+    private async Task<Readiness> ReadyAsync()
+    {
+        var response = await fixture.AnonymousClient().GetJsonAsync("/health/ready");
+        var checks = response.Json.ValueKind == JsonValueKind.Object
+            ? response.Json.GetProperty("checks").EnumerateObject().ToDictionary(c => c.Name, c => c.Value.GetProperty("status").GetString())
+            : [];
+        return new Readiness(response.Status, checks, response.Json);
+    }
 
-    private static string? Check(ApiResponse ready, string name) =>
-        ready.Json.ValueKind == System.Text.Json.JsonValueKind.Object && ready.Json.GetProperty("checks").TryGetProperty(name, out var check)
-            ? check.GetProperty("status").GetString()
-            : null;
+    private static string? Check(Readiness ready, string name) => ready.Checks.GetValueOrDefault(name);
 
     internal static void AssertUnavailable(ApiResponse response)
     {
