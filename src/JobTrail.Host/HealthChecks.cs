@@ -4,9 +4,16 @@ using Npgsql;
 
 namespace JobTrail.Host;
 
-/// <summary>Ready when PostgreSQL answers as the service role and every known migration is applied.</summary>
-internal sealed class PostgresReadinessCheck(NpgsqlDataSource dataSource, SqlMigrator migrator, DatabaseOptions database) : IHealthCheck
+/// <summary>
+/// Ready when PostgreSQL answers as the service role and every known migration is applied. What it
+/// finds is reported to <see cref="DatabaseAvailability"/>, so an outage (and its end) is logged even
+/// when no request comes.
+/// </summary>
+internal sealed class PostgresReadinessCheck(
+    NpgsqlDataSource dataSource, SqlMigrator migrator, DatabaseOptions database, DatabaseAvailability availability) : IHealthCheck
 {
+    private const string Source = "the readiness check";
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
@@ -15,10 +22,16 @@ internal sealed class PostgresReadinessCheck(NpgsqlDataSource dataSource, SqlMig
             var expected = migrator.Discover(appRole).Count;
             await using var command = dataSource.CreateCommand("select count(*) from jobtrail_meta.migrations");
             var applied = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+            availability.ReportReachable(Source);
             var data = new Dictionary<string, object> { ["migrationsApplied"] = applied, ["migrationsKnown"] = expected };
             return applied >= expected
                 ? HealthCheckResult.Healthy("PostgreSQL is reachable and migrated.", data)
                 : HealthCheckResult.Unhealthy($"{expected - applied} migration(s) not applied.", data: data);
+        }
+        catch (Exception ex) when (availability.ReportFailure(ex, Source))
+        {
+            // Without the exception: the outage is logged once, not with a stack trace on every probe.
+            return HealthCheckResult.Unhealthy("PostgreSQL is not reachable.");
         }
         catch (PostgresException ex)
         {

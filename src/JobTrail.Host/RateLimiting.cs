@@ -45,9 +45,11 @@ internal static class RateLimiting
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
                 var context = http.RequestServices.GetRequiredService<RequestContext>();
-                if (context.ApiKeyId is { } keyId && http.RequestServices.GetRequiredService<RateLimitRecordWindows>().Open(keyId))
+                var windows = http.RequestServices.GetRequiredService<RateLimitRecordWindows>();
+                if (context.ApiKeyId is { } keyId && windows.Open(keyId))
                 {
-                    // Recorded before the answer, in its own transaction; losing it is logged, never a 500.
+                    // Recorded before the answer, in its own transaction; losing it is logged, never a 500
+                    // (a database that cannot be reached makes it a 503: see below).
                     var activity = new CapturedActivity("api_key.rate_limited", "api_key", keyId.ToString(), ActivityOutcome.Denied,
                         new Dictionary<string, object?>
                         {
@@ -57,9 +59,19 @@ internal static class RateLimiting
                             ["retryAfterSeconds"] = seconds,
                             ["windowSeconds"] = (int)recordWindow.TotalSeconds,
                         });
-                    foreach (var capture in http.RequestServices.GetServices<IActivityCapture>())
+                    try
                     {
-                        await capture.RecordRefusalAsync(activity, CancellationToken.None);
+                        foreach (var capture in http.RequestServices.GetServices<IActivityCapture>())
+                        {
+                            await capture.RecordRefusalAsync(activity, CancellationToken.None);
+                        }
+                    }
+                    catch
+                    {
+                        // Not recorded (the database cannot be reached; the answer becomes a 503): forget the
+                        // window, so that the key's next rejection opens one and is recorded.
+                        windows.Close(keyId);
+                        throw;
                     }
                 }
 
@@ -115,6 +127,9 @@ internal sealed class RateLimitRecordWindows(TimeSpan window, TimeProvider clock
             }
         }
     }
+
+    /// <summary>Forgets the key's window, so that its next rejection opens (and records) a new one.</summary>
+    public void Close(Guid keyId) => opened.TryRemove(keyId, out _);
 
     private void Prune(DateTimeOffset now)
     {

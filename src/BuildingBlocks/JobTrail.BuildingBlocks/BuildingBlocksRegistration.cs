@@ -18,6 +18,10 @@ public static class BuildingBlocksRegistration
         services.AddSingleton(sp => DatabaseOptions.From(sp.GetRequiredService<IConfiguration>()));
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<DatabaseOptions>().ServiceConnectionString).Build());
         services.AddScoped<DbSession>();
+        services.AddSingleton(sp => DatabaseAvailability.From(
+            sp.GetRequiredService<IConfiguration>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<DatabaseAvailability>>()));
         services.AddScoped<RequestContext>();
         services.AddSingleton<SqlMigrator>();
         services.AddSingleton<IValkeyClient>(sp => new ValkeyClient(

@@ -8,21 +8,34 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using JobTrail.BuildingBlocks.Json;
+using JobTrail.BuildingBlocks.Persistence;
 using Npgsql;
 
 namespace JobTrail.BuildingBlocks.Errors;
 
 /// <summary>
-/// Turns every exception into an RFC 9457 problem. Known refusals keep their message; anything
-/// else is a 500 whose body says nothing about the internals (the log has the details).
+/// Turns every exception into an RFC 9457 problem. Known refusals keep their message; a database
+/// that cannot be reached is a 503 with <c>Retry-After</c> (logged once per outage, by
+/// <see cref="DatabaseAvailability"/>); anything else is a 500 whose body says nothing about the
+/// internals (the log has the details).
 /// </summary>
-public sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger)
+public sealed partial class ProblemExceptionHandler(
+    IProblemDetailsService problems,
+    DatabaseAvailability database,
+    ILogger<ProblemExceptionHandler> logger)
     : IExceptionHandler
 {
+    public const string DatabaseUnavailableCode = "database_unavailable";
+
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
         var problem = Describe(exception);
-        if (problem.Status >= 500)
+        if (database.ReportFailure(exception, $"{http.Request.Method} {http.Request.Path}"))
+        {
+            // The outage is the database's state, not this request's bug: no stack trace per request.
+            http.Response.Headers.RetryAfter = ((int)database.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        }
+        else if (problem.Status >= 500)
         {
             logger.LogError(exception, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path);
         }
@@ -46,6 +59,8 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         ValidationException validation => ValidationProblem(validation),
         ProblemException known => Problem(known.Status, known.Message, known.Code),
         BadHttpRequestException bad => BadRequest(bad),
+        _ when DatabaseFailure.IsUnreachable(exception) =>
+            Problem(503, "The service cannot reach its database at the moment; retry after the number of seconds in Retry-After.", DatabaseUnavailableCode),
         DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } } =>
             Problem(409, "A resource with the same unique value already exists.", "already_exists"),
         PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } =>

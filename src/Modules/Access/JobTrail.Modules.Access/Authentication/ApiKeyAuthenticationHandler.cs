@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -12,7 +13,8 @@ namespace JobTrail.Modules.Access.Authentication;
 
 /// <summary>
 /// <c>Authorization: Bearer jt_…</c>. Every request reads the key afresh, so a revoked key is
-/// refused on its very next request.
+/// refused on its very next request. A database that cannot be reached is not a bad key: that
+/// exception goes on to the exception handler, which answers 503, never 401.
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -20,7 +22,8 @@ internal sealed class ApiKeyAuthenticationHandler(
     UrlEncoder encoder,
     NpgsqlDataSource dataSource,
     RequestContext requestContext,
-    IProblemDetailsService problems)
+    IProblemDetailsService problems,
+    DatabaseAvailability database)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -47,6 +50,8 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
 
         var stored = await FindAsync(keyId, Context.RequestAborted);
+        // The first database call of every authenticated request: it is where an outage is seen to end.
+        database.ReportReachable("authentication");
         // Compare even for unknown keys so the answer takes as long either way.
         var matches = ApiKeyFormat.Matches(secret, stored?.SecretHash ?? UnknownKeyHash);
         if (stored is null || !matches)

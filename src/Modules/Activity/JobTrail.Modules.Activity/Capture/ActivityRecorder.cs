@@ -58,9 +58,10 @@ internal sealed partial class ActivityRecorder(
             await batch.ExecuteNonQueryAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+        catch (Exception ex) when ((ex is NpgsqlException or TimeoutException or InvalidOperationException) && !DatabaseFailure.IsUnreachable(ex))
         {
             // The client still gets its refusal; losing the record of it must not turn a 409 into a 500.
+            // A database that cannot be reached is let through: the answer is 503, and the retry is recorded.
             LogRefusalNotRecorded(ex, activity.Action, activity.Outcome);
         }
     }

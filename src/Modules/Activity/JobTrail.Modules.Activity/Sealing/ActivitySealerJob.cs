@@ -15,9 +15,12 @@ internal sealed partial class ActivitySealerJob(
     ActivityOptions options,
     DatabaseOptions database,
     SealerState state,
+    DatabaseAvailability availability,
     TimeProvider clock,
     ILogger<ActivitySealerJob> logger) : BackgroundService
 {
+    private const string Source = "the activity sealer";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.SealingEnabled)
@@ -63,14 +66,30 @@ internal sealed partial class ActivitySealerJob(
             {
                 await sealer.MeasureLagAsync(stoppingToken);
             }
+
+            state.Recovered();
+            availability.ReportReachable(Source);
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException || DatabaseFailure.IsUnreachable(ex))
         {
+            var now = clock.GetUtcNow().UtcDateTime;
             state.LastError = ex.Message;
-            state.LastErrorAt = clock.GetUtcNow().UtcDateTime;
-            LogFailed(ex, options.SealInterval);
+            state.LastErrorAt = now;
+            if (availability.ReportFailure(ex, Source))
+            {
+                // Readiness says so and the outage is logged once; not an error every round.
+                state.DatabaseUnreachableSince ??= now;
+                LogUnreachable(options.SealInterval, ex.Message);
+            }
+            else
+            {
+                LogFailed(ex, options.SealInterval);
+            }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The activity sealer cannot reach PostgreSQL; retrying in {Interval}: {Error}")]
+    private partial void LogUnreachable(TimeSpan interval, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Sealing activity into its chain failed; retrying in {Interval}")]
     private partial void LogFailed(Exception exception, TimeSpan interval);

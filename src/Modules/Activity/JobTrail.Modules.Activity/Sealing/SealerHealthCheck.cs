@@ -4,7 +4,8 @@ namespace JobTrail.Modules.Activity.Sealing;
 
 /// <summary>
 /// Readiness details of the activity chain: the sealing lag and whether this instance seals. A long
-/// lag is degraded, never unready: the rows are safe, only their links wait.
+/// lag is degraded, never unready: the rows are safe, only their links wait. A sealer that cannot
+/// reach PostgreSQL is unready until a round reaches it again; then its last error is cleared.
 /// </summary>
 internal sealed class SealerHealthCheck(SealerState state, ActivityOptions options) : IHealthCheck
 {
@@ -25,6 +26,12 @@ internal sealed class SealerHealthCheck(SealerState state, ActivityOptions optio
         {
             data["lastError"] = state.LastError;
             data["lastErrorAt"] = state.LastErrorAt!.Value;
+        }
+
+        if (state.DatabaseUnreachableSince is { } since)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy(
+                $"The activity sealer cannot reach PostgreSQL (since {since:O}); new activity waits for its links.", data: data));
         }
 
         if (state.Disabled is { } why)

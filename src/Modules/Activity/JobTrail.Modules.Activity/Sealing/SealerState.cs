@@ -35,6 +35,17 @@ internal sealed class SealerState
 
     public DateTime? LastErrorAt { get; set; }
 
+    /// <summary>Since when the sealer cannot reach PostgreSQL; null once a round reaches it again.</summary>
+    public DateTime? DatabaseUnreachableSince { get; set; }
+
+    /// <summary>A round reached the database: whatever failed before is over.</summary>
+    public void Recovered()
+    {
+        LastError = null;
+        LastErrorAt = null;
+        DatabaseUnreachableSince = null;
+    }
+
     public void RecordRound(int count, DateTime at)
     {
         Sealed += count;

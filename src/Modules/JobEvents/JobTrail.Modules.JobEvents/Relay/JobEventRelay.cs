@@ -28,6 +28,7 @@ internal sealed class JobEventRelay(
     IValkeyClient valkey,
     RelayOptions options,
     RelayState state,
+    DatabaseAvailability availability,
     IServiceProvider services,
     ILogger<JobEventRelay> logger) : BackgroundService
 {
@@ -65,7 +66,17 @@ internal sealed class JobEventRelay(
                 }
 
                 Remember(ex);
-                logger.LogWarning(ex, "Event relay lost its database connection; retrying in {Backoff}", backoff);
+                if (availability.ReportFailure(ex, "the event relay"))
+                {
+                    // Readiness says so and the outage is logged once; not a warning per retry.
+                    state.DatabaseUnreachableSince ??= DateTime.UtcNow;
+                    logger.LogDebug("Event relay cannot reach PostgreSQL; retrying in {Backoff}: {Error}", backoff, ex.Message);
+                }
+                else
+                {
+                    logger.LogWarning(ex, "Event relay lost its database connection; retrying in {Backoff}", backoff);
+                }
+
                 await DelayAsync(backoff, stoppingToken);
                 backoff = Next(backoff);
             }
@@ -79,6 +90,8 @@ internal sealed class JobEventRelay(
         var unpooled = new NpgsqlConnectionStringBuilder(database.ServiceConnectionString) { Pooling = false };
         await using var control = new NpgsqlConnection(unpooled.ConnectionString);
         await control.OpenAsync(stoppingToken);
+        state.DatabaseUnreachableSince = null;
+        availability.ReportReachable("the event relay");
         while (!await TryLockAsync(control, stoppingToken))
         {
             state.IsActive = false;

@@ -23,6 +23,9 @@ internal sealed class RelayState
     public string? LastError { get; set; }
     public DateTime? LastErrorAt { get; set; }
 
+    /// <summary>Since when the relay cannot reach PostgreSQL; null once it has connected again.</summary>
+    public DateTime? DatabaseUnreachableSince { get; set; }
+
     public void CountRelayed(int count)
     {
         Relayed += count;
