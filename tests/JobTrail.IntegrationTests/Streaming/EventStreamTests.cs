@@ -14,6 +14,8 @@ public sealed class StreamFixture() : JobTrailFixture(
         ["JobTrail:Events:Stream:Heartbeat"] = "00:00:00.200",
         ["JobTrail:Events:Stream:CatchUpInterval"] = "00:00:01",
         ["JobTrail:Events:Stream:MaxStreamsPerWorkspace"] = "3",
+        // These tests open several streams with one key; the per-key share has tests of its own.
+        ["JobTrail:Events:Stream:MaxShareOfWorkspacePerKey"] = "1",
     },
     null);
 

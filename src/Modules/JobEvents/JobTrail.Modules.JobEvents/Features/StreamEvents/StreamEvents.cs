@@ -51,10 +51,17 @@ internal sealed class OpenEventStreamHandler(
     public async Task<JobEventStream> Handle(OpenEventStreamQuery request, CancellationToken cancellationToken)
     {
         _ = await store.GetHeadAsync(request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
-        var slot = slots.TryAcquire(context.RequireWorkspace())
-            ?? throw new TooManyRequestsException(
+        var workspaceId = context.RequireWorkspace();
+        var slot = slots.TryAcquire(workspaceId, context.ApiKeyId, out var refusal) ?? throw refusal switch
+        {
+            SlotRefusal.Key => new TooManyRequestsException(
+                $"This API key already holds {slots.MaxPerKey} of this workspace's {options.MaxStreamsPerWorkspace} event streams here " +
+                "(JobTrail:Events:Stream:MaxShareOfWorkspacePerKey); close one or retry later.",
+                TimeSpan.FromSeconds(5), "too_many_streams"),
+            _ => new TooManyRequestsException(
                 $"This workspace already has {options.MaxStreamsPerWorkspace} open event streams here; close one or retry later.",
-                TimeSpan.FromSeconds(5), "too_many_streams");
+                TimeSpan.FromSeconds(5), "too_many_streams"),
+        };
         var stream = new JobEventStream(request.JobId, request.StartAfter, slot, hub, valkey, mediator, options, logger);
         // Releases the slot even when the request ends before the stream is written (an abort, a failed commit).
         http.HttpContext?.Response.RegisterForDisposeAsync(stream);
