@@ -184,7 +184,7 @@ public sealed class EventStreamTests(StreamFixture fixture) : IClassFixture<Stre
         var hub = fixture.App.Services.GetRequiredService<JobEventHub>();
         var client = fixture.Client();
         var jobId = (await client.CreateJobAsync()).Id();
-        await using var listener = await hub.ListenAsync(jobId, capacity: 2, CancellationToken.None);
+        await using var listener = await hub.ListenAsync(jobId, fixture.DefaultWorkspaceId, capacity: 2, CancellationToken.None);
         Assert.True(listener.IsLive);
 
         (await client.EmitBatchAsync(jobId, Enumerable.Range(0, 5).Select(_ => (object)new { type = "step.output" }))).EnsureStatus(201);
