@@ -7,6 +7,11 @@
 #   eval "$(scripts/services.sh env)"   # start (if needed); prints `export` lines on stdout
 #   scripts/services.sh stop            # stop the local servers started from the data dir
 #
+# The local Valkey requires a password (requirepass), generated once and kept in
+# $JOBTRAIL_DATA_DIR/valkey.password; JobTrail__Valkey carries it
+# (127.0.0.1:<port>,password=<password>). A server on the port that answers without a password is
+# restarted with it when it was started from the same data dir (an earlier run), else left alone.
+#
 # Honoured environment:
 #   JobTrail__Postgres      set by you: no local PostgreSQL is started
 #                           (JobTrail__PostgresOwner then defaults to the same value)
@@ -16,7 +21,7 @@
 #   JOBTRAIL_VALKEY_PORT    default 56379
 #
 # Exported (each only when not already set): JobTrail__Postgres, JobTrail__PostgresOwner,
-# JobTrail__Valkey, JobTrail__Integrity__Key; always: JOBTRAIL_DATA_DIR, JOBTRAIL_PG_PORT,
+# JobTrail__Valkey (always, when the local Valkey is used), JobTrail__Integrity__Key; always: JOBTRAIL_DATA_DIR, JOBTRAIL_PG_PORT,
 # JOBTRAIL_VALKEY_PORT, JOBTRAIL_VALKEY_SERVER and JOBTRAIL_VALKEY_CLI (when found).
 #
 # Progress goes to stderr prefixed "[services]"; stdout stays clean (except for `env`).
@@ -74,7 +79,9 @@ LOCAL_VK="127.0.0.1:$VK_PORT"
 WANT_PG=1
 if [[ -n "${JobTrail__Postgres:-}" && "$JobTrail__Postgres" != "$LOCAL_PG_APP" ]]; then WANT_PG=0; fi
 WANT_VK=1
-if [[ -n "${JobTrail__Valkey:-}" && "$JobTrail__Valkey" != "$LOCAL_VK" ]]; then WANT_VK=0; fi
+if [[ -n "${JobTrail__Valkey:-}" && "$JobTrail__Valkey" != "$LOCAL_VK" &&
+    ! "$JobTrail__Valkey" =~ ^"$LOCAL_VK",password=[^,]*$ ]]; then WANT_VK=0; fi
+VK_PASSWORD=""
 
 PG_BIN=""
 PG_SUPERUSER=""
@@ -368,35 +375,103 @@ pg_stop() {
 # ---------------------------------------------------------------------------
 # Valkey / Redis
 # ---------------------------------------------------------------------------
-vk_ping() {
-    if [[ -n "$VK_CLI" ]]; then
-        [[ "$("$VK_CLI" -h 127.0.0.1 -p "$VK_PORT" ping 2>/dev/null </dev/null)" == PONG ]]
-        return
-    fi
+vk_exchange() { # inline commands... : sends them (then QUIT) to 127.0.0.1:$VK_PORT, prints the replies
+    # Raw RESP over bash's /dev/tcp, so it works without any client binary and the password never
+    # appears on a command line (it travels in the environment of the inner bash only).
     # shellcheck disable=SC2016 # expanded by the inner bash
-    timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "PING\r\n" >&3 &&
-        IFS= read -r line <&3 && [[ "$line" == "+PONG"* ]]' _ "$VK_PORT" 2>/dev/null
+    VK_LINES="$(printf '%s\r\n' "$@" QUIT)"$'\n' timeout 5 bash -c '
+        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "%s" "$VK_LINES" >&3
+        tr -d "\r" <&3' _ "$VK_PORT" 2>/dev/null
+}
+
+vk_state() { # prints ours | open | locked | none
+    local replies auth pong
+    replies="$(vk_exchange "AUTH $VK_PASSWORD" PING || true)"
+    auth="$(sed -n 1p <<<"$replies")"
+    pong="$(sed -n 2p <<<"$replies")"
+    if [[ "$pong" == +PONG* && "$auth" == +OK* ]]; then
+        printf ours
+    elif [[ "$pong" == +PONG* ]]; then
+        printf open # AUTH refused because the server has no password: it answers anyone
+    elif [[ "$pong" == -NOAUTH* || "$auth" == -WRONGPASS* || "$auth" == -ERR*invalid* ]]; then
+        printf locked
+    else
+        printf none
+    fi
+}
+
+vk_started_here() { # 0 when the server on the port is the process named by $DATA/valkey.pid
+    local pid running
+    [[ -f "$DATA/valkey.pid" ]] || return 1
+    pid="$(tr -d '[:space:]' <"$DATA/valkey.pid")"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    running="$(vk_exchange "AUTH $VK_PASSWORD" "INFO server" | sed -n 's/^process_id:\([0-9]*\).*/\1/p' | head -n 1)"
+    [[ "$running" == "$pid" ]]
+}
+
+vk_shutdown() { # stops the server on the port (started from $DATA) and waits for the port to close
+    log "stopping the server on port $VK_PORT ($DATA)"
+    vk_exchange "AUTH $VK_PASSWORD" "SHUTDOWN NOSAVE" >/dev/null || true
+    local until=$((SECONDS + 30))
+    while port_open "$VK_PORT"; do
+        if deadline_passed "$until"; then die "the server on port $VK_PORT did not stop within 30s"; fi
+        sleep 0.1
+    done
+}
+
+ensure_valkey_password() {
+    local f="$DATA/valkey.password" password=""
+    if [[ -s "$f" ]]; then password="$(tr -d '[:space:]' <"$f")"; fi
+    if [[ ! "$password" =~ ^[0-9a-f]{32,}$ ]]; then
+        log "generating the local Valkey password $f"
+        password="$(od -An -v -N 24 -t x1 /dev/urandom | tr -d ' \n')"
+        (umask 077 && printf '%s\n' "$password" >"$f.tmp")
+        mv -f "$f.tmp" "$f"
+    fi
+    VK_PASSWORD="$password"
 }
 
 vk_start() {
     find_valkey
     [[ -n "$VK_SERVER" ]] || die "neither valkey-server nor redis-server is available"
-    if vk_ping; then
-        log "$(basename "$VK_SERVER") already answering on port $VK_PORT"
-        return 0
-    fi
-    if port_open "$VK_PORT"; then
-        die "port $VK_PORT is in use but does not answer PING; set JOBTRAIL_VALKEY_PORT or JobTrail__Valkey"
-    fi
-    log "starting $(basename "$VK_SERVER") on 127.0.0.1:$VK_PORT (log: $DATA/valkey.log)"
-    if ! spawn_detached "$VK_SERVER" --port "$VK_PORT" --bind 127.0.0.1 --daemonize yes --save "" \
+    ensure_valkey_password
+    case "$(vk_state)" in
+        ours)
+            log "$(basename "$VK_SERVER") already answering on port $VK_PORT (password in $DATA/valkey.password)"
+            return 0
+            ;;
+        open)
+            if vk_started_here; then
+                log "the server on port $VK_PORT was started from $DATA without a password; restarting it with one"
+                vk_shutdown
+            else
+                die "a server on port $VK_PORT answers without a password and was not started from $DATA;" \
+                    "stop it, or set JOBTRAIL_VALKEY_PORT or JobTrail__Valkey"
+            fi
+            ;;
+        locked)
+            die "the server on port $VK_PORT requires a password other than the one in $DATA/valkey.password;" \
+                "stop it, or set JOBTRAIL_VALKEY_PORT or JobTrail__Valkey"
+            ;;
+        *)
+            if port_open "$VK_PORT"; then
+                die "port $VK_PORT is in use but does not answer PING; set JOBTRAIL_VALKEY_PORT or JobTrail__Valkey"
+            fi
+            ;;
+    esac
+    # The password goes in a config file (mode 600), not on the command line where `ps` shows it.
+    (umask 077 && printf '# Written by scripts/services.sh on every start; edits are overwritten.\nrequirepass %s\n' \
+        "$VK_PASSWORD" >"$DATA/valkey.conf")
+    log "starting $(basename "$VK_SERVER") on 127.0.0.1:$VK_PORT with a password (log: $DATA/valkey.log)"
+    if ! spawn_detached "$VK_SERVER" "$DATA/valkey.conf" --port "$VK_PORT" --bind 127.0.0.1 --daemonize yes --save "" \
         --appendonly no --dir "$DATA" --pidfile "$DATA/valkey.pid" --logfile "$DATA/valkey.log" \
         </dev/null >"$DATA/valkey.start.log" 2>&1; then
         tail -n 30 "$DATA/valkey.start.log" "$DATA/valkey.log" >&2 || true
         die "$VK_SERVER failed to start (log: $DATA/valkey.log)"
     fi
     local until=$((SECONDS + 30))
-    until vk_ping; do
+    until [[ "$(vk_state)" == ours ]]; do
         if deadline_passed "$until"; then
             tail -n 30 "$DATA/valkey.log" >&2 || true
             die "$(basename "$VK_SERVER") did not answer PING within 30s (log: $DATA/valkey.log)"
@@ -407,17 +482,18 @@ vk_start() {
 }
 
 vk_stop() {
-    find_valkey
-    if vk_ping; then
-        log "stopping the server on port $VK_PORT"
-        if [[ -n "$VK_CLI" ]]; then
-            "$VK_CLI" -h 127.0.0.1 -p "$VK_PORT" shutdown nosave >/dev/null 2>&1 </dev/null || true
-        elif [[ -f "$DATA/valkey.pid" ]]; then
-            kill "$(cat "$DATA/valkey.pid")" 2>/dev/null || true
-        fi
-    else
-        log "nothing answers PING on port $VK_PORT"
-    fi
+    if [[ -s "$DATA/valkey.password" ]]; then VK_PASSWORD="$(tr -d '[:space:]' <"$DATA/valkey.password")"; fi
+    case "$(vk_state)" in
+        ours | open)
+            if vk_started_here; then
+                vk_shutdown
+            else
+                log "the server on port $VK_PORT was not started from $DATA; leaving it running"
+            fi
+            ;;
+        locked) log "the server on port $VK_PORT requires another password; leaving it running" ;;
+        *) log "nothing answers PING on port $VK_PORT" ;;
+    esac
 }
 
 # ---------------------------------------------------------------------------
@@ -442,7 +518,9 @@ compute_env() {
     else
         : "${JobTrail__PostgresOwner:=$JobTrail__Postgres}"
     fi
-    : "${JobTrail__Valkey:=$LOCAL_VK}"
+    if [[ "$WANT_VK" -eq 1 ]]; then
+        JobTrail__Valkey="$LOCAL_VK,password=$VK_PASSWORD"
+    fi
     : "${JobTrail__Integrity__Key:=$INTEGRITY_KEY}"
     if [[ -z "$VK_SERVER" ]]; then find_valkey; fi
     ENV_NAMES=(JobTrail__Postgres JobTrail__PostgresOwner JobTrail__Valkey JobTrail__Integrity__Key)
@@ -500,6 +578,7 @@ main() {
             for name in "${ENV_NAMES[@]}"; do
                 case "$name" in
                     JobTrail__Integrity__Key) log "$name=<set>" ;;
+                    JobTrail__Valkey) log "$name=$(sed 's/password=[^,]*/password=<set>/g' <<<"${!name}")" ;;
                     *) log "$name=${!name}" ;;
                 esac
             done

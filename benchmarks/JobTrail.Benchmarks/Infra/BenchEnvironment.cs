@@ -21,13 +21,20 @@ internal sealed record BenchEnvironment(
     {
         var service = Variable("JobTrail__Postgres") ?? LocalService;
         var owner = Variable("JobTrail__PostgresOwner") ?? (Variable("JobTrail__Postgres") is null ? LocalOwner : service);
-        var valkey = Variable("JobTrail__Valkey") ?? "127.0.0.1:56379";
+        var valkey = Variable("JobTrail__Valkey") ?? LocalValkey();
 #if DEBUG
         const string configuration = "Debug";
 #else
         const string configuration = "Release";
 #endif
         return new BenchEnvironment(owner, service, valkey, FindRepositoryRoot(), configuration);
+    }
+
+    /// <summary>The local Valkey of scripts/services.sh, with the password it keeps in its data dir.</summary>
+    private static string LocalValkey()
+    {
+        var passwordFile = Path.Combine(Variable("JOBTRAIL_DATA_DIR") ?? "/var/tmp/jobtrail", "valkey.password");
+        return File.Exists(passwordFile) ? $"127.0.0.1:56379,password={File.ReadAllText(passwordFile).Trim()}" : "127.0.0.1:56379";
     }
 
     /// <summary>A connection string of <paramref name="baseString"/> pointed at <paramref name="database"/>, plus extra keywords.</summary>

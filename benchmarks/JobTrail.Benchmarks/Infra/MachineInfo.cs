@@ -72,13 +72,23 @@ internal static class MachineInfo
     {
         try
         {
-            var hostPort = endpoint.Split(',')[0];
+            var parts = endpoint.Split(',');
+            var hostPort = parts[0];
+            var password = parts.Skip(1).Select(p => p.Trim()).FirstOrDefault(p => p.StartsWith("password=", StringComparison.Ordinal))?["password=".Length..];
             var colon = hostPort.LastIndexOf(':');
             using var client = new TcpClient();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(3));
             await client.ConnectAsync(hostPort[..colon], int.Parse(hostPort[(colon + 1)..], CultureInfo.InvariantCulture), timeout.Token);
             var stream = client.GetStream();
+            if (password is not null)
+            {
+                var secret = Encoding.UTF8.GetBytes(password);
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"*2\r\n$4\r\nAUTH\r\n${secret.Length}\r\n"), timeout.Token);
+                await stream.WriteAsync(secret, timeout.Token);
+                await stream.WriteAsync("\r\n"u8.ToArray(), timeout.Token);
+            }
+
             await stream.WriteAsync("*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n"u8.ToArray(), timeout.Token);
             var buffer = new byte[16384];
             var text = new StringBuilder();

@@ -7,6 +7,7 @@ namespace JobTrail.IntegrationTests.Infrastructure;
 /// <summary>
 /// A Valkey/Redis server of a test's own on a free loopback port, so a fault test can stop and
 /// restart it without disturbing other test classes. Uses the server binary scripts/services.sh found.
+/// Like the one scripts/services.sh starts, it requires a password.
 /// </summary>
 public sealed class ValkeyServer : IAsyncDisposable
 {
@@ -14,7 +15,12 @@ public sealed class ValkeyServer : IAsyncDisposable
 
     public int Port { get; } = FreePort();
 
+    public string Password { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
     public string Endpoint => $"127.0.0.1:{Port}";
+
+    /// <summary>The StackExchange.Redis configuration string (endpoint and password), as <c>JobTrail:Valkey</c> takes it.</summary>
+    public string Configuration => $"{Endpoint},password={Password}";
 
     public async Task StartAsync()
     {
@@ -26,7 +32,7 @@ public sealed class ValkeyServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no" })
+        foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--requirepass", Password })
         {
             start.ArgumentList.Add(arg);
         }
@@ -62,7 +68,7 @@ public sealed class ValkeyServer : IAsyncDisposable
             using var tcp = new TcpClient();
             await tcp.ConnectAsync(IPAddress.Loopback, Port);
             await using var stream = tcp.GetStream();
-            await stream.WriteAsync("PING\r\n"u8.ToArray());
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"AUTH {Password}\r\nPING\r\n"));
             var buffer = new byte[16];
             var read = await stream.ReadAsync(buffer);
             return read > 0 && buffer[0] == (byte)'+';

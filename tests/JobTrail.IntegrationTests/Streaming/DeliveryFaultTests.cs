@@ -43,7 +43,7 @@ public sealed class ValkeyFaultFixture : JobTrailFixture
         : base(
             new Dictionary<string, string?>
             {
-                ["JobTrail:Valkey"] = server.Endpoint,
+                ["JobTrail:Valkey"] = server.Configuration,
                 ["JobTrail:Relay:Enabled"] = "true",
                 ["JobTrail:Relay:PollInterval"] = "00:00:00.200",
                 ["JobTrail:Relay:MinBackoff"] = "00:00:00.050",
@@ -127,7 +127,7 @@ public sealed class DeliveryFaultTests(ValkeyFaultFixture fixture) : IClassFixtu
         Assert.Equal(acknowledged, seen);
 
         // The relay caught up: the (restarted, empty) stream got everything it had missed, once, in order.
-        using var valkey = new ValkeyClient(fixture.Valkey.Endpoint, NullLogger<ValkeyClient>.Instance);
+        using var valkey = new ValkeyClient(fixture.Valkey.Configuration, NullLogger<ValkeyClient>.Instance);
         var stream = await Eventually.GetAsync(
             () => valkey.ReadAfterAsync(ValkeyKeys.Stream(jobId), 0, 1000),
             s => s.Count > 0 && s[^1].Seq == acknowledged[^1], Deadline, "the stream to reach the last event");
@@ -144,7 +144,7 @@ public sealed class DeliveryFaultTests(ValkeyFaultFixture fixture) : IClassFixtu
     {
         var client = fixture.Client();
         var jobId = (await client.CreateJobAsync()).Id();
-        using var valkey = new ValkeyClient(fixture.Valkey.Endpoint, NullLogger<ValkeyClient>.Instance);
+        using var valkey = new ValkeyClient(fixture.Valkey.Configuration, NullLogger<ValkeyClient>.Instance);
         await Eventually.GetAsync(() => valkey.ReadNewestAsync(ValkeyKeys.Stream(jobId), 1), s => s.Count == 1, Deadline, "job.created in the stream");
         var published = new ConcurrentQueue<long>();
         await using (await valkey.SubscribeAsync(ValkeyKeys.Channel(jobId), json => published.Enqueue(JsonDocument.Parse(json).RootElement.GetProperty("seq").GetInt64())))
@@ -164,5 +164,35 @@ public sealed class DeliveryFaultTests(ValkeyFaultFixture fixture) : IClassFixtu
         await Eventually.GetAsync(
             () => fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.outbox where job_id = '{jobId}'"),
             n => n == 0, Deadline, "the outbox rows of the job to be deleted");
+    }
+
+    [Fact]
+    public async Task Once_valkey_is_back_and_the_outbox_has_drained_the_relay_reports_no_error()
+    {
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        await fixture.Valkey.StopAsync();
+        try
+        {
+            (await client.EmitEventAsync(jobId, new { type = "step.output" })).EnsureStatus(201);
+            await Eventually.GetAsync(RelayReadinessAsync, r => r.GetProperty("data").TryGetProperty("lastError", out _), Deadline, "the relay to report the outage");
+        }
+        finally
+        {
+            await fixture.Valkey.StartAsync();
+        }
+
+        var relay = await Eventually.GetAsync(
+            RelayReadinessAsync,
+            r => r.GetProperty("data").GetProperty("backlog").GetInt64() == 0 && !r.GetProperty("data").TryGetProperty("lastError", out _),
+            Deadline, "the relay to drain the outbox and drop the error");
+        Assert.Equal("Healthy", relay.GetProperty("status").GetString());
+    }
+
+    private async Task<JsonElement> RelayReadinessAsync()
+    {
+        var ready = await HttpClientJsonExtensions.ReadAsync(await fixture.AnonymousClient().GetAsync("/health/ready"));
+        ready.EnsureStatus(200);
+        return ready.Json.GetProperty("checks").GetProperty("relay");
     }
 }

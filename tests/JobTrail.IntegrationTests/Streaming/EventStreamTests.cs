@@ -14,6 +14,8 @@ public sealed class StreamFixture() : JobTrailFixture(
         ["JobTrail:Events:Stream:Heartbeat"] = "00:00:00.200",
         ["JobTrail:Events:Stream:CatchUpInterval"] = "00:00:01",
         ["JobTrail:Events:Stream:MaxStreamsPerWorkspace"] = "3",
+        // These tests open several streams with one key; the per-key share has tests of its own.
+        ["JobTrail:Events:Stream:MaxShareOfWorkspacePerKey"] = "1",
     },
     null);
 
@@ -182,7 +184,7 @@ public sealed class EventStreamTests(StreamFixture fixture) : IClassFixture<Stre
         var hub = fixture.App.Services.GetRequiredService<JobEventHub>();
         var client = fixture.Client();
         var jobId = (await client.CreateJobAsync()).Id();
-        await using var listener = await hub.ListenAsync(jobId, capacity: 2, CancellationToken.None);
+        await using var listener = await hub.ListenAsync(jobId, fixture.DefaultWorkspaceId, capacity: 2, CancellationToken.None);
         Assert.True(listener.IsLive);
 
         (await client.EmitBatchAsync(jobId, Enumerable.Range(0, 5).Select(_ => (object)new { type = "step.output" }))).EnsureStatus(201);

@@ -1,7 +1,50 @@
+using System.Text.Json;
+
 namespace JobTrail.BuildingBlocks.Valkey;
 
-/// <summary>One entry of a job's recent-events stream: the event's seq and its JSON.</summary>
-public sealed record StreamEntry(long Seq, string Json);
+/// <summary>
+/// One entry of a job's recent-events stream as Valkey holds it: the seq (from the entry id), the
+/// event JSON (field <c>e</c>, empty when the entry has none) and the writer's signature (field
+/// <c>s</c>). Nothing here is trusted until the reader has verified it.
+/// </summary>
+public sealed record StreamEntry(long Seq, string Json, string? Signature);
+
+/// <summary>One event to append to a job's stream and publish; <see cref="Terminal"/> sets the stream's expiry.</summary>
+public sealed record StreamAppend(long Seq, string Json, string Signature, bool Terminal);
+
+/// <summary>
+/// What an append did: the first <see cref="Handled"/> entries were stored or skipped as already
+/// there (<see cref="Appended"/> of them were new); when <see cref="Error"/> is set, the entry after
+/// them got that error reply and nothing after it was tried.
+/// </summary>
+public sealed record AppendOutcome(int Handled, int Appended, string? Error);
+
+/// <summary>
+/// A live message as published: <c>{"seq":&lt;seq&gt;,"sig":"&lt;signature&gt;","event":&lt;event JSON&gt;}</c>.
+/// Parsing proves only its shape; the reader verifies the signature.
+/// </summary>
+public sealed record LiveMessage(long Seq, string Json, string Signature)
+{
+    /// <summary>The message's parts, or null when it is not in the published shape.</summary>
+    public static LiveMessage? TryParse(string message)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(message);
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("seq", out var seq) && seq.ValueKind == JsonValueKind.Number && seq.TryGetInt64(out var value)
+                && root.TryGetProperty("sig", out var sig) && sig.ValueKind == JsonValueKind.String
+                && root.TryGetProperty("event", out var json) && json.ValueKind == JsonValueKind.Object
+                ? new LiveMessage(value, json.GetRawText(), sig.GetString()!)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
 
 /// <summary>
 /// Everything JobTrail asks of Valkey, in one place so the client library can change in one place.
@@ -12,11 +55,13 @@ public interface IValkeyClient
     bool IsConnected { get; }
 
     /// <summary>
-    /// Appends an event to its job's stream (trimmed to about <paramref name="maxLength"/>) and
-    /// publishes it, atomically. An id not above the stream's last is skipped (returns false), so a
-    /// re-sent event is neither stored nor published twice.
+    /// Appends a job's events, in order, to its stream (trimmed to about <paramref name="maxLength"/>)
+    /// and publishes each, atomically per event, in one round trip. An id not above the stream's last
+    /// is skipped (neither stored nor published again). The first error reply stops the run: nothing
+    /// after it is tried, so a later event never overtakes an earlier one. A terminal event sets the
+    /// stream's expiry to <paramref name="terminalTtl"/>.
     /// </summary>
-    Task<bool> AppendAndPublishAsync(string streamKey, string channel, long seq, string json, int maxLength);
+    Task<AppendOutcome> AppendAndPublishAsync(string streamKey, string channel, IReadOnlyList<StreamAppend> entries, int maxLength, TimeSpan terminalTtl);
 
     /// <summary>The newest <paramref name="count"/> entries, oldest first.</summary>
     Task<IReadOnlyList<StreamEntry>> ReadNewestAsync(string streamKey, int count);
@@ -33,4 +78,34 @@ public interface IValkeyClient
     Task<IAsyncDisposable> SubscribeAsync(string channel, Action<string> onMessage);
 
     Task<TimeSpan> PingAsync();
+}
+
+/// <summary>Tells Valkey's own trouble (unreachable, loading, out of memory, refusing auth…) from an error of one key.</summary>
+public static class ValkeyErrors
+{
+    // Error reply prefixes that say something about the server, not about the key a command touched.
+    private static readonly string[] ServerWidePrefixes =
+    [
+        "LOADING", "BUSY", "NOAUTH", "WRONGPASS", "NOPERM", "READONLY", "OOM", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN",
+        "MISCONF", "NOREPLICAS", "NOSCRIPT", "MOVED", "ASK", "CROSSSLOT", "ERR max number of clients",
+    ];
+
+    /// <summary>
+    /// True when <paramref name="error"/> (an error reply's text) is the server's condition, which
+    /// every key would meet alike; false for an error of the key itself, such as WRONGTYPE.
+    /// </summary>
+    public static bool IsServerWide(string error)
+    {
+        var text = error.TrimStart();
+        foreach (var prefix in ServerWidePrefixes)
+        {
+            if (text.StartsWith(prefix, StringComparison.Ordinal)
+                && (text.Length == prefix.Length || !char.IsAsciiLetter(text[prefix.Length])))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

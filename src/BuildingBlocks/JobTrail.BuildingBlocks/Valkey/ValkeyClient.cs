@@ -11,16 +11,27 @@ namespace JobTrail.BuildingBlocks.Valkey;
 /// </summary>
 public sealed class ValkeyClient : IValkeyClient, IDisposable
 {
+    // KEYS[1] the stream; ARGV[1] the channel, ARGV[2] MAXLEN, ARGV[3] the terminal expiry (ms), then
+    // (seq, json, signature, terminal) per event. Returns {handled, appended, error or ''}.
     private const string AppendScript = """
-        local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], ARGV[1] .. '-1', 'e', ARGV[2])
-        if type(added) == 'table' and added.err then
-            if string.find(added.err, 'equal or smaller', 1, true) then
-                return 0
+        local handled, appended = 0, 0
+        for i = 4, #ARGV, 4 do
+            local seq, json, sig = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+            local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'e', json, 's', sig)
+            if type(added) == 'table' and added.err then
+                if not string.find(added.err, 'equal or smaller', 1, true) then
+                    return {handled, appended, added.err}
+                end
+            else
+                redis.call('PUBLISH', ARGV[1], '{"seq":' .. seq .. ',"sig":"' .. sig .. '","event":' .. json .. '}')
+                appended = appended + 1
             end
-            return redis.error_reply(added.err)
+            if ARGV[i + 3] == '1' then
+                redis.call('PEXPIRE', KEYS[1], ARGV[3])
+            end
+            handled = handled + 1
         end
-        redis.call('PUBLISH', ARGV[3], ARGV[2])
-        return 1
+        return {handled, appended, ''}
         """;
 
     private const string NewestScript = "return redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])";
@@ -48,11 +59,30 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
 
     private IDatabase Db => connection.GetDatabase();
 
-    public async Task<bool> AppendAndPublishAsync(string streamKey, string channel, long seq, string json, int maxLength)
+    public async Task<AppendOutcome> AppendAndPublishAsync(
+        string streamKey, string channel, IReadOnlyList<StreamAppend> entries, int maxLength, TimeSpan terminalTtl)
     {
-        var result = await Bounded(Db.ScriptEvaluateAsync(AppendScript, [streamKey],
-            [seq.ToString(CultureInfo.InvariantCulture), json, channel, maxLength.ToString(CultureInfo.InvariantCulture)]));
-        return (long)result == 1;
+        if (entries.Count == 0)
+        {
+            return new AppendOutcome(0, 0, null);
+        }
+
+        var args = new RedisValue[3 + (4 * entries.Count)];
+        args[0] = channel;
+        args[1] = maxLength.ToString(CultureInfo.InvariantCulture);
+        args[2] = ((long)Math.Max(1, terminalTtl.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
+        var i = 3;
+        foreach (var entry in entries)
+        {
+            args[i++] = entry.Seq.ToString(CultureInfo.InvariantCulture);
+            args[i++] = entry.Json;
+            args[i++] = entry.Signature;
+            args[i++] = entry.Terminal ? "1" : "0";
+        }
+
+        var reply = (RedisResult[])(await Bounded(Db.ScriptEvaluateAsync(AppendScript, [streamKey], args)))!;
+        var error = (string?)reply[2];
+        return new AppendOutcome((int)(long)reply[0], (int)(long)reply[1], string.IsNullOrEmpty(error) ? null : error);
     }
 
     public async Task<IReadOnlyList<StreamEntry>> ReadNewestAsync(string streamKey, int count)
@@ -90,7 +120,10 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
 
     public void Dispose() => connection.Dispose();
 
-    /// <summary>XRANGE replies: [[id, [field, value, …]], …]; the id's first part is the seq.</summary>
+    /// <summary>
+    /// XRANGE replies: [[id, [field, value, …]], …]; the id's first part is the seq. Whatever else an
+    /// entry holds is passed on as it is (an id that is no seq reads as -1) for the reader to reject.
+    /// </summary>
     private static List<StreamEntry> ParseEntries(RedisResult result)
     {
         var list = new List<StreamEntry>();
@@ -103,9 +136,24 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
         {
             var parts = (RedisResult[])entry!;
             var id = (string)parts[0]!;
+            var dash = id.IndexOf('-', StringComparison.Ordinal);
+            var seq = dash > 0 && long.TryParse(id.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : -1;
             var fields = (RedisResult[])parts[1]!;
-            var seq = long.Parse(id.AsSpan(0, id.IndexOf('-', StringComparison.Ordinal)), CultureInfo.InvariantCulture);
-            list.Add(new StreamEntry(seq, (string)fields[1]!));
+            string? json = null, signature = null;
+            for (var f = 0; f + 1 < fields.Length; f += 2)
+            {
+                switch ((string?)fields[f])
+                {
+                    case "e":
+                        json ??= (string?)fields[f + 1];
+                        break;
+                    case "s":
+                        signature ??= (string?)fields[f + 1];
+                        break;
+                }
+            }
+
+            list.Add(new StreamEntry(seq, json ?? string.Empty, signature));
         }
 
         return list;

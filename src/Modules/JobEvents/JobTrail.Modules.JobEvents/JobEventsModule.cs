@@ -17,6 +17,7 @@ public static class JobEventsModule
         services.AddScoped<ClientEventWriter>();
         services.AddSingleton(RelayOptions.From(configuration));
         services.AddSingleton<RelayState>();
+        services.AddSingleton<DeliveryIntegrity>();
         services.AddHostedService<JobEventRelay>();
         services.AddSingleton(EventStreamOptions.From(configuration));
         services.AddSingleton<JobEventHub>();

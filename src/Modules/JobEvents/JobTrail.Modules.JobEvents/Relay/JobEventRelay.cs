@@ -5,6 +5,7 @@ using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Features;
 using JobTrail.Modules.JobEvents.Persistence;
+using JobTrail.Modules.JobEvents.Streaming;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,17 +16,19 @@ namespace JobTrail.Modules.JobEvents.Relay;
 
 /// <summary>
 /// Moves committed events from the outbox to Valkey: each job's stream (XADD, capped near 1000) and
-/// its live channel (PUBLISH), in one script per event. One instance is active (an advisory lock);
-/// it wakes on NOTIFY and polls as a fallback. A batch is claimed FOR UPDATE SKIP LOCKED, sent in
-/// outbox order (per job that is seq order), then deleted and committed. If anything fails before the
-/// commit the rows stay and are sent again; the script skips ids the stream already has, so a
-/// re-send neither duplicates the stream nor republishes. While Valkey is down the relay backs off
-/// and the outbox keeps everything.
+/// its live channel (PUBLISH), signed (<see cref="DeliveryIntegrity"/>), in one script per job and
+/// batch. One instance is active (an advisory lock); it wakes on NOTIFY and polls as a fallback. A
+/// batch is claimed FOR UPDATE, sent in outbox order (per job that is seq order), then deleted and
+/// committed. If anything fails before the commit the rows stay and are sent again; the script skips
+/// ids the stream already has, so a re-send neither duplicates the stream nor republishes. While
+/// Valkey is down the relay backs off and the outbox keeps everything; a row that fails for a reason
+/// of its own is retried, then parked, without holding up other jobs.
 /// </summary>
 internal sealed class JobEventRelay(
     NpgsqlDataSource dataSource,
     DatabaseOptions database,
     IValkeyClient valkey,
+    DeliveryIntegrity integrity,
     RelayOptions options,
     RelayState state,
     DatabaseAvailability availability,
@@ -95,6 +98,8 @@ internal sealed class JobEventRelay(
         while (!await TryLockAsync(control, stoppingToken))
         {
             state.IsActive = false;
+            // A standby's readiness reports the outbox too (parked rows make every instance Degraded).
+            await UpdateStatsAsync(force: false, stoppingToken);
             await DelayAsync(options.StandbyPollInterval, stoppingToken);
         }
 
@@ -115,7 +120,7 @@ internal sealed class JobEventRelay(
                 relayed = await RelayBatchAsync(control, stoppingToken);
                 backoff = options.MinBackoff;
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException || ex.InnerException is RedisException)
+            catch (Exception ex) when (ex is RedisException or TimeoutException or ValkeyUnavailableException || ex.InnerException is RedisException)
             {
                 Remember(ex);
                 logger.LogWarning("Valkey unavailable, the outbox keeps the events; retrying in {Backoff}: {Error}", backoff, ex.Message);
@@ -137,7 +142,12 @@ internal sealed class JobEventRelay(
     /// <summary>
     /// Relays one batch on the session that holds the leadership lock: if that session has died, the
     /// batch fails with it, so a relay that lost the lock can never run beside the new leader.
-    /// Returns how many events it delivered.
+    /// Each job's rows go to Valkey in one script, in seq order, stopping at the first error. Valkey's
+    /// own trouble (unreachable, timing out, a server-wide error reply) fails the whole batch, which is
+    /// tried again after a back-off. An error of one job's key fails only that job's first undelivered
+    /// row: its attempt is counted, it waits a growing delay, and after <see cref="RelayOptions.MaxAttempts"/>
+    /// it is parked. The job's later rows wait behind it (the claim skips them); every other job's rows
+    /// are delivered and deleted as usual. Returns how many rows it claimed.
     /// </summary>
     internal async Task<int> RelayBatchAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
@@ -159,46 +169,173 @@ internal sealed class JobEventRelay(
             }
         }
 
-        // Issued in outbox order on one multiplexed connection, so Valkey runs them in that order.
-        var sends = new List<Task>(claimed.Count);
-        foreach (var row in claimed)
+        // One script per job, issued in outbox order on one multiplexed connection.
+        var delivered = new List<long>(claimed.Count);
+        var sends = new List<Task<JobSend>>();
+        foreach (var job in claimed.GroupBy(r => r.JobId))
         {
-            if (!events.TryGetValue(row.EventId, out var stored))
+            var rows = new List<OutboxRow>();
+            var entries = new List<StreamAppend>();
+            foreach (var row in job)
             {
-                logger.LogError("Outbox row {OutboxId} points at event {EventId}, which does not exist; dropping the row", row.Id, row.EventId);
-                continue;
+                if (!events.TryGetValue(row.EventId, out var stored))
+                {
+                    logger.LogError("Outbox row {OutboxId} points at event {EventId}, which does not exist; dropping the row", row.Id, row.EventId);
+                    delivered.Add(row.Id);
+                    continue;
+                }
+
+                var json = JsonSerializer.Serialize(JobEventResponse.From(stored), JsonDefaults.Options);
+                rows.Add(row);
+                entries.Add(new StreamAppend(
+                    row.Seq, json, integrity.Sign(stored.JobId, stored.WorkspaceId, stored.Seq, json), JobEventTypes.Terminal.Contains(stored.Type)));
             }
 
-            var json = JsonSerializer.Serialize(JobEventResponse.From(stored), JsonDefaults.Options);
-            sends.Add(valkey.AppendAndPublishAsync(ValkeyKeys.Stream(row.JobId), ValkeyKeys.Channel(row.JobId), row.Seq, json, options.StreamMaxLength));
-            if (JobEventTypes.Terminal.Contains(stored.Type))
+            if (rows.Count > 0)
             {
-                sends.Add(valkey.ExpireAsync(ValkeyKeys.Stream(row.JobId), options.TerminalStreamTtl));
+                sends.Add(SendAsync(job.Key, rows, entries));
             }
         }
 
-        await Task.WhenAll(sends);
-        var outboxIds = claimed.Select(r => r.Id).ToArray();
+        var results = await Task.WhenAll(sends);
+        if (results.FirstOrDefault(r => r.Unavailable is not null) is { Unavailable: { } unavailable })
+        {
+            throw unavailable;
+        }
+
+        var failures = new List<(OutboxRow Row, string Error)>();
+        foreach (var result in results)
+        {
+            delivered.AddRange(result.Rows.Take(result.Handled).Select(r => r.Id));
+            if (result.Error is { } error)
+            {
+                failures.Add((result.Rows[result.Handled], error));
+            }
+        }
+
         foreach (var hook in services.GetServices<IRelayCommitHook>())
         {
-            await hook.BeforeCommitAsync(outboxIds, cancellationToken);
+            await hook.BeforeCommitAsync(delivered, cancellationToken);
         }
 
         await using (var delete = new NpgsqlCommand("delete from job_events.outbox where id = any($1)", connection, transaction))
         {
-            delete.Parameters.Add(new NpgsqlParameter { Value = outboxIds });
+            delete.Parameters.Add(new NpgsqlParameter { Value = delivered.ToArray() });
             await delete.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        var recorded = await RecordFailuresAsync(connection, transaction, failures, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        state.CountRelayed(claimed.Count);
+        state.CountRelayed(delivered.Count);
+        if (failures.Count == 0)
+        {
+            state.ClearError();
+            return claimed.Count;
+        }
+
+        state.RecordError($"An outbox row failed for a reason of its own: {failures[^1].Error}");
+        foreach (var (row, error) in failures)
+        {
+            var (attempts, parked) = recorded[row.Id];
+            if (parked)
+            {
+                logger.LogWarning(
+                    "Outbox row {OutboxId} of job {JobId} (seq {Seq}) failed {Attempts} times and is parked; the job's later events wait behind it until it is re-driven (docs/delivery.md): {Error}",
+                    row.Id, row.JobId, row.Seq, attempts, error);
+            }
+            else
+            {
+                logger.LogInformation(
+                    "Outbox row {OutboxId} of job {JobId} (seq {Seq}) failed (attempt {Attempts} of {MaxAttempts}); it is retried after a delay: {Error}",
+                    row.Id, row.JobId, row.Seq, attempts, options.MaxAttempts, error);
+            }
+        }
+
         return claimed.Count;
     }
 
+    /// <summary>Sends one job's rows; never throws for Valkey's errors, which the result carries.</summary>
+    private async Task<JobSend> SendAsync(Guid jobId, List<OutboxRow> rows, List<StreamAppend> entries)
+    {
+        try
+        {
+            var outcome = await valkey.AppendAndPublishAsync(
+                ValkeyKeys.Stream(jobId), ValkeyKeys.Channel(jobId), entries, options.StreamMaxLength, options.TerminalStreamTtl);
+            return outcome.Error is { } error && ValkeyErrors.IsServerWide(error)
+                ? new JobSend(rows, 0, null, new ValkeyUnavailableException(error))
+                : new JobSend(rows, outcome.Handled, outcome.Error, null);
+        }
+        catch (RedisServerException ex) when (!ValkeyErrors.IsServerWide(ex.Message))
+        {
+            // The script itself failed on this job's key: its first row is the one to blame.
+            return new JobSend(rows, 0, ex.Message, null);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return new JobSend(rows, 0, null, ex);
+        }
+    }
+
+    /// <summary>
+    /// Counts an attempt on each failed row and sets when it may be tried again (MinBackoff doubling
+    /// per attempt, at most MaxBackoff), or parks it at MaxAttempts. Returns each row's attempts and
+    /// whether it is now parked.
+    /// </summary>
+    private async Task<Dictionary<long, (int Attempts, bool Parked)>> RecordFailuresAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<(OutboxRow Row, string Error)> failures, CancellationToken cancellationToken)
+    {
+        var recorded = new Dictionary<long, (int, bool)>(failures.Count);
+        if (failures.Count == 0)
+        {
+            return recorded;
+        }
+
+        await using var update = new NpgsqlCommand(
+            """
+            update job_events.outbox o
+            set attempts = o.attempts + 1,
+                last_error = f.error,
+                parked_at = case when o.attempts + 1 >= $3 then now() end,
+                retry_at = case when o.attempts + 1 >= $3 then null else now() + least($4 * power(2, least(o.attempts, 30)), $5) end
+            from unnest($1::bigint[], $2::text[]) as f(id, error)
+            where o.id = f.id
+            returning o.id, o.attempts, o.parked_at is not null
+            """,
+            connection, transaction);
+        update.Parameters.Add(new NpgsqlParameter { Value = failures.Select(f => f.Row.Id).ToArray() });
+        update.Parameters.Add(new NpgsqlParameter { Value = failures.Select(f => f.Error.Length > 1000 ? f.Error[..1000] : f.Error).ToArray() });
+        update.Parameters.Add(new NpgsqlParameter { Value = Math.Max(1, options.MaxAttempts) });
+        update.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval, Value = options.MinBackoff });
+        update.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval, Value = options.MaxBackoff });
+        await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            recorded[reader.GetInt64(0)] = (reader.GetInt32(1), reader.GetBoolean(2));
+        }
+
+        return recorded;
+    }
+
+    /// <summary>
+    /// The oldest rows the relay may send now, in outbox order: not parked, and of a job that has no
+    /// parked row and no row waiting for its retry, so that no row overtakes an earlier one of its job.
+    /// </summary>
     private async Task<List<OutboxRow>> ClaimAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            "select id, event_id, workspace_id, job_id, seq from job_events.outbox order by id limit $1 for update",
+            """
+            select o.id, o.event_id, o.workspace_id, o.job_id, o.seq
+            from job_events.outbox o
+            where o.parked_at is null
+              and not exists (
+                  select from job_events.outbox b
+                  where b.job_id = o.job_id
+                    and (b.parked_at is not null or b.retry_at is not null)
+                    and (b.parked_at is not null or b.retry_at > now()))
+            order by o.id
+            limit $1
+            for update of o
+            """,
             connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = options.BatchSize });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -219,12 +356,27 @@ internal sealed class JobEventRelay(
         }
 
         statsTakenAt = DateTime.UtcNow;
+        // Parked rows, and rows held behind one, are reported apart: they wait for an operator, not the relay.
         await using var command = dataSource.CreateCommand(
-            "select count(*), coalesce(extract(epoch from now() - min(created_at)), 0) from job_events.outbox");
+            """
+            select count(*) filter (where not held),
+                   coalesce(extract(epoch from now() - min(created_at) filter (where not held)), 0),
+                   count(*) filter (where parked_at is not null),
+                   count(*) filter (where held and parked_at is null)
+            from (
+                select o.created_at, o.parked_at,
+                       exists (select from job_events.outbox p
+                               where p.job_id = o.job_id and p.parked_at is not null
+                                 and (p.parked_at is not null or p.retry_at is not null)) as held
+                from job_events.outbox o
+            ) s
+            """);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         state.Backlog = reader.GetInt64(0);
         state.OldestAge = TimeSpan.FromSeconds(Math.Max(0, Convert.ToDouble(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)));
+        state.Parked = reader.GetInt64(2);
+        state.Held = reader.GetInt64(3);
     }
 
     private static async Task<bool> TryLockAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -233,11 +385,7 @@ internal sealed class JobEventRelay(
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    private void Remember(Exception ex)
-    {
-        state.LastError = ex.Message;
-        state.LastErrorAt = DateTime.UtcNow;
-    }
+    private void Remember(Exception ex) => state.RecordError(ex.Message);
 
     private TimeSpan Next(TimeSpan backoff) => TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, options.MaxBackoff.Ticks));
 
@@ -254,4 +402,10 @@ internal sealed class JobEventRelay(
     }
 
     private sealed record OutboxRow(long Id, Guid EventId, Guid WorkspaceId, Guid JobId, long Seq);
+
+    /// <summary>What one job's send did: rows handled, the error of the next row, or Valkey's own trouble.</summary>
+    private sealed record JobSend(List<OutboxRow> Rows, int Handled, string? Error, Exception? Unavailable);
 }
+
+/// <summary>Valkey answered with an error about itself (loading, out of memory, refusing auth…), not about a key.</summary>
+internal sealed class ValkeyUnavailableException(string message) : Exception(message);

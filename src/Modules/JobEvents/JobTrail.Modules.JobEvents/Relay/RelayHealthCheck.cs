@@ -4,8 +4,10 @@ namespace JobTrail.Modules.JobEvents.Relay;
 
 /// <summary>
 /// Readiness details of the relay: whether this instance is the active one, the outbox backlog and
-/// the age of its oldest row. A backlog never makes the service unready: events are safe in PostgreSQL.
-/// A relay that cannot reach PostgreSQL does (it can deliver nothing), until it connects again.
+/// the age of its oldest row, parked and held rows, and the last error until a batch succeeds. A
+/// backlog never makes the service unready: events are safe in PostgreSQL. Parked rows make it
+/// Degraded (still ready) until an operator re-drives them;
+/// a relay that cannot reach PostgreSQL makes it Unhealthy until it connects again.
 /// </summary>
 internal sealed class RelayHealthCheck(RelayState state) : IHealthCheck
 {
@@ -17,6 +19,8 @@ internal sealed class RelayHealthCheck(RelayState state) : IHealthCheck
             ["backlog"] = state.Backlog,
             ["lagSeconds"] = Math.Round(state.OldestAge.TotalSeconds, 3),
             ["relayed"] = state.Relayed,
+            ["parked"] = state.Parked,
+            ["held"] = state.Held,
         };
         if (state.LastError is not null)
         {
@@ -31,6 +35,13 @@ internal sealed class RelayHealthCheck(RelayState state) : IHealthCheck
         }
 
         var description = state.IsActive ? "This instance relays the outbox." : "Another instance relays the outbox (or this one is starting).";
+        if (state.Parked > 0)
+        {
+            return Task.FromResult(HealthCheckResult.Degraded(
+                $"{description} {state.Parked} outbox row(s) are parked and {state.Held} held behind them; their jobs' live events come from PostgreSQL until they are re-driven (docs/delivery.md).",
+                data: data));
+        }
+
         return Task.FromResult(HealthCheckResult.Healthy(description, data));
     }
 }

@@ -14,6 +14,12 @@ internal sealed record RelayOptions
     public TimeSpan TerminalStreamTtl { get; init; } = TimeSpan.FromDays(1);
     public bool Enabled { get; init; } = true;
 
+    /// <summary>
+    /// How often a row that fails for a reason of its own (an error reply about its job's key) is
+    /// tried before it is parked; the retries wait MinBackoff, doubling up to MaxBackoff.
+    /// </summary>
+    public int MaxAttempts { get; init; } = 5;
+
     public static RelayOptions From(IConfiguration configuration) =>
         configuration.GetSection("JobTrail:Relay").Get<RelayOptions>() ?? new RelayOptions();
 }

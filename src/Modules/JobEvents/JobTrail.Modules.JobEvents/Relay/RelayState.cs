@@ -14,14 +14,23 @@ internal sealed class RelayState
         relayed = Meter.CreateCounter<long>("jobtrail.relay.relayed", description: "Events delivered to Valkey");
         Meter.CreateObservableGauge("jobtrail.relay.backlog", () => Backlog, description: "Outbox rows waiting for the relay");
         Meter.CreateObservableGauge("jobtrail.relay.lag", () => OldestAge.TotalSeconds, unit: "s", description: "Age of the oldest outbox row");
+        Meter.CreateObservableGauge("jobtrail.relay.parked", () => Parked, description: "Outbox rows parked after failing MaxAttempts times");
+        Meter.CreateObservableGauge("jobtrail.relay.held", () => Held, description: "Outbox rows held behind a parked row of their job");
     }
 
     public bool IsActive { get; set; }
+
+    /// <summary>Rows the relay may claim now or after a retry delay (parked and held rows are not counted).</summary>
     public long Backlog { get; set; }
+
+    /// <summary>Age of the oldest row counted in <see cref="Backlog"/>.</summary>
     public TimeSpan OldestAge { get; set; }
+
+    public long Parked { get; set; }
+    public long Held { get; set; }
     public long Relayed { get; private set; }
-    public string? LastError { get; set; }
-    public DateTime? LastErrorAt { get; set; }
+    public string? LastError { get; private set; }
+    public DateTime? LastErrorAt { get; private set; }
 
     /// <summary>Since when the relay cannot reach PostgreSQL; null once it has connected again.</summary>
     public DateTime? DatabaseUnreachableSince { get; set; }
@@ -30,6 +39,19 @@ internal sealed class RelayState
     {
         Relayed += count;
         relayed.Add(count);
+    }
+
+    public void RecordError(string error)
+    {
+        LastError = error;
+        LastErrorAt = DateTime.UtcNow;
+    }
+
+    /// <summary>A batch went through without any error: what went wrong before is over.</summary>
+    public void ClearError()
+    {
+        LastError = null;
+        LastErrorAt = null;
     }
 }
 

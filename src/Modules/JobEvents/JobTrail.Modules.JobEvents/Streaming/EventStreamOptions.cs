@@ -22,6 +22,9 @@ internal sealed record EventStreamOptions
 
     public int MaxStreamsPerWorkspace { get; init; } = 100;
 
+    /// <summary>The share (0..1) of <see cref="MaxStreamsPerWorkspace"/> one API key may hold; at least one stream.</summary>
+    public double MaxShareOfWorkspacePerKey { get; init; } = 0.5;
+
     public int PageSize { get; init; } = 1000;
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Threading.Channels;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Relay;
@@ -10,19 +9,19 @@ namespace JobTrail.Modules.JobEvents.Streaming;
 /// <summary>An event as it travels to clients: its seq, its type and its JSON, parsed once.</summary>
 internal sealed record LiveEvent(long Seq, string Type, string Json)
 {
-    public static LiveEvent Parse(string json)
-    {
-        using var document = JsonDocument.Parse(json);
-        var root = document.RootElement;
-        return new LiveEvent(root.GetProperty("seq").GetInt64(), root.GetProperty("type").GetString()!, json);
-    }
+    /// <summary>
+    /// Put in a listener's buffer when a message for its job did not verify: not an event, a hint to
+    /// read PostgreSQL soon in case a real event was lost with it.
+    /// </summary>
+    public static readonly LiveEvent Unverified = new(0, string.Empty, string.Empty);
 }
 
 /// <summary>
 /// Fans Valkey Pub/Sub out to the clients of this instance: one subscription per job that has
-/// listeners, shared by all of them, each listener with its own bounded buffer.
+/// listeners, shared by all of them, each listener with its own bounded buffer. Each message is
+/// verified once (<see cref="DeliveryIntegrity"/>) before any listener sees it.
 /// </summary>
-internal sealed class JobEventHub(IValkeyClient valkey, ILogger<JobEventHub> logger)
+internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integrity, ILogger<JobEventHub> logger)
 {
     private readonly Dictionary<Guid, Feed> feeds = [];
     private readonly SemaphoreSlim gate = new(1, 1);
@@ -35,15 +34,21 @@ internal sealed class JobEventHub(IValkeyClient valkey, ILogger<JobEventHub> log
     /// <summary>Whether Valkey is reachable now: a subscription made while it is down is only a local registration.</summary>
     public bool IsValkeyConnected => valkey.IsConnected;
 
-    public async Task<JobEventListener> ListenAsync(Guid jobId, int capacity, CancellationToken cancellationToken)
+    /// <summary>Listens to a job of <paramref name="workspaceId"/>: only messages signed for that job and workspace get through.</summary>
+    public async Task<JobEventListener> ListenAsync(Guid jobId, Guid workspaceId, int capacity, CancellationToken cancellationToken)
     {
         await gate.WaitAsync(cancellationToken);
         try
         {
             if (!feeds.TryGetValue(jobId, out var feed))
             {
-                feed = new Feed(jobId);
+                feed = new Feed(jobId, workspaceId);
                 feeds[jobId] = feed;
+            }
+            else if (feed.WorkspaceId != workspaceId)
+            {
+                // A job id belongs to one workspace; callers have checked the job is in theirs.
+                throw new InvalidOperationException($"Job {jobId} is listened to in another workspace.");
             }
 
             var listener = new JobEventListener(this, feed, capacity);
@@ -129,18 +134,12 @@ internal sealed class JobEventHub(IValkeyClient valkey, ILogger<JobEventHub> log
         }
     }
 
-    private void Dispatch(Feed feed, string json)
+    private void Dispatch(Feed feed, string message)
     {
-        LiveEvent live;
-        try
-        {
-            live = LiveEvent.Parse(json);
-        }
-        catch (JsonException ex)
-        {
-            logger.LogError(ex, "Ignoring a malformed live event for job {JobId}", feed.JobId);
-            return;
-        }
+        var parsed = LiveMessage.TryParse(message);
+        var live = parsed is null
+            ? integrity.Verify(feed.JobId, feed.WorkspaceId, 0, message, null, DeliveryIntegrity.FromLive)
+            : integrity.Verify(feed.JobId, feed.WorkspaceId, parsed.Seq, parsed.Json, parsed.Signature, DeliveryIntegrity.FromLive);
 
         JobEventListener[] listeners;
         lock (feed.Listeners)
@@ -150,13 +149,21 @@ internal sealed class JobEventHub(IValkeyClient valkey, ILogger<JobEventHub> log
 
         foreach (var listener in listeners)
         {
-            listener.Offer(live);
+            if (live is null)
+            {
+                listener.Nudge();
+            }
+            else
+            {
+                listener.Offer(live);
+            }
         }
     }
 
-    internal sealed class Feed(Guid jobId)
+    internal sealed class Feed(Guid jobId, Guid workspaceId)
     {
         public Guid JobId { get; } = jobId;
+        public Guid WorkspaceId { get; } = workspaceId;
         public List<JobEventListener> Listeners { get; } = [];
         public IAsyncDisposable? Subscription { get; set; }
     }
@@ -167,6 +174,7 @@ internal sealed class JobEventListener : IAsyncDisposable
 {
     private readonly JobEventHub hub;
     private readonly Channel<LiveEvent> buffer;
+    private int nudged;
 
     public JobEventListener(JobEventHub hub, JobEventHub.Feed feed, int capacity)
     {
@@ -192,12 +200,25 @@ internal sealed class JobEventListener : IAsyncDisposable
         }
     }
 
-    /// <summary>The next live event, or null when <paramref name="timeout"/> passes first.</summary>
+    /// <summary>
+    /// A message for this job did not verify: queues one <see cref="LiveEvent.Unverified"/> hint (never
+    /// more than one at a time, and never counted as falling behind, so forged messages cannot cut a
+    /// client off).
+    /// </summary>
+    public void Nudge()
+    {
+        if (Interlocked.Exchange(ref nudged, 1) == 0 && !buffer.Writer.TryWrite(LiveEvent.Unverified))
+        {
+            Interlocked.Exchange(ref nudged, 0);
+        }
+    }
+
+    /// <summary>The next live event (or <see cref="LiveEvent.Unverified"/>), or null when <paramref name="timeout"/> passes first.</summary>
     public async Task<LiveEvent?> ReadAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (buffer.Reader.TryRead(out var ready))
         {
-            return ready;
+            return Taken(ready);
         }
 
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -206,7 +227,7 @@ internal sealed class JobEventListener : IAsyncDisposable
         {
             if (await buffer.Reader.WaitToReadAsync(timer.Token) && buffer.Reader.TryRead(out var live))
             {
-                return live;
+                return Taken(live);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -218,6 +239,16 @@ internal sealed class JobEventListener : IAsyncDisposable
     }
 
     public Task ResubscribeAsync() => hub.ResubscribeAsync(Feed);
+
+    private LiveEvent Taken(LiveEvent live)
+    {
+        if (ReferenceEquals(live, LiveEvent.Unverified))
+        {
+            Interlocked.Exchange(ref nudged, 0);
+        }
+
+        return live;
+    }
 
     public async ValueTask DisposeAsync() => await hub.ReleaseAsync(this);
 }

@@ -1,32 +1,77 @@
-using System.Collections.Concurrent;
-
 namespace JobTrail.Modules.JobEvents.Streaming;
 
-/// <summary>Caps the open event streams per workspace in this instance.</summary>
+/// <summary>Which cap refused a stream.</summary>
+internal enum SlotRefusal
+{
+    None,
+    Workspace,
+    Key,
+}
+
+/// <summary>
+/// Caps the open event streams per workspace in this instance, and per API key at
+/// <see cref="MaxPerKey"/> (a share of the workspace's cap), so that one key cannot take every slot.
+/// </summary>
 internal sealed class StreamSlots(EventStreamOptions options)
 {
-    private readonly ConcurrentDictionary<Guid, int> open = new();
+    private readonly Dictionary<Guid, int> byWorkspace = [];
+    private readonly Dictionary<Guid, int> byKey = [];
 
-    public IDisposable? TryAcquire(Guid workspaceId)
+    /// <summary>Streams one API key may hold in one workspace here: the configured share of the workspace's cap, at least 1.</summary>
+    public int MaxPerKey { get; } = Math.Max(1, (int)Math.Floor(options.MaxStreamsPerWorkspace * Math.Clamp(options.MaxShareOfWorkspacePerKey, 0, 1)));
+
+    public IDisposable? TryAcquire(Guid workspaceId, Guid? apiKeyId, out SlotRefusal refusal)
     {
-        while (true)
+        lock (byWorkspace)
         {
-            var current = open.GetOrAdd(workspaceId, 0);
-            if (current >= options.MaxStreamsPerWorkspace)
+            if (byWorkspace.GetValueOrDefault(workspaceId) >= options.MaxStreamsPerWorkspace)
             {
+                refusal = SlotRefusal.Workspace;
                 return null;
             }
 
-            if (open.TryUpdate(workspaceId, current + 1, current))
+            if (apiKeyId is { } key && byKey.GetValueOrDefault(key) >= MaxPerKey)
             {
-                return new Slot(this, workspaceId);
+                refusal = SlotRefusal.Key;
+                return null;
+            }
+
+            byWorkspace[workspaceId] = byWorkspace.GetValueOrDefault(workspaceId) + 1;
+            if (apiKeyId is { } held)
+            {
+                byKey[held] = byKey.GetValueOrDefault(held) + 1;
+            }
+
+            refusal = SlotRefusal.None;
+            return new Slot(this, workspaceId, apiKeyId);
+        }
+    }
+
+    private void Release(Guid workspaceId, Guid? apiKeyId)
+    {
+        lock (byWorkspace)
+        {
+            Decrement(byWorkspace, workspaceId);
+            if (apiKeyId is { } key)
+            {
+                Decrement(byKey, key);
             }
         }
     }
 
-    private void Release(Guid workspaceId) => open.AddOrUpdate(workspaceId, 0, (_, n) => Math.Max(0, n - 1));
+    private static void Decrement(Dictionary<Guid, int> counts, Guid id)
+    {
+        if (counts.TryGetValue(id, out var n) && n > 1)
+        {
+            counts[id] = n - 1;
+        }
+        else
+        {
+            counts.Remove(id);
+        }
+    }
 
-    private sealed class Slot(StreamSlots owner, Guid workspaceId) : IDisposable
+    private sealed class Slot(StreamSlots owner, Guid workspaceId, Guid? apiKeyId) : IDisposable
     {
         private int released;
 
@@ -34,7 +79,7 @@ internal sealed class StreamSlots(EventStreamOptions options)
         {
             if (Interlocked.Exchange(ref released, 1) == 0)
             {
-                owner.Release(workspaceId);
+                owner.Release(workspaceId, apiKeyId);
             }
         }
     }

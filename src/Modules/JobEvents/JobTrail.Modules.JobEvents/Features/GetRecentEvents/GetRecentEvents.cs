@@ -6,6 +6,7 @@ using JobTrail.BuildingBlocks.Paging;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
+using JobTrail.Modules.JobEvents.Streaming;
 using MediatR;
 using StackExchange.Redis;
 
@@ -16,8 +17,9 @@ internal sealed record RecentEvents(Page<JobEventResponse> Page, string Source);
 
 /// <summary>
 /// The newest <c>count</c> events, oldest first. Served from the Valkey stream when it holds exactly
-/// the newest events PostgreSQL has; otherwise (Valkey down, the relay behind, the stream expired)
-/// from PostgreSQL, in the same shape.
+/// the newest events PostgreSQL has and every one of them verifies as this job's (signature, job,
+/// workspace, seq); otherwise (Valkey down, the relay behind, the stream expired, an entry that does
+/// not verify) from PostgreSQL, in the same shape.
 /// </summary>
 [RequiresScope(Scopes.EventsRead)]
 internal sealed record GetRecentEventsQuery(Guid JobId, int? Count) : IQuery<RecentEvents>;
@@ -31,7 +33,7 @@ internal sealed class GetRecentEventsValidator : AbstractValidator<GetRecentEven
     }
 }
 
-internal sealed class GetRecentEventsHandler(JobEventStore store, IValkeyClient valkey)
+internal sealed class GetRecentEventsHandler(JobEventStore store, IValkeyClient valkey, DeliveryIntegrity integrity)
     : IRequestHandler<GetRecentEventsQuery, RecentEvents>
 {
     public const string FromValkey = "valkey";
@@ -50,9 +52,8 @@ internal sealed class GetRecentEventsHandler(JobEventStore store, IValkeyClient 
         try
         {
             var entries = await valkey.ReadNewestAsync(ValkeyKeys.Stream(request.JobId), expected);
-            if (entries.Count == expected && entries[^1].Seq == head.LastSeq && entries[0].Seq == head.LastSeq - expected + 1)
+            if (entries.Count == expected && Verified(request.JobId, head.LastSeq - expected + 1, entries) is { } items)
             {
-                var items = entries.Select(e => JsonSerializer.Deserialize<JobEventResponse>(e.Json, JsonDefaults.Options)!).ToList();
                 return new RecentEvents(new Page<JobEventResponse>(items, null), FromValkey);
             }
         }
@@ -63,5 +64,22 @@ internal sealed class GetRecentEventsHandler(JobEventStore store, IValkeyClient 
 
         var (_, rows) = await store.ListAsync(new EventFilter(request.JobId, head.LastSeq - expected, null, null, null), expected, cancellationToken);
         return new RecentEvents(new Page<JobEventResponse>(rows.Select(JobEventResponse.From).ToList(), null), FromPostgres);
+    }
+
+    /// <summary>The entries as events when they are seqs <paramref name="firstSeq"/>… in order and each verifies as this job's; else null.</summary>
+    private List<JobEventResponse>? Verified(Guid jobId, long firstSeq, IReadOnlyList<StreamEntry> entries)
+    {
+        var items = new List<JobEventResponse>(entries.Count);
+        foreach (var entry in entries)
+        {
+            if (entry.Seq != firstSeq + items.Count || integrity.Verify(jobId, store.WorkspaceId, entry.Seq, entry.Json, entry.Signature, DeliveryIntegrity.FromStream) is null)
+            {
+                return null;
+            }
+
+            items.Add(JsonSerializer.Deserialize<JobEventResponse>(entry.Json, JsonDefaults.Options)!);
+        }
+
+        return items;
     }
 }

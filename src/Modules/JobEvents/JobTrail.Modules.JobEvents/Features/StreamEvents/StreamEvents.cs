@@ -44,18 +44,25 @@ internal sealed class OpenEventStreamValidator : AbstractValidator<OpenEventStre
 }
 
 internal sealed class OpenEventStreamHandler(
-    JobEventStore store, StreamSlots slots, JobEventHub hub, IValkeyClient valkey, IMediator mediator,
+    JobEventStore store, StreamSlots slots, JobEventHub hub, IValkeyClient valkey, DeliveryIntegrity integrity, IMediator mediator,
     RequestContext context, EventStreamOptions options, IHttpContextAccessor http, ILogger<JobEventStream> logger)
     : IRequestHandler<OpenEventStreamQuery, JobEventStream>
 {
     public async Task<JobEventStream> Handle(OpenEventStreamQuery request, CancellationToken cancellationToken)
     {
         _ = await store.GetHeadAsync(request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
-        var slot = slots.TryAcquire(context.RequireWorkspace())
-            ?? throw new TooManyRequestsException(
+        var workspaceId = context.RequireWorkspace();
+        var slot = slots.TryAcquire(workspaceId, context.ApiKeyId, out var refusal) ?? throw refusal switch
+        {
+            SlotRefusal.Key => new TooManyRequestsException(
+                $"This API key already holds {slots.MaxPerKey} of this workspace's {options.MaxStreamsPerWorkspace} event streams here " +
+                "(JobTrail:Events:Stream:MaxShareOfWorkspacePerKey); close one or retry later.",
+                TimeSpan.FromSeconds(5), "too_many_streams"),
+            _ => new TooManyRequestsException(
                 $"This workspace already has {options.MaxStreamsPerWorkspace} open event streams here; close one or retry later.",
-                TimeSpan.FromSeconds(5), "too_many_streams");
-        var stream = new JobEventStream(request.JobId, request.StartAfter, slot, hub, valkey, mediator, options, logger);
+                TimeSpan.FromSeconds(5), "too_many_streams"),
+        };
+        var stream = new JobEventStream(request.JobId, workspaceId, request.StartAfter, slot, hub, valkey, integrity, mediator, options, logger);
         // Releases the slot even when the request ends before the stream is written (an abort, a failed commit).
         http.HttpContext?.Response.RegisterForDisposeAsync(stream);
         return stream;
@@ -103,8 +110,8 @@ internal sealed record StreamFrame(LiveEvent? Event)
 /// and then in case a live message was lost. Ends after the job's terminal event.
 /// </summary>
 internal sealed class JobEventStream(
-    Guid jobId, long startAfter, IDisposable slot, JobEventHub hub, IValkeyClient valkey, IMediator mediator,
-    EventStreamOptions options, ILogger logger) : IAsyncDisposable
+    Guid jobId, Guid workspaceId, long startAfter, IDisposable slot, JobEventHub hub, IValkeyClient valkey, DeliveryIntegrity integrity,
+    IMediator mediator, EventStreamOptions options, ILogger logger) : IAsyncDisposable
 {
     private long lastSent = startAfter;
     private bool ended;
@@ -113,15 +120,16 @@ internal sealed class JobEventStream(
 
     public async IAsyncEnumerable<StreamFrame> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var listener = await hub.ListenAsync(jobId, options.ClientBuffer, cancellationToken);
+        await using var listener = await hub.ListenAsync(jobId, workspaceId, options.ClientBuffer, cancellationToken);
 
         await foreach (var frame in CatchUpAsync(cancellationToken))
         {
             yield return frame;
         }
 
-        var nextPing = DateTime.UtcNow + options.Heartbeat;
-        var nextCheck = DateTime.UtcNow + CheckInterval(listener);
+        var lastCatchUp = DateTime.UtcNow;
+        var nextPing = lastCatchUp + options.Heartbeat;
+        var nextCheck = lastCatchUp + CheckInterval(listener);
         var deadline = DateTime.UtcNow + options.MaxDuration;
         while (!ended && DateTime.UtcNow < deadline)
         {
@@ -149,9 +157,19 @@ internal sealed class JobEventStream(
                         yield return frame;
                     }
 
-                    nextCheck = DateTime.UtcNow + CheckInterval(listener);
+                    lastCatchUp = DateTime.UtcNow;
+                    nextCheck = lastCatchUp + CheckInterval(listener);
                 }
 
+                continue;
+            }
+
+            if (ReferenceEquals(live, LiveEvent.Unverified))
+            {
+                // A message that did not verify is never sent; PostgreSQL is read soon instead, at most
+                // once per OfflinePollInterval however many such messages arrive.
+                var soon = lastCatchUp + options.OfflinePollInterval;
+                nextCheck = soon < nextCheck ? soon : nextCheck;
                 continue;
             }
 
@@ -226,7 +244,10 @@ internal sealed class JobEventStream(
         }
     }
 
-    /// <summary>From the Valkey stream when it holds the very next seq; else from PostgreSQL (which also gives the head).</summary>
+    /// <summary>
+    /// From the Valkey stream when it holds the very next seq, as far as its entries run gapless and
+    /// verify; else from PostgreSQL (which also gives the head).
+    /// </summary>
     private async Task<(IReadOnlyList<LiveEvent> Events, StreamHead? Head, bool Truncated)> NextPageAsync(CancellationToken cancellationToken)
     {
         try
@@ -236,10 +257,22 @@ internal sealed class JobEventStream(
             if (oldest is { } first && first <= lastSent + 1)
             {
                 var entries = await valkey.ReadAfterAsync(key, lastSent, options.PageSize);
-                if (entries.Count > 0 && entries[0].Seq == lastSent + 1)
+                var run = new List<LiveEvent>(entries.Count);
+                // Only the gapless run of verified entries: a stream restored from an older snapshot may
+                // have holes, and whatever does not verify is read from PostgreSQL instead.
+                foreach (var entry in entries)
                 {
-                    // Only the gapless run: a stream restored from an older snapshot may have holes.
-                    var run = entries.TakeWhile((e, i) => e.Seq == lastSent + 1 + i).Select(e => LiveEvent.Parse(e.Json)).ToList();
+                    if (entry.Seq != lastSent + 1 + run.Count
+                        || integrity.Verify(jobId, workspaceId, entry.Seq, entry.Json, entry.Signature, DeliveryIntegrity.FromStream) is not { } live)
+                    {
+                        break;
+                    }
+
+                    run.Add(live);
+                }
+
+                if (run.Count > 0)
+                {
                     return (run, null, run.Count < entries.Count);
                 }
             }
