@@ -366,8 +366,7 @@ internal sealed class JobEventRelay(
             from (
                 select o.created_at, o.parked_at,
                        exists (select from job_events.outbox p
-                               where p.job_id = o.job_id and p.parked_at is not null
-                                 and (p.parked_at is not null or p.retry_at is not null)) as held
+                               where p.job_id = o.job_id and p.parked_at is not null) as held
                 from job_events.outbox o
             ) s
             """);
