@@ -23,11 +23,13 @@ internal sealed record ServerSpec(string Label, bool ViaServeCommand, bool Captu
 
 /// <summary>
 /// The real API in a child process on a free loopback port, against a benchmark database, with a
-/// bootstrap key generated for the run. Its output goes to a log file; it is stopped with SIGTERM
+/// bootstrap key and an integrity key generated for the run. Its output goes to a log file; it is stopped with SIGTERM
 /// (SIGKILL after 10 s) when disposed.
 /// </summary>
 internal sealed class ApiServer : IAsyncDisposable
 {
+    // Production refuses to start without a chain-signing key; one per run, so hosts of a run agree.
+    private static readonly string IntegrityKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
     private readonly Process process;
     private readonly StreamWriter log;
     private readonly Lock logLock = new();
@@ -98,6 +100,7 @@ internal sealed class ApiServer : IAsyncDisposable
         start.Environment["JobTrail__Postgres"] = BenchEnvironment.ForDatabase(environment.ServiceConnectionString, database.Name, serviceExtra);
         start.Environment["JobTrail__PostgresOwner"] = database.OwnerConnectionString;
         start.Environment["JobTrail__Valkey"] = environment.Valkey;
+        start.Environment["JobTrail__Integrity__Key"] = IntegrityKey;
         start.Environment["JobTrail__Bootstrap__ApiKey"] = apiKey;
         start.Environment["JobTrail__Bootstrap__Workspace"] = "default";
         // One key drives the whole load: the per-key limit (200/s by default) would measure the limiter.

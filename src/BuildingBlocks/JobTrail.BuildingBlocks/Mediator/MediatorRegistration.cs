@@ -9,8 +9,9 @@ namespace JobTrail.BuildingBlocks.Mediator;
 public static class MediatorRegistration
 {
     /// <summary>
-    /// Registers MediatR 5 with Microsoft DI: the mediator, every handler and validator found in the
-    /// given assemblies, and the pipeline behaviors in their fixed order (first registered = outermost).
+    /// Registers MediatR 5 with Microsoft DI: the mediator, every handler found in the module
+    /// assemblies, and the pipeline behaviors in their fixed order (first registered = outermost).
+    /// Each module registers its own validators (<c>AddValidatorsFromAssembly</c> in its <c>Add…Module</c>).
     /// </summary>
     public static IServiceCollection AddJobTrailMediator(this IServiceCollection services)
     {
@@ -23,10 +24,7 @@ public static class MediatorRegistration
         services.Scan(scan => scan.FromAssemblies(scanned)
             .AddClasses(c => c.AssignableTo(typeof(IRequestHandler<,>)), publicOnly: false)
             .AsImplementedInterfaces()
-            .WithScopedLifetime()
-            .AddClasses(c => c.AssignableTo(typeof(IValidator<>)), publicOnly: false)
-            .AsImplementedInterfaces()
-            .WithSingletonLifetime());
+            .WithScopedLifetime());
 
         services.AddScoped(typeof(IPipelineBehavior<,>), typeof(LoggingBehavior<,>));
         services.AddScoped(typeof(IPipelineBehavior<,>), typeof(RefusalCaptureBehavior<,>));

@@ -1,3 +1,4 @@
+using FluentValidation;
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Access.Authentication;
@@ -15,6 +16,8 @@ public static class AccessModule
     public static IServiceCollection AddAccessModule(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModule(AccessDbContext.Schema, typeof(AccessModule).Assembly, migrationOrder: 10);
+        // Validators stay internal sealed; they run only in the ValidationBehavior.
+        services.AddValidatorsFromAssembly(typeof(AccessModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddModuleDbContext<AccessDbContext>();
         services.AddSingleton<AccessBootstrap>();
         services.AddAuthentication(AuthenticationScheme)

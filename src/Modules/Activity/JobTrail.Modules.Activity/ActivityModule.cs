@@ -1,3 +1,4 @@
+using FluentValidation;
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Behaviors;
 using JobTrail.Modules.Activity.Capture;
@@ -14,6 +15,8 @@ public static class ActivityModule
     public static IServiceCollection AddActivityModule(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModule(ActivityDbContext.Schema, typeof(ActivityModule).Assembly, migrationOrder: 50);
+        // Validators stay internal sealed; they run only in the ValidationBehavior.
+        services.AddValidatorsFromAssembly(typeof(ActivityModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddActivityDbContext();
         // Read when first needed, so that hosts (and tests) may supply configuration after registration.
         services.AddSingleton(sp => ActivityOptions.From(sp.GetRequiredService<IConfiguration>()));

@@ -1,3 +1,4 @@
+using FluentValidation;
 using JobTrail.BuildingBlocks;
 using JobTrail.Modules.JobEvents.Features;
 using JobTrail.Modules.JobEvents.Persistence;
@@ -13,6 +14,8 @@ public static class JobEventsModule
     public static IServiceCollection AddJobEventsModule(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModule(JobEventStore.Schema, typeof(JobEventsModule).Assembly, migrationOrder: 40);
+        // Validators stay internal sealed; they run only in the ValidationBehavior.
+        services.AddValidatorsFromAssembly(typeof(JobEventsModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddScoped<JobEventStore>();
         services.AddScoped<ClientEventWriter>();
         services.AddSingleton(RelayOptions.From(configuration));

@@ -1,3 +1,4 @@
+using FluentValidation;
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.JobSteps.Persistence;
@@ -11,6 +12,8 @@ public static class JobStepsModule
     public static IServiceCollection AddJobStepsModule(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModule(JobStepsDbContext.Schema, typeof(JobStepsModule).Assembly, migrationOrder: 30);
+        // Validators stay internal sealed; they run only in the ValidationBehavior.
+        services.AddValidatorsFromAssembly(typeof(JobStepsModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddModuleDbContext<JobStepsDbContext>();
         return services;
     }

@@ -1,3 +1,4 @@
+using FluentValidation;
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.RunnerJobs.Persistence;
@@ -11,6 +12,8 @@ public static class RunnerJobsModule
     public static IServiceCollection AddRunnerJobsModule(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModule(RunnerJobsDbContext.Schema, typeof(RunnerJobsModule).Assembly, migrationOrder: 20);
+        // Validators stay internal sealed; they run only in the ValidationBehavior.
+        services.AddValidatorsFromAssembly(typeof(RunnerJobsModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddModuleDbContext<RunnerJobsDbContext>();
         return services;
     }

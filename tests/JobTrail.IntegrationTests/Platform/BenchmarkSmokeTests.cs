@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace JobTrail.IntegrationTests.Platform;
+
+/// <summary>
+/// The benchmark tool, run as users run it (its own process starting JobTrail.Host.dll in Production
+/// on a fresh database), for two seconds: it must start the host, get emits accepted and exit cleanly.
+/// Only that is asserted, never a rate.
+/// </summary>
+public sealed partial class BenchmarkSmokeTests
+{
+    // The tool's whole run (host start-up, migrations, 2 x 2 s of load, pgbench) is far below this on a busy machine.
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task Benchmark_emit_starts_the_production_host_and_reports_accepted_events()
+    {
+        var (exitCode, output, errors) = await RunToolAsync("emit", "--seconds", "2", "--warmup", "0", "--clients", "2", "--diagnose", "false");
+
+        Assert.True(exitCode == 0, $"The benchmark tool exited with {exitCode}:\n{Tail(errors)}");
+        var rates = EventsPerSecondRow().Matches(output).ToDictionary(m => m.Groups["variant"].Value, m => double.Parse(m.Groups["rate"].Value, CultureInfo.InvariantCulture));
+        Assert.True(rates.Count == 2, $"Expected the own-job and shared-job rows in the report:\n{output}");
+        Assert.All(rates, rate => Assert.True(rate.Value > 0, $"{rate.Key}: no event was accepted:\n{output}\n{Tail(errors)}"));
+    }
+
+    private static async Task<(int ExitCode, string Output, string Errors)> RunToolAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Muxer)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = RepositoryRoot(),
+        };
+        start.ArgumentList.Add(ToolDll());
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(Deadline);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // The tool stops its host on exit; killing the tree also ends a host it could not stop.
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Assert.Fail($"The benchmark tool did not finish within {Deadline}:\n{Tail(await errors)}");
+        }
+
+        return (process.ExitCode, await output, await errors);
+    }
+
+    /// <summary>The tool as built beside this test run (the project reference builds it first).</summary>
+    private static string ToolDll()
+    {
+#if DEBUG
+        const string configuration = "Debug";
+#else
+        const string configuration = "Release";
+#endif
+        var dll = Path.Combine(RepositoryRoot(), "benchmarks", "JobTrail.Benchmarks", "bin", configuration, "net10.0", "JobTrail.Benchmarks.dll");
+        return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: build benchmarks/JobTrail.Benchmarks -c {configuration}.");
+    }
+
+    private static string Muxer =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Modules.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No Modules.sln above {AppContext.BaseDirectory}.");
+    }
+
+    private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(40));
+
+    [GeneratedRegex(@"^\| (?<variant>own job per client|all clients into one job): events/s \| (?<rate>[0-9.]+) \|", RegexOptions.Multiline)]
+    private static partial Regex EventsPerSecondRow();
+}
