@@ -74,7 +74,11 @@ public interface IValkeyClient
 
     Task ExpireAsync(string streamKey, TimeSpan ttl);
 
-    /// <summary>Subscribes to a channel; dispose the result to unsubscribe.</summary>
+    /// <summary>
+    /// Subscribes to a channel (a literal name, never a pattern); dispose the result to unsubscribe.
+    /// While Valkey is down this does not fail: the subscription is made when the connection comes
+    /// back, and it is restored after every reconnect.
+    /// </summary>
     Task<IAsyncDisposable> SubscribeAsync(string channel, Action<string> onMessage);
 
     Task<TimeSpan> PingAsync();
