@@ -75,9 +75,9 @@ public interface IValkeyClient
     Task ExpireAsync(string streamKey, TimeSpan ttl);
 
     /// <summary>
-    /// Subscribes to a channel (a literal name, never a pattern); dispose the result to unsubscribe.
-    /// While Valkey is down this does not fail: the subscription is made when the connection comes
-    /// back, and it is restored after every reconnect.
+    /// Subscribes to a channel (a literal name, never a pattern); messages arrive one at a time, in
+    /// the order published. Fails while Valkey is down; once made, the subscription survives
+    /// reconnects. Dispose the result to unsubscribe.
     /// </summary>
     Task<IAsyncDisposable> SubscribeAsync(string channel, Action<string> onMessage);
 

@@ -8,7 +8,7 @@ namespace JobTrail.BuildingBlocks.Valkey;
 /// <summary>
 /// <see cref="IValkeyClient"/> on StackExchange.Redis 3.x: reads use the native stream commands, every
 /// call is bounded by the library's own timeouts, and the multiplexer reconnects and restores Pub/Sub
-/// subscriptions by itself. Lua is kept for one thing only: XADD and PUBLISH of an event as one atomic
+/// subscriptions by itself (a subscribe made while Valkey is down fails, and the caller tries again). Lua is kept for one thing only: XADD and PUBLISH of an event as one atomic
 /// step, per job in one round trip that stops at the first error.
 /// </summary>
 public sealed class ValkeyClient : IValkeyClient, IDisposable
@@ -43,11 +43,9 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
         """;
 
     private readonly ConnectionMultiplexer connection;
-    private readonly ILogger<ValkeyClient> logger;
 
     public ValkeyClient(string configuration, ILogger<ValkeyClient> logger)
     {
-        this.logger = logger;
         connection = ConnectionMultiplexer.Connect(Options(configuration));
         connection.ConnectionFailed += (_, e) => logger.LogWarning("Valkey connection lost: {Failure}", e.FailureType);
         connection.ConnectionRestored += (_, _) => logger.LogInformation("Valkey connection restored");
@@ -114,18 +112,30 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
     {
         var subscriber = connection.GetSubscriber();
         var literal = RedisChannel.Literal(channel);
-        Action<RedisChannel, RedisValue> handler = (_, value) => onMessage(value!);
+        ChannelMessageQueue queue;
         try
         {
-            await subscriber.SubscribeAsync(literal, handler);
+            queue = await subscriber.SubscribeAsync(literal);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            // The multiplexer keeps the handler registered and subscribes again whenever it (re)connects.
-            logger.LogWarning("Subscription to {Channel} waits for Valkey to be reachable: {Error}", channel, ex.Message);
+            // A failed subscribe stays registered in the multiplexer (one subscription per channel here):
+            // drop it locally, so the caller's retry is the only one.
+            try
+            {
+                await subscriber.UnsubscribeAsync(literal);
+            }
+            catch (Exception cleanup) when (cleanup is RedisException or TimeoutException)
+            {
+                throw new AggregateException(ex, cleanup);
+            }
+
+            throw;
         }
 
-        return new Subscription(subscriber, literal, handler);
+        // A message queue hands messages over one at a time in the order Valkey sent them (handlers may run concurrently).
+        queue.OnMessage(message => onMessage(message.Message!));
+        return new Subscription(queue);
     }
 
     public Task<TimeSpan> PingAsync() => Db.PingAsync();
@@ -165,8 +175,8 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
         return list;
     }
 
-    private sealed class Subscription(ISubscriber subscriber, RedisChannel channel, Action<RedisChannel, RedisValue> handler) : IAsyncDisposable
+    private sealed class Subscription(ChannelMessageQueue queue) : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync() => await subscriber.UnsubscribeAsync(channel, handler);
+        public async ValueTask DisposeAsync() => await queue.UnsubscribeAsync();
     }
 }

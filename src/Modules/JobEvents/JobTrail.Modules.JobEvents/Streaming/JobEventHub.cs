@@ -28,10 +28,10 @@ internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integr
 
     private int subscriptions;
 
-    /// <summary>Jobs with a Valkey subscription in this instance (live whenever Valkey is reachable).</summary>
+    /// <summary>Jobs with a live Valkey subscription in this instance.</summary>
     public int Subscriptions => Volatile.Read(ref subscriptions);
 
-    /// <summary>Whether Valkey is reachable now: while it is down, subscriptions wait for the reconnect.</summary>
+    /// <summary>Whether Valkey is reachable now: a subscription made while it is down is only a local registration.</summary>
     public bool IsValkeyConnected => valkey.IsConnected;
 
     /// <summary>Listens to a job of <paramref name="workspaceId"/>: only messages signed for that job and workspace get through.</summary>
@@ -59,6 +59,23 @@ internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integr
 
             await EnsureSubscribedAsync(feed);
             return listener;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Tries again to subscribe a feed whose subscription failed (Valkey was down).</summary>
+    public async Task ResubscribeAsync(Feed feed)
+    {
+        await gate.WaitAsync();
+        try
+        {
+            if (feeds.ContainsKey(feed.JobId))
+            {
+                await EnsureSubscribedAsync(feed);
+            }
         }
         finally
         {
@@ -106,9 +123,15 @@ internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integr
             return;
         }
 
-        // Never fails while Valkey is down: the client library subscribes once it reconnects.
-        feed.Subscription = await valkey.SubscribeAsync(ValkeyKeys.Channel(feed.JobId), json => Dispatch(feed, json));
-        Interlocked.Increment(ref subscriptions);
+        try
+        {
+            feed.Subscription = await valkey.SubscribeAsync(ValkeyKeys.Channel(feed.JobId), json => Dispatch(feed, json));
+            Interlocked.Increment(ref subscriptions);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            logger.LogWarning("No live subscription for job {JobId} (Valkey unavailable); its streams poll PostgreSQL: {Error}", feed.JobId, ex.Message);
+        }
     }
 
     private void Dispatch(Feed feed, string message)
@@ -214,6 +237,8 @@ internal sealed class JobEventListener : IAsyncDisposable
 
         throw new ClientTooSlowException();
     }
+
+    public Task ResubscribeAsync() => hub.ResubscribeAsync(Feed);
 
     private LiveEvent Taken(LiveEvent live)
     {

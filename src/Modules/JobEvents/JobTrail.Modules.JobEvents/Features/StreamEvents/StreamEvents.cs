@@ -147,6 +147,11 @@ internal sealed class JobEventStream(
 
                 if (now >= nextCheck)
                 {
+                    if (!listener.IsLive)
+                    {
+                        await listener.ResubscribeAsync();
+                    }
+
                     await foreach (var frame in CatchUpAsync(cancellationToken))
                     {
                         yield return frame;
