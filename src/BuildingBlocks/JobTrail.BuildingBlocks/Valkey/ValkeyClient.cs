@@ -127,7 +127,7 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
             }
             catch (Exception cleanup) when (cleanup is RedisException or TimeoutException)
             {
-                throw new AggregateException(ex, cleanup);
+                // The caller handles the subscribe's own error; this one adds nothing to it.
             }
 
             throw;
