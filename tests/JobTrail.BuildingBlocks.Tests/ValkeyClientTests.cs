@@ -93,6 +93,18 @@ public sealed class ValkeyClientTests : IDisposable
     }
 
     [Fact]
+    public void Settings_in_the_configuration_string_override_the_defaults_and_the_password_is_kept()
+    {
+        var options = ValkeyClient.Options("127.0.0.1:6390,password=p=w,asyncTimeout=750");
+
+        Assert.Equal(750, options.AsyncTimeout);
+        Assert.Equal(2000, options.SyncTimeout);
+        Assert.False(options.AbortOnConnectFail);
+        Assert.Equal("p=w", options.Password);
+        Assert.Equal("127.0.0.1:6390", Assert.Single(options.EndPoints).ToString());
+    }
+
+    [Fact]
     public async Task A_missing_stream_reads_as_empty()
     {
         Assert.Empty(await client.ReadNewestAsync(key, 10));

@@ -32,7 +32,7 @@ public sealed class ValkeyTamper : IDisposable
 
     public Task DeleteAsync(string key) => Db.KeyDeleteAsync(key);
 
-    public Task PublishAsync(string channel, string message) => connection.GetSubscriber().PublishAsync(channel, message);
+    public Task PublishAsync(string channel, string message) => connection.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), message);
 
     /// <summary>XADD with an explicit id and fields.</summary>
     public Task AddEntryAsync(string key, string id, params string[] fieldsAndValues) =>

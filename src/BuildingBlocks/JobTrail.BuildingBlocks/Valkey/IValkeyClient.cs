@@ -74,7 +74,11 @@ public interface IValkeyClient
 
     Task ExpireAsync(string streamKey, TimeSpan ttl);
 
-    /// <summary>Subscribes to a channel; dispose the result to unsubscribe.</summary>
+    /// <summary>
+    /// Subscribes to a channel (a literal name, never a pattern); messages arrive one at a time, in
+    /// the order published. Fails while Valkey is down; once made, the subscription survives
+    /// reconnects. Dispose the result to unsubscribe.
+    /// </summary>
     Task<IAsyncDisposable> SubscribeAsync(string channel, Action<string> onMessage);
 
     Task<TimeSpan> PingAsync();

@@ -1,16 +1,24 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
+using RedisStreamEntry = StackExchange.Redis.StreamEntry;
 
 namespace JobTrail.BuildingBlocks.Valkey;
 
 /// <summary>
-/// <see cref="IValkeyClient"/> on StackExchange.Redis 1.2.6, which has no stream API: stream
-/// commands run inside Lua scripts, which also makes append + publish a single atomic round trip.
-/// The multiplexer reconnects by itself; calls made while Valkey is down fail fast.
+/// <see cref="IValkeyClient"/> on StackExchange.Redis 3.x: reads use the native stream commands, every
+/// call is bounded by the library's own timeouts, and the multiplexer reconnects and restores Pub/Sub
+/// subscriptions by itself (a subscribe made while Valkey is down fails, and the caller tries again). Lua is kept for one thing only: XADD and PUBLISH of an event as one atomic
+/// step, per job in one round trip that stops at the first error.
 /// </summary>
 public sealed class ValkeyClient : IValkeyClient, IDisposable
 {
+    /// <summary>
+    /// Settings the configuration string may override (later keys win): do not fail start-up while
+    /// Valkey is down, and bound every call (asyncTimeout applies to the async calls JobTrail makes).
+    /// </summary>
+    internal const string DefaultSettings = "abortConnect=false,connectTimeout=2000,connectRetry=1,syncTimeout=2000,asyncTimeout=5000";
+
     // KEYS[1] the stream; ARGV[1] the channel, ARGV[2] MAXLEN, ARGV[3] the terminal expiry (ms), then
     // (seq, json, signature, terminal) per event. Returns {handled, appended, error or ''}.
     private const string AppendScript = """
@@ -34,25 +42,22 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
         return {handled, appended, ''}
         """;
 
-    private const string NewestScript = "return redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])";
-    private const string AfterScript = "return redis.call('XRANGE', KEYS[1], '(' .. ARGV[1] .. '-1', '+', 'COUNT', ARGV[2])";
-    private const string OldestScript = "return redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)";
-
-    /// <summary>StackExchange.Redis 1.2.6 applies no timeout to async calls; every call gets this one.</summary>
-    private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
-
     private readonly ConnectionMultiplexer connection;
 
     public ValkeyClient(string configuration, ILogger<ValkeyClient> logger)
     {
-        var options = ConfigurationOptions.Parse(configuration);
-        options.AbortOnConnectFail = false;
-        options.ConnectTimeout = 2000;
-        options.SyncTimeout = 2000;
-        options.ConnectRetry = 1;
-        connection = ConnectionMultiplexer.Connect(options);
+        connection = ConnectionMultiplexer.Connect(Options(configuration));
         connection.ConnectionFailed += (_, e) => logger.LogWarning("Valkey connection lost: {Failure}", e.FailureType);
         connection.ConnectionRestored += (_, _) => logger.LogInformation("Valkey connection restored");
+    }
+
+    /// <summary>The library's options for <paramref name="configuration"/> (host:port[,password=…][,key=value…]) over <see cref="DefaultSettings"/>.</summary>
+    internal static ConfigurationOptions Options(string configuration)
+    {
+        var options = ConfigurationOptions.Parse($"{DefaultSettings},{configuration}");
+        // While Valkey is down a call fails at once (the relay backs off, readers use PostgreSQL) rather than queueing.
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        return options;
     }
 
     public bool IsConnected => connection.IsConnected;
@@ -69,86 +74,97 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
 
         var args = new RedisValue[3 + (4 * entries.Count)];
         args[0] = channel;
-        args[1] = maxLength.ToString(CultureInfo.InvariantCulture);
-        args[2] = ((long)Math.Max(1, terminalTtl.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
+        args[1] = maxLength;
+        args[2] = (long)Math.Max(1, terminalTtl.TotalMilliseconds);
         var i = 3;
         foreach (var entry in entries)
         {
-            args[i++] = entry.Seq.ToString(CultureInfo.InvariantCulture);
+            args[i++] = entry.Seq;
             args[i++] = entry.Json;
             args[i++] = entry.Signature;
             args[i++] = entry.Terminal ? "1" : "0";
         }
 
-        var reply = (RedisResult[])(await Bounded(Db.ScriptEvaluateAsync(AppendScript, [streamKey], args)))!;
+        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(AppendScript, [streamKey], args))!;
         var error = (string?)reply[2];
-        return new AppendOutcome((int)(long)reply[0], (int)(long)reply[1], string.IsNullOrEmpty(error) ? null : error);
+        return new AppendOutcome((int)reply[0], (int)reply[1], string.IsNullOrEmpty(error) ? null : error);
     }
 
     public async Task<IReadOnlyList<StreamEntry>> ReadNewestAsync(string streamKey, int count)
     {
-        var entries = ParseEntries(await Bounded(Db.ScriptEvaluateAsync(NewestScript, [streamKey], [count.ToString(CultureInfo.InvariantCulture)])));
+        var entries = Parse(await Db.StreamRangeAsync(streamKey, "-", "+", count, Order.Descending));
         entries.Reverse();
         return entries;
     }
 
     public async Task<IReadOnlyList<StreamEntry>> ReadAfterAsync(string streamKey, long afterSeq, int count) =>
-        ParseEntries(await Bounded(Db.ScriptEvaluateAsync(AfterScript, [streamKey],
-            [afterSeq.ToString(CultureInfo.InvariantCulture), count.ToString(CultureInfo.InvariantCulture)])));
+        Parse(await Db.StreamRangeAsync(streamKey, $"({afterSeq.ToString(CultureInfo.InvariantCulture)}-1", "+", count));
 
     public async Task<long?> OldestSeqAsync(string streamKey)
     {
-        var entries = ParseEntries(await Bounded(Db.ScriptEvaluateAsync(OldestScript, [streamKey], [])));
+        var entries = Parse(await Db.StreamRangeAsync(streamKey, "-", "+", 1));
         return entries.Count == 0 ? null : entries[0].Seq;
     }
 
-    public Task ExpireAsync(string streamKey, TimeSpan ttl) => Bounded(Db.KeyExpireAsync(streamKey, ttl));
+    public Task ExpireAsync(string streamKey, TimeSpan ttl) => Db.KeyExpireAsync(streamKey, ttl);
 
     public async Task<IAsyncDisposable> SubscribeAsync(string channel, Action<string> onMessage)
     {
         var subscriber = connection.GetSubscriber();
-        Action<RedisChannel, RedisValue> handler = (_, value) => onMessage(value!);
-        await Bounded(subscriber.SubscribeAsync(channel, handler));
-        return new Subscription(subscriber, channel, handler);
+        var literal = RedisChannel.Literal(channel);
+        ChannelMessageQueue queue;
+        try
+        {
+            queue = await subscriber.SubscribeAsync(literal);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // A failed subscribe stays registered in the multiplexer (one subscription per channel here):
+            // drop it locally, so the caller's retry is the only one.
+            try
+            {
+                await subscriber.UnsubscribeAsync(literal);
+            }
+            catch (Exception cleanup) when (cleanup is RedisException or TimeoutException)
+            {
+                // The caller handles the subscribe's own error; this one adds nothing to it.
+            }
+
+            throw;
+        }
+
+        // A message queue hands messages over one at a time in the order Valkey sent them (handlers may run concurrently).
+        queue.OnMessage(message => onMessage(message.Message!));
+        return new Subscription(queue);
     }
 
-    public Task<TimeSpan> PingAsync() => Bounded(Db.PingAsync());
-
-    private static async Task<T> Bounded<T>(Task<T> call) => await call.WaitAsync(OperationTimeout);
-
-    private static async Task Bounded(Task call) => await call.WaitAsync(OperationTimeout);
+    public Task<TimeSpan> PingAsync() => Db.PingAsync();
 
     public void Dispose() => connection.Dispose();
 
     /// <summary>
-    /// XRANGE replies: [[id, [field, value, …]], …]; the id's first part is the seq. Whatever else an
-    /// entry holds is passed on as it is (an id that is no seq reads as -1) for the reader to reject.
+    /// Stream entries as read; the id's first part is the seq. Whatever else an entry holds is passed
+    /// on as it is (an id that is no seq reads as -1, the first <c>e</c> and <c>s</c> fields count) for
+    /// the reader to reject.
     /// </summary>
-    private static List<StreamEntry> ParseEntries(RedisResult result)
+    private static List<StreamEntry> Parse(RedisStreamEntry[] entries)
     {
-        var list = new List<StreamEntry>();
-        if (result.IsNull)
+        var list = new List<StreamEntry>(entries.Length);
+        foreach (var entry in entries)
         {
-            return list;
-        }
-
-        foreach (var entry in (RedisResult[])result!)
-        {
-            var parts = (RedisResult[])entry!;
-            var id = (string)parts[0]!;
+            var id = (string?)entry.Id ?? string.Empty;
             var dash = id.IndexOf('-', StringComparison.Ordinal);
             var seq = dash > 0 && long.TryParse(id.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : -1;
-            var fields = (RedisResult[])parts[1]!;
             string? json = null, signature = null;
-            for (var f = 0; f + 1 < fields.Length; f += 2)
+            foreach (var field in entry.Values)
             {
-                switch ((string?)fields[f])
+                switch ((string?)field.Name)
                 {
                     case "e":
-                        json ??= (string?)fields[f + 1];
+                        json ??= (string?)field.Value;
                         break;
                     case "s":
-                        signature ??= (string?)fields[f + 1];
+                        signature ??= (string?)field.Value;
                         break;
                 }
             }
@@ -159,8 +175,8 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
         return list;
     }
 
-    private sealed class Subscription(ISubscriber subscriber, string channel, Action<RedisChannel, RedisValue> handler) : IAsyncDisposable
+    private sealed class Subscription(ChannelMessageQueue queue) : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync() => await Bounded(subscriber.UnsubscribeAsync(channel, handler));
+        public async ValueTask DisposeAsync() => await queue.UnsubscribeAsync();
     }
 }

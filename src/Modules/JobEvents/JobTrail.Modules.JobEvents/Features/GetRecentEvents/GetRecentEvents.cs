@@ -8,7 +8,7 @@ using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
 using JobTrail.Modules.JobEvents.Streaming;
 using MediatR;
-using StackExchange.Redis;
+using RedisException = StackExchange.Redis.RedisException;
 
 namespace JobTrail.Modules.JobEvents.Features.GetRecentEvents;
 
