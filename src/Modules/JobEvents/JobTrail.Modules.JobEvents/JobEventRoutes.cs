@@ -1,7 +1,7 @@
+using JobTrail.Modules.JobEvents.Features;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using JobTrail.Modules.JobEvents.Features;
 
 namespace JobTrail.Modules.JobEvents;
 
