@@ -5,6 +5,7 @@ using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Persistence;
+using Carter;
 using JobTrail.Host;
 using JobTrail.Modules.Access;
 using JobTrail.Modules.JobEvents;
@@ -25,7 +26,7 @@ builder.Services.AddJobStepsModule(configuration);
 builder.Services.AddJobEventsModule(configuration);
 builder.Services.AddActivityModule(configuration);
 builder.Services.AddJobTrailMediator();
-builder.Services.AddEndpointModules();
+builder.Services.AddJobTrailCarter();
 
 builder.Services.ConfigureHttpJsonOptions(o => JsonDefaults.Apply(o.SerializerOptions));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -85,7 +86,7 @@ app.MapHealthChecks("/health/ready", new HealthCheckOptions
     ResponseWriter = HealthResponse.WriteAsync,
     ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status200OK },
 }).AllowAnonymous();
-app.MapEndpointModules();
+app.MapCarter();
 
 var database = app.Services.GetRequiredService<DatabaseOptions>();
 if (database.UsesOneRole)

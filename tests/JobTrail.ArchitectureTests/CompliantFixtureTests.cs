@@ -19,6 +19,7 @@ public sealed class CompliantFixtureTests
             [
                 .. VisibilityRules.PublicHandlersAndDbContexts(types),
                 .. VisibilityRules.PublicTypesBesidesModuleClass("Compliant", types),
+                .. VisibilityRules.EndpointsThatAreNotInternalSealed(types),
                 .. RequestConventionRules.CommandsWithoutValidator(types),
                 .. RequestConventionRules.RequestsWithoutKnownScope(types, Scopes.All),
                 .. RequestConventionRules.CommandsWithoutAuditDeclaration(types),

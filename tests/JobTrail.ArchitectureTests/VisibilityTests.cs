@@ -27,6 +27,28 @@ public sealed class VisibilityTests
     }
 
     [Fact]
+    public void Endpoints_are_internal_and_sealed()
+    {
+        Assert.NotEmpty(BuiltAssemblies.ModuleImplementations);
+
+        ArchitectureAssert.NoViolations(
+            [.. BuiltAssemblies.ModuleImplementations.SelectMany(VisibilityRules.EndpointsThatAreNotInternalSealed)]);
+    }
+
+    [Fact]
+    public void Rule_flags_a_public_endpoint_and_an_unsealed_one()
+    {
+        var violations = VisibilityRules.EndpointsThatAreNotInternalSealed(FixtureTypes.InNamespaceOf<PublicSurfaceEndpoints>());
+
+        ArchitectureAssert.Violations(
+            [
+                $"{typeof(PublicSurfaceEndpoints).FullName} is an endpoint (ICarterModule) but not internal sealed",
+                $"{typeof(UnsealedSurfaceEndpoints).FullName} is an endpoint (ICarterModule) but not internal sealed",
+            ],
+            violations);
+    }
+
+    [Fact]
     public void Rule_flags_a_public_handler_and_a_public_db_context()
     {
         var violations = VisibilityRules.PublicHandlersAndDbContexts(FixtureTypes.InNamespaceOf<PublicPingHandler>());

@@ -1,4 +1,5 @@
 using JobTrail.ArchitectureTests.Analysis;
+using Carter;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 using Mono.Cecil;
@@ -9,6 +10,7 @@ internal static class VisibilityRules
 {
     private static readonly string RequestHandler = typeof(IRequestHandler<,>).FullName!;
     private static readonly string DbContextClass = typeof(DbContext).FullName!;
+    private static readonly string CarterEndpoint = typeof(ICarterModule).FullName!;
 
     /// <summary>Handlers and DbContexts are a module's internals: nothing outside it may call or query them.</summary>
     public static IReadOnlyList<string> PublicHandlersAndDbContexts(AssemblyDefinition module) =>
@@ -33,9 +35,18 @@ internal static class VisibilityRules
         return [.. violations.Order(StringComparer.Ordinal)];
     }
 
+    /// <summary>An endpoint (a Carter module) is internal and sealed: it is mapped by <c>MapCarter()</c>, never called or extended.</summary>
+    public static IReadOnlyList<string> EndpointsThatAreNotInternalSealed(AssemblyDefinition module) =>
+        EndpointsThatAreNotInternalSealed(module.AllTypes());
+
+    public static IReadOnlyList<string> EndpointsThatAreNotInternalSealed(IEnumerable<TypeDefinition> types) =>
+        [.. types.Where(t => t.IsConcrete() && t.Implements(CarterEndpoint) && (t.IsExternallyVisible() || !t.IsSealed))
+            .Select(t => $"{t.FullName} is an endpoint ({nameof(ICarterModule)}) but not internal sealed")
+            .Order(StringComparer.Ordinal)];
+
     /// <summary>
     /// A module implementation exposes exactly one type: the public static class <c>&lt;Name&gt;Module</c>
-    /// with <c>Add&lt;Name&gt;Module</c>. Endpoint modules, handlers and the rest are internal (found by scanning).
+    /// with <c>Add&lt;Name&gt;Module</c>. Endpoints, handlers and the rest are internal (found by scanning).
     /// </summary>
     public static IReadOnlyList<string> PublicTypesBesidesModuleClass(AssemblyDefinition moduleImplementation) =>
         PublicTypesBesidesModuleClass(BuiltAssemblies.ModuleName(moduleImplementation.Name.Name), moduleImplementation.AllTypes());

@@ -1,5 +1,5 @@
+using Carter;
 using FluentValidation;
-using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Mediator;
 using MediatR;
 using Microsoft.AspNetCore.Routing;
@@ -65,9 +65,9 @@ internal sealed class GetFixtureHandler : IRequestHandler<GetFixtureQuery, strin
 
 internal sealed class CompliantDbContext(DbContextOptions<CompliantDbContext> options) : DbContext(options);
 
-internal sealed class CompliantEndpoints : IEndpointModule
+internal sealed class CompliantEndpoint : ICarterModule
 {
-    public void MapEndpoints(IEndpointRouteBuilder app)
+    public void AddRoutes(IEndpointRouteBuilder app)
     {
         // A fixture: nothing to map.
     }

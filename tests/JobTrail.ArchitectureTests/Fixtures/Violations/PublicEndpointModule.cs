@@ -1,11 +1,11 @@
-using JobTrail.BuildingBlocks.Http;
+using Carter;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobTrail.ArchitectureTests.Fixtures.Violations.PublicSurface;
 
-// Read as the module "PublicSurface": its module class is fine, its public endpoint module is not.
+// Read as the module "PublicSurface": its module class is fine; a public endpoint and an unsealed one are not.
 
 public static class PublicSurfaceModule
 {
@@ -13,17 +13,25 @@ public static class PublicSurfaceModule
         services.AddSingleton(configuration);
 }
 
-public sealed class PublicSurfaceEndpoints : IEndpointModule
+public sealed class PublicSurfaceEndpoints : ICarterModule
 {
-    public void MapEndpoints(IEndpointRouteBuilder app)
+    public void AddRoutes(IEndpointRouteBuilder app)
     {
         // A fixture: nothing to map.
     }
 }
 
-internal sealed class InternalSurfaceEndpoints : IEndpointModule
+internal sealed class InternalSurfaceEndpoints : ICarterModule
 {
-    public void MapEndpoints(IEndpointRouteBuilder app)
+    public void AddRoutes(IEndpointRouteBuilder app)
+    {
+        // A fixture: nothing to map.
+    }
+}
+
+internal class UnsealedSurfaceEndpoints : ICarterModule
+{
+    public void AddRoutes(IEndpointRouteBuilder app)
     {
         // A fixture: nothing to map.
     }

@@ -1,0 +1,27 @@
+using JobTrail.Modules.JobEvents.Features;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace JobTrail.Modules.JobEvents;
+
+/// <summary>The route group every JobEvents endpoint maps into, so its prefix and tag are stated once.</summary>
+internal static class JobEventRoutes
+{
+    public static RouteGroupBuilder MapJobEventRoutes(this IEndpointRouteBuilder app) =>
+        app.MapGroup("/api/runner-jobs/{jobId:guid}/events").WithTags("Job events");
+
+    /// <summary>Set on a response that repeats the first result of an Idempotency-Key instead of writing again.</summary>
+    public const string ReplayedHeader = "Idempotent-Replayed";
+
+    /// <summary>Says where a recent-events answer came from: <c>valkey</c> or <c>postgres</c>.</summary>
+    public const string SourceHeader = "X-JobTrail-Source";
+
+    public static void MarkReplay(HttpResponse response, EmittedEvents emitted)
+    {
+        if (emitted.Replayed)
+        {
+            response.Headers[ReplayedHeader] = "true";
+        }
+    }
+}
