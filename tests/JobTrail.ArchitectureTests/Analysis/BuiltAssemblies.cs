@@ -21,6 +21,8 @@ internal static partial class BuiltAssemblies
 
     public static AssemblyDefinition Host => Single(HostName);
 
+    public static AssemblyDefinition Named(string name) => Single(name);
+
     /// <summary>This test assembly, which holds the fixture types that break the rules on purpose.</summary>
     public static AssemblyDefinition Tests => TestAssembly.Value;
 
