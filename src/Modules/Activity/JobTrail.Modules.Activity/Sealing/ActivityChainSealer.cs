@@ -115,11 +115,20 @@ internal sealed class ActivityChainSealer(DatabaseOptions database, ActivityOpti
     private static async Task<(string Xact, long Position, DateTime RoundAt)?> LockAndReadPositionAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
+        // Two statements: a statement's snapshot is taken before it runs, so a state read in the
+        // statement that takes the lock could miss the round that released it, and link rows twice.
+        await using (var tryLock = new NpgsqlCommand($"select pg_try_advisory_xact_lock({LockKey})", connection, transaction))
+        {
+            if (!(bool)(await tryLock.ExecuteScalarAsync(cancellationToken))!)
+            {
+                return null;
+            }
+        }
+
         await using var command = new NpgsqlCommand(
-            $"""
+            """
             select s.last_xact_id::text, s.last_position, greatest(now(), s.last_round_at)
             from activity.sealer_state s
-            where pg_try_advisory_xact_lock({LockKey})
             """, connection, transaction);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
