@@ -70,6 +70,7 @@ VK_PORT="${JOBTRAIL_VALKEY_PORT:-56379}"
 IS_ROOT=0
 if [[ "$(id -u)" -eq 0 ]]; then IS_ROOT=1; fi
 
+ROLES_SQL="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)/deploy/postgres-roles.sql"
 LOCAL_PG_APP="Host=127.0.0.1;Port=$PG_PORT;Database=jobtrail;Username=jobtrail_app;Password=jobtrail_app"
 LOCAL_PG_OWNER="Host=127.0.0.1;Port=$PG_PORT;Database=jobtrail;Username=jobtrail_owner;Password=jobtrail_owner"
 LOCAL_VK="127.0.0.1:$VK_PORT"
@@ -338,28 +339,9 @@ pg_start() {
 
 pg_bootstrap() {
     log "ensuring roles jobtrail_owner, jobtrail_app and database jobtrail"
+    # The same file the integration tests run in their PostgreSQL container.
     "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U "$PG_SUPERUSER" \
-        -d postgres >/dev/null <<'SQL'
-SELECT pg_advisory_lock(7420157);
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'jobtrail_owner') THEN
-        CREATE ROLE jobtrail_owner;
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'jobtrail_app') THEN
-        CREATE ROLE jobtrail_app;
-    END IF;
-END
-$$;
-ALTER ROLE jobtrail_owner LOGIN PASSWORD 'jobtrail_owner' CREATEDB NOSUPERUSER;
-ALTER ROLE jobtrail_app LOGIN PASSWORD 'jobtrail_app'
-    NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT;
-SELECT 'CREATE DATABASE jobtrail OWNER jobtrail_owner'
-WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = 'jobtrail')
-\gexec
-ALTER DATABASE jobtrail OWNER TO jobtrail_owner;
-SELECT pg_advisory_unlock(7420157);
-SQL
+        -d postgres -f "$ROLES_SQL" >/dev/null </dev/null
 }
 
 pg_stop() {

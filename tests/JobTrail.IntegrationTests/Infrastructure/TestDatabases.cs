@@ -5,7 +5,7 @@ namespace JobTrail.IntegrationTests.Infrastructure;
 /// <summary>
 /// One migrated template database per test run; each test class clones its own database from it
 /// (CREATE DATABASE … TEMPLATE), so classes run in parallel without seeing each other's rows.
-/// Connection settings come from the same variables the service uses (scripts/test.sh sets them).
+/// The server is the run's <see cref="TestPostgres"/>: a Testcontainers container, or the local one.
 /// </summary>
 internal static class TestDatabases
 {
@@ -13,9 +13,9 @@ internal static class TestDatabases
     private static readonly Lazy<Task<string>> Template = new(CreateTemplateAsync);
     private static readonly string RunId = Guid.NewGuid().ToString("N")[..10];
 
-    public static string ServiceConnectionString { get; } = Required("JobTrail__Postgres");
+    public static string ServiceConnectionString => TestPostgres.Started.ServiceConnectionString;
 
-    public static string OwnerConnectionString { get; } = Required("JobTrail__PostgresOwner");
+    public static string OwnerConnectionString => TestPostgres.Started.OwnerConnectionString;
 
     public static string ForDatabase(string connectionString, string database) =>
         new NpgsqlConnectionStringBuilder(connectionString) { Database = database, Pooling = true }.ConnectionString;
@@ -60,6 +60,7 @@ internal static class TestDatabases
 
     private static async Task<string> CreateTemplateAsync()
     {
+        var server = await TestPostgres.GetAsync();
         var name = $"jt_tpl_{RunId}";
         await DropStaleAsync();
         await ExecuteOnMaintenanceAsync($"create database {name}");
@@ -71,7 +72,11 @@ internal static class TestDatabases
 
         // A template must have no open connections when it is copied.
         NpgsqlConnection.ClearAllPools();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => ExecuteOnMaintenanceAsync($"drop database if exists {name} with (force)").GetAwaiter().GetResult();
+        if (!server.DropsWithServer)
+        {
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => ExecuteOnMaintenanceAsync($"drop database if exists {name} with (force)").GetAwaiter().GetResult();
+        }
+
         return name;
     }
 
@@ -116,8 +121,4 @@ internal static class TestDatabases
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
     }
-
-    private static string Required(string variable) =>
-        Environment.GetEnvironmentVariable(variable)
-        ?? throw new InvalidOperationException($"{variable} is not set: run the tests through scripts/test.sh, which starts PostgreSQL and sets it.");
 }

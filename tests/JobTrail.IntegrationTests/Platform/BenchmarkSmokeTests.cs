@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using JobTrail.IntegrationTests.Infrastructure;
 
 namespace JobTrail.IntegrationTests.Platform;
 
@@ -27,6 +28,8 @@ public sealed partial class BenchmarkSmokeTests
 
     private static async Task<(int ExitCode, string Output, string Errors)> RunToolAsync(params string[] arguments)
     {
+        // The tool runs on this run's PostgreSQL (the container, when there is one), not the environment's.
+        var server = await TestPostgres.GetAsync();
         var start = new ProcessStartInfo(Muxer)
         {
             RedirectStandardOutput = true,
@@ -34,6 +37,8 @@ public sealed partial class BenchmarkSmokeTests
             UseShellExecute = false,
             WorkingDirectory = RepositoryRoot(),
         };
+        start.Environment["JobTrail__Postgres"] = server.ServiceConnectionString;
+        start.Environment["JobTrail__PostgresOwner"] = server.OwnerConnectionString;
         start.ArgumentList.Add(ToolDll());
         foreach (var argument in arguments)
         {
