@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using JobTrail.IntegrationTests.Infrastructure;
 
 namespace JobTrail.IntegrationTests.Platform;
 
@@ -25,39 +25,8 @@ public sealed partial class BenchmarkSmokeTests
         Assert.All(rates, rate => Assert.True(rate.Value > 0, $"{rate.Key}: no event was accepted:\n{output}\n{Tail(errors)}"));
     }
 
-    private static async Task<(int ExitCode, string Output, string Errors)> RunToolAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo(Muxer)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = RepositoryRoot(),
-        };
-        start.ArgumentList.Add(ToolDll());
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(Deadline);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // The tool stops its host on exit; killing the tree also ends a host it could not stop.
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            Assert.Fail($"The benchmark tool did not finish within {Deadline}:\n{Tail(await errors)}");
-        }
-
-        return (process.ExitCode, await output, await errors);
-    }
+    private static Task<ExternalProcess.Result> RunToolAsync(params string[] arguments) =>
+        ExternalProcess.RunAsync(Muxer, [ToolDll(), .. arguments], Deadline);
 
     /// <summary>The tool as built beside this test run (the project reference builds it first).</summary>
     private static string ToolDll()
@@ -67,25 +36,12 @@ public sealed partial class BenchmarkSmokeTests
 #else
         const string configuration = "Release";
 #endif
-        var dll = Path.Combine(RepositoryRoot(), "benchmarks", "JobTrail.Benchmarks", "bin", configuration, "net10.0", "JobTrail.Benchmarks.dll");
+        var dll = Path.Combine(Repository.Root, "benchmarks", "JobTrail.Benchmarks", "bin", configuration, "net10.0", "JobTrail.Benchmarks.dll");
         return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: build benchmarks/JobTrail.Benchmarks -c {configuration}.");
     }
 
     private static string Muxer =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Modules.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Modules.sln above {AppContext.BaseDirectory}.");
-    }
 
     private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(40));
 
