@@ -164,6 +164,22 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 # No MSBuild worker nodes outliving the run (they would keep CI's output pipes open).
 export MSBUILDDISABLENODEREUSE=1
 
+# The OpenAPI linter a test runs (tools/openapi-lint; the lock pins its version). Installed once;
+# when npm is missing or the registry is unreachable the lint test fails and says why.
+LINT_DIR="$REPO_ROOT/tools/openapi-lint"
+if [[ ! -x "$LINT_DIR/node_modules/.bin/redocly" || "$LINT_DIR/package-lock.json" -nt "$LINT_DIR/node_modules" ]]; then
+    if ! command -v npm >/dev/null 2>&1 && [[ "$(id -u)" -eq 0 ]]; then
+        log "installing nodejs and npm from Debian packages"
+        apt-get install -y -qq nodejs npm >&2 || { apt-get update -qq >&2 && apt-get install -y -qq nodejs npm >&2; } || true
+    fi
+    if command -v npm >/dev/null 2>&1; then
+        log "installing the OpenAPI linter (npm ci in tools/openapi-lint)"
+        (cd "$LINT_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2) || log "npm ci failed; the OpenAPI lint test will fail"
+    else
+        log "npm is not installed; the OpenAPI lint test will fail (apt-get install nodejs npm)"
+    fi
+fi
+
 TARGET="${JOBTRAIL_TEST_TARGET:-Modules.sln}"
 if [[ -z "${JOBTRAIL_TEST_TARGET:-}" && ! -e "$TARGET" && -e Modules.slnx ]]; then
     TARGET=Modules.slnx

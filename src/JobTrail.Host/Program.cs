@@ -34,7 +34,7 @@ builder.Services.AddJobTrailProblemDetails();
 builder.Services.AddAuthorizationBuilder()
     .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(AccessModule.AuthenticationScheme)
         .RequireAuthenticatedUser().Build());
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(OpenApiDescription.Configure);
 builder.Services.AddHealthChecks()
     .AddCheck<PostgresReadinessCheck>("postgres", tags: ["ready"])
     .AddCheck<ValkeyReadinessCheck>("valkey", failureStatus: HealthStatus.Degraded, tags: ["ready"]);

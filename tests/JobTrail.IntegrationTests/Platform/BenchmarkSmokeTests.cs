@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using JobTrail.IntegrationTests.Infrastructure;
@@ -26,42 +25,15 @@ public sealed partial class BenchmarkSmokeTests
         Assert.All(rates, rate => Assert.True(rate.Value > 0, $"{rate.Key}: no event was accepted:\n{output}\n{Tail(errors)}"));
     }
 
-    private static async Task<(int ExitCode, string Output, string Errors)> RunToolAsync(params string[] arguments)
+    private static async Task<ExternalProcess.Result> RunToolAsync(params string[] arguments)
     {
         // The tool runs on this run's PostgreSQL (the container, when there is one), not the environment's.
         var server = await TestPostgres.GetAsync();
-        var start = new ProcessStartInfo(Muxer)
+        return await ExternalProcess.RunAsync(Muxer, [ToolDll(), .. arguments], Deadline, new Dictionary<string, string>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = RepositoryRoot(),
-        };
-        start.Environment["JobTrail__Postgres"] = server.ServiceConnectionString;
-        start.Environment["JobTrail__PostgresOwner"] = server.OwnerConnectionString;
-        start.ArgumentList.Add(ToolDll());
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(Deadline);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // The tool stops its host on exit; killing the tree also ends a host it could not stop.
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            Assert.Fail($"The benchmark tool did not finish within {Deadline}:\n{Tail(await errors)}");
-        }
-
-        return (process.ExitCode, await output, await errors);
+            ["JobTrail__Postgres"] = server.ServiceConnectionString,
+            ["JobTrail__PostgresOwner"] = server.OwnerConnectionString,
+        });
     }
 
     /// <summary>The tool as built beside this test run (the project reference builds it first).</summary>
@@ -72,25 +44,12 @@ public sealed partial class BenchmarkSmokeTests
 #else
         const string configuration = "Release";
 #endif
-        var dll = Path.Combine(RepositoryRoot(), "benchmarks", "JobTrail.Benchmarks", "bin", configuration, "net10.0", "JobTrail.Benchmarks.dll");
+        var dll = Path.Combine(Repository.Root, "benchmarks", "JobTrail.Benchmarks", "bin", configuration, "net10.0", "JobTrail.Benchmarks.dll");
         return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: build benchmarks/JobTrail.Benchmarks -c {configuration}.");
     }
 
     private static string Muxer =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Modules.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Modules.sln above {AppContext.BaseDirectory}.");
-    }
 
     private static string Tail(string text) => string.Join('\n', text.Split('\n').TakeLast(40));
 
