@@ -17,9 +17,7 @@ public sealed class CompliantFixtureTests
 
         ArchitectureAssert.NoViolations(
             [
-                .. VisibilityRules.PublicHandlersAndDbContexts(types),
                 .. VisibilityRules.PublicTypesBesidesModuleClass("Compliant", types),
-                .. VisibilityRules.EndpointsThatAreNotInternalSealed(types),
                 .. RequestConventionRules.CommandsWithoutValidator(types),
                 .. RequestConventionRules.RequestsWithoutKnownScope(types, Scopes.All),
                 .. RequestConventionRules.CommandsWithoutAuditDeclaration(types),

@@ -14,7 +14,11 @@ public sealed class VisibilityTests
         Assert.NotEmpty(BuiltAssemblies.AllModuleAssemblies);
 
         ArchitectureAssert.NoViolations(
-            [.. BuiltAssemblies.AllModuleAssemblies.SelectMany(VisibilityRules.PublicHandlersAndDbContexts)]);
+        [
+            .. BuiltAssemblies.AllModuleAssemblies.Select(a => SliceRules.InAssembly(a.Name.Name)).SelectMany(types =>
+                ModuleBoundaryRules.FailingTypes(SliceRules.NotPublic(SliceRules.Handlers(types)))
+                    .Concat(ModuleBoundaryRules.FailingTypes(SliceRules.NotPublic(SliceRules.DbContexts(types))))),
+        ]);
     }
 
     [Fact]
@@ -27,39 +31,22 @@ public sealed class VisibilityTests
     }
 
     [Fact]
-    public void Endpoints_are_internal_and_sealed()
-    {
-        Assert.NotEmpty(BuiltAssemblies.ModuleImplementations);
-
-        ArchitectureAssert.NoViolations(
-            [.. BuiltAssemblies.ModuleImplementations.SelectMany(VisibilityRules.EndpointsThatAreNotInternalSealed)]);
-    }
-
-    [Fact]
     public void Rule_flags_a_public_endpoint_and_an_unsealed_one()
     {
-        var violations = VisibilityRules.EndpointsThatAreNotInternalSealed(FixtureTypes.InNamespaceOf<PublicSurfaceEndpoints>());
+        var failing = ModuleBoundaryRules.FailingTypes(SliceRules.InternalAndSealed(SliceRules.Endpoints(SliceRules.InNamespaceOf<PublicSurfaceEndpoints>())));
 
-        ArchitectureAssert.Violations(
-            [
-                $"{typeof(PublicSurfaceEndpoints).FullName} is an endpoint (ICarterModule) but not internal sealed",
-                $"{typeof(UnsealedSurfaceEndpoints).FullName} is an endpoint (ICarterModule) but not internal sealed",
-            ],
-            violations);
+        ArchitectureAssert.Violations([typeof(PublicSurfaceEndpoints).FullName!, typeof(UnsealedSurfaceEndpoints).FullName!], failing);
     }
 
     [Fact]
     public void Rule_flags_a_public_handler_and_a_public_db_context()
     {
-        var violations = VisibilityRules.PublicHandlersAndDbContexts(FixtureTypes.InNamespaceOf<PublicPingHandler>());
+        var types = SliceRules.InNamespaceOf<PublicPingHandler>();
 
         ArchitectureAssert.Violations(
-            [
-                $"{typeof(PublicPingHandler).FullName} is a public request handler",
-                $"{typeof(PublicNotifyHandler).FullName} is a public request handler",
-                $"{typeof(PublicDbContext).FullName} is a public DbContext",
-            ],
-            violations);
+            [typeof(PublicPingHandler).FullName!, typeof(PublicNotifyHandler).FullName!],
+            ModuleBoundaryRules.FailingTypes(SliceRules.NotPublic(SliceRules.Handlers(types))));
+        ArchitectureAssert.Violations([typeof(PublicDbContext).FullName!], ModuleBoundaryRules.FailingTypes(SliceRules.NotPublic(SliceRules.DbContexts(types))));
     }
 
     [Fact]

@@ -1,49 +1,15 @@
 using JobTrail.ArchitectureTests.Analysis;
-using Carter;
-using MediatR;
-using Microsoft.EntityFrameworkCore;
 using Mono.Cecil;
 
 namespace JobTrail.ArchitectureTests.Rules;
 
+/// <summary>
+/// The one visibility rule left to Mono.Cecil: NetArchTest cannot tell a type someone wrote from the
+/// public marker types the compiler emits for C# 14 extension blocks, which carry no [CompilerGenerated].
+/// Handlers, validators, endpoints and DbContexts are checked with NetArchTest in <see cref="SliceRules"/>.
+/// </summary>
 internal static class VisibilityRules
 {
-    private static readonly string RequestHandler = typeof(IRequestHandler<,>).FullName!;
-    private static readonly string DbContextClass = typeof(DbContext).FullName!;
-    private static readonly string CarterEndpoint = typeof(ICarterModule).FullName!;
-
-    /// <summary>Handlers and DbContexts are a module's internals: nothing outside it may call or query them.</summary>
-    public static IReadOnlyList<string> PublicHandlersAndDbContexts(AssemblyDefinition module) =>
-        PublicHandlersAndDbContexts(module.AllTypes());
-
-    public static IReadOnlyList<string> PublicHandlersAndDbContexts(IEnumerable<TypeDefinition> types)
-    {
-        var violations = new List<string>();
-        foreach (var type in types.Where(t => t.IsExternallyVisible()))
-        {
-            if (type.Implements(RequestHandler))
-            {
-                violations.Add($"{type.FullName} is a public request handler");
-            }
-
-            if (type.DerivesFrom(DbContextClass))
-            {
-                violations.Add($"{type.FullName} is a public DbContext");
-            }
-        }
-
-        return [.. violations.Order(StringComparer.Ordinal)];
-    }
-
-    /// <summary>An endpoint (a Carter module) is internal and sealed: it is mapped by <c>MapCarter()</c>, never called or extended.</summary>
-    public static IReadOnlyList<string> EndpointsThatAreNotInternalSealed(AssemblyDefinition module) =>
-        EndpointsThatAreNotInternalSealed(module.AllTypes());
-
-    public static IReadOnlyList<string> EndpointsThatAreNotInternalSealed(IEnumerable<TypeDefinition> types) =>
-        [.. types.Where(t => t.IsConcrete() && t.Implements(CarterEndpoint) && (t.IsExternallyVisible() || !t.IsSealed))
-            .Select(t => $"{t.FullName} is an endpoint ({nameof(ICarterModule)}) but not internal sealed")
-            .Order(StringComparer.Ordinal)];
-
     /// <summary>
     /// A module implementation exposes exactly one type: the public static class <c>&lt;Name&gt;Module</c>
     /// with <c>Add&lt;Name&gt;Module</c>. Endpoints, handlers and the rest are internal (found by scanning).
