@@ -1,6 +1,7 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.Modules.Activity.Contracts;
 using JobTrail.Modules.Activity.Capture;
 using JobTrail.Modules.Activity.Persistence;
 using JobTrail.Modules.Activity.Retention;
@@ -23,6 +24,9 @@ public static class ActivityModule
         services.AddScoped<ActivityRecorder>();
         services.AddScoped<ActivityChainReader>();
         services.AddScoped<IActivityCapture>(sp => sp.GetRequiredService<ActivityRecorder>());
+        // Same places in the pipeline as ADR 0009 describes: refusals just inside logging, successes inside the transaction.
+        services.AddPipelineStage(PipelineStage.Refusals, typeof(RefusalCaptureBehavior<,>));
+        services.AddPipelineStage(PipelineStage.InTransaction, typeof(ActivityCaptureBehavior<,>));
         services.AddSingleton<ActivityPartitionMaintenance>();
         services.AddHostedService<ActivityPartitionJob>();
         services.AddSingleton<SealerState>();
