@@ -40,7 +40,7 @@ builder.Services.AddHealthChecks()
     .AddCheck<ValkeyReadinessCheck>("valkey", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
 var trustedProxies = TrustedProxies.FromConfiguration(configuration);
 builder.Services.Configure<ForwardedHeadersOptions>(trustedProxies.Apply);
-builder.Services.AddJobTrailRateLimiting(configuration);
+builder.Services.AddJobTrailRateLimiting();
 builder.Services.AddHsts(o => o.MaxAge = TimeSpan.FromDays(365));
 builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
 
@@ -87,6 +87,9 @@ app.MapHealthChecks("/health/ready", new HealthCheckOptions
     ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status200OK },
 }).AllowAnonymous();
 app.MapCarter();
+
+// Every bound setting is checked here, before the first connection: a bad one stops start-up naming its variable.
+app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
 
 var database = app.Services.GetRequiredService<DatabaseOptions>();
 if (database.UsesOneRole)

@@ -1,10 +1,12 @@
+using System.ComponentModel.DataAnnotations;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading.RateLimiting;
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 
 namespace JobTrail.Host;
 
@@ -18,14 +20,19 @@ namespace JobTrail.Host;
 /// </summary>
 internal static class RateLimiting
 {
-    public static IServiceCollection AddJobTrailRateLimiting(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddJobTrailRateLimiting(this IServiceCollection services)
     {
-        var perSecond = configuration.GetValue("JobTrail:RateLimit:PerSecond", 200);
-        var burst = configuration.GetValue("JobTrail:RateLimit:Burst", 400);
-        var recordWindow = configuration.GetValue("JobTrail:RateLimit:RecordWindow", TimeSpan.FromMinutes(1));
-        services.AddSingleton(sp => new RateLimitRecordWindows(recordWindow, sp.GetRequiredService<TimeProvider>()));
-        services.AddRateLimiter(options =>
+        services.AddOptions<RateLimitOptions>()
+            .BindConfiguration(RateLimitOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => o.RecordWindow >= TimeSpan.FromSeconds(1), "JobTrail__RateLimit__RecordWindow must be at least one second.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => new RateLimitRecordWindows(
+            sp.GetRequiredService<IOptions<RateLimitOptions>>().Value.RecordWindow, sp.GetRequiredService<TimeProvider>()));
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((options, settings) =>
         {
+            var (perSecond, burst, recordWindow) = (settings.Value.PerSecond, settings.Value.Burst, settings.Value.RecordWindow);
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
                 var context = http.RequestServices.GetRequiredService<RequestContext>();
@@ -91,6 +98,20 @@ internal static class RateLimiting
         });
         return services;
     }
+}
+
+/// <summary><c>JobTrail:RateLimit</c>, bound and validated at start-up.</summary>
+internal sealed class RateLimitOptions
+{
+    public const string Section = "JobTrail:RateLimit";
+
+    [Range(1, 1_000_000, ErrorMessage = "JobTrail__RateLimit__PerSecond must be between 1 and 1000000.")]
+    public int PerSecond { get; set; } = 200;
+
+    [Range(1, 1_000_000, ErrorMessage = "JobTrail__RateLimit__Burst must be between 1 and 1000000.")]
+    public int Burst { get; set; } = 400;
+
+    public TimeSpan RecordWindow { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>

@@ -17,7 +17,7 @@ public sealed class ContractsTests
     }
 
     [Fact]
-    public void Contracts_hold_only_public_sealed_records_and_enums() =>
+    public void Contracts_hold_only_public_sealed_records_enums_interfaces_and_sealed_attributes() =>
         ArchitectureAssert.NoViolations(
             [.. BuiltAssemblies.ModuleContracts.SelectMany(ContractsRules.TypesThatAreNotPublicSealedRecords)]);
 

@@ -72,7 +72,10 @@ public sealed class ModuleIsolationTests
     [Fact]
     public void Rule_flags_each_building_blocks_type_that_uses_a_module()
     {
-        var violations = ModuleIsolationRules.ForbiddenDependenciesOfBuildingBlocks(BuiltAssemblies.Tests);
+        // The fixtures declare activity as every module's requests do, through Activity.Contracts; only the planted uses count here.
+        var violations = ModuleIsolationRules.ForbiddenDependenciesOfBuildingBlocks(BuiltAssemblies.Tests)
+            .Where(v => !v.Contains("JobTrail.Modules.Activity.Contracts", StringComparison.Ordinal))
+            .ToList();
 
         ArchitectureAssert.Violations(
             [

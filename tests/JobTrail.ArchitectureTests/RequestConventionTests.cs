@@ -5,6 +5,7 @@ using JobTrail.ArchitectureTests.Fixtures.Violations.MissingScope;
 using JobTrail.ArchitectureTests.Fixtures.Violations.MissingValidator;
 using JobTrail.ArchitectureTests.Rules;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.ArchitectureTests;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Runtime.InteropServices;
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.Activity.Contracts;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;

@@ -1,5 +1,6 @@
 using JobTrail.Benchmarks.Infra;
 using JobTrail.Benchmarks.Reporting;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Benchmarks.Scenarios;
 

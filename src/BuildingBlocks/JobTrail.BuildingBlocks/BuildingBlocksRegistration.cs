@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace JobTrail.BuildingBlocks;
@@ -14,8 +15,15 @@ public static class BuildingBlocksRegistration
 {
     public static IServiceCollection AddBuildingBlocks(this IServiceCollection services, IConfiguration configuration)
     {
-        // Resolved lazily so hosts (and tests) may supply configuration after registration.
-        services.AddSingleton(sp => DatabaseOptions.From(sp.GetRequiredService<IConfiguration>()));
+        services.AddOptions<DatabaseOptions>()
+            .BindConfiguration(DatabaseOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value);
+        services.AddOptions<ValkeyOptions>()
+            .BindConfiguration(ValkeyOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<DatabaseOptions>().ServiceConnectionString).Build());
         services.AddScoped<DbSession>();
         services.AddSingleton(sp => DatabaseAvailability.From(
@@ -25,9 +33,7 @@ public static class BuildingBlocksRegistration
         services.AddScoped<RequestContext>();
         services.AddSingleton<SqlMigrator>();
         services.AddSingleton<IValkeyClient>(sp => new ValkeyClient(
-            sp.GetRequiredService<IConfiguration>()["JobTrail:Valkey"] is { Length: > 0 } valkey
-                ? valkey
-                : throw new InvalidOperationException("JobTrail:Valkey is not set. Set JobTrail__Valkey to host:port (scripts/run.sh does this)."),
+            sp.GetRequiredService<IOptions<ValkeyOptions>>().Value.Valkey!,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ValkeyClient>>()));
         services.TryAddSingleton(TimeProvider.System);
         // Only Development and Testing may run on a throw-away key; anywhere else a missing key stops start-up.

@@ -18,7 +18,9 @@ internal static class ContractsRules
 
     /// <summary>
     /// Contracts are data: every type is a public sealed record. Public enums are accepted too, as values
-    /// inside those records: immutable, behaviourless, and better typed than strings.
+    /// inside those records: immutable, behaviourless, and better typed than strings. So are public
+    /// interfaces (a port another module implements or a request declares, with no state) and public
+    /// sealed attributes (a declaration a request carries, such as Activity's <c>[Audited]</c>).
     /// </summary>
     public static IReadOnlyList<string> TypesThatAreNotPublicSealedRecords(AssemblyDefinition contracts) =>
         TypesThatAreNotPublicSealedRecords(contracts.AllTypes());
@@ -39,8 +41,18 @@ internal static class ContractsRules
             problems.Add("not public");
         }
 
-        if (type.IsEnum)
+        if (type.IsEnum || type.IsInterface)
         {
+            return problems;
+        }
+
+        if (type.BaseType?.FullName == "System.Attribute")
+        {
+            if (!type.IsSealed)
+            {
+                problems.Add("not sealed");
+            }
+
             return problems;
         }
 

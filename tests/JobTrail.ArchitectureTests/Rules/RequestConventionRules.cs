@@ -2,6 +2,7 @@ using FluentValidation;
 using JobTrail.ArchitectureTests.Analysis;
 using JobTrail.BuildingBlocks.Mediator;
 using Mono.Cecil;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.ArchitectureTests.Rules;
 

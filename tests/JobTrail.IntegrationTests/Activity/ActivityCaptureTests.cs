@@ -1,5 +1,5 @@
 using System.Text.Json;
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Http;
 using JobTrail.IntegrationTests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

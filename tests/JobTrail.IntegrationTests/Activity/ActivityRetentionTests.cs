@@ -44,7 +44,7 @@ public sealed class ActivityRetentionFixture() : JobTrailFixture(
     {
         foreach (var month in months)
         {
-            await ScalarAsOwnerAsync<string>($"select activity.ensure_partition('{year:D4}-{month:D2}-01')");
+            await ScalarAsOwnerAsync<string>($"select activity.ensure_partition('activity_logs', '{year:D4}-{month:D2}-01')");
         }
     }
 
@@ -129,6 +129,29 @@ public sealed class ActivityRetentionTests(ActivityRetentionFixture fixture) : I
             Assert.Equal(p.From.AddMonths(1), p.To);
             Assert.Equal(ActivityRetentionFixture.NameOf(p.From.Year, p.From.Month), p.Name);
         });
+    }
+
+    [Fact]
+    public async Task One_partition_function_creates_chain_partitions_as_it_does_row_partitions_and_refuses_other_tables()
+    {
+        var created = await fixture.ScalarAsOwnerAsync<string>("select activity.ensure_partition('chain', '2031-02-01')");
+        var again = await fixture.ScalarAsOwnerAsync<string>("select activity.ensure_partition('chain', '2031-02-17')");
+        var guarded = await fixture.ScalarAsOwnerAsync<bool>(
+            """
+            select c.relrowsecurity and c.relforcerowsecurity
+                   and exists (select 1 from pg_trigger t where t.tgrelid = c.oid and t.tgname = 'chain_no_truncate')
+            from pg_class c where c.oid = 'activity.chain_2031_02'::regclass
+            """);
+        var perTableCopies = await fixture.ScalarAsOwnerAsync<long>(
+            "select count(*) from pg_proc where pronamespace = 'activity'::regnamespace and proname in ('ensure_chain_partition', 'drop_chain_partitions_ending_by')");
+        var refused = await Assert.ThrowsAsync<PostgresException>(() =>
+            fixture.ScalarAsOwnerAsync<string>("select activity.ensure_partition('workspaces', '2031-02-01')"));
+
+        Assert.Equal("chain_2031_02", created);
+        Assert.Null(again);
+        Assert.True(guarded);
+        Assert.Equal(0, perTableCopies);
+        Assert.Equal("22023", refused.SqlState);
     }
 }
 

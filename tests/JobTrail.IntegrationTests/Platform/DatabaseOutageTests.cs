@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.IntegrationTests.Infrastructure;

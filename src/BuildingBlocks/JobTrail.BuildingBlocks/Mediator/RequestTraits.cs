@@ -8,7 +8,6 @@ public static class RequestTraits<TRequest>
     public static readonly bool IsCommand = Implements(typeof(ICommand<>));
     public static readonly bool IsQuery = Implements(typeof(IQuery<>));
     public static readonly string? RequiredScope = typeof(TRequest).GetCustomAttribute<RequiresScopeAttribute>()?.Scope;
-    public static readonly AuditedAttribute? Audited = typeof(TRequest).GetCustomAttribute<AuditedAttribute>();
     public static readonly string Name = typeof(TRequest).Name;
 
     private static bool Implements(Type open) =>

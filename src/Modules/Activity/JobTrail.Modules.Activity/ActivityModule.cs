@@ -1,12 +1,14 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.Modules.Activity.Contracts;
 using JobTrail.Modules.Activity.Capture;
 using JobTrail.Modules.Activity.Persistence;
 using JobTrail.Modules.Activity.Retention;
 using JobTrail.Modules.Activity.Sealing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace JobTrail.Modules.Activity;
 
@@ -18,11 +20,20 @@ public static class ActivityModule
         // Validators stay internal sealed; they run only in the ValidationBehavior.
         services.AddValidatorsFromAssembly(typeof(ActivityModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddActivityDbContext();
-        // Read when first needed, so that hosts (and tests) may supply configuration after registration.
-        services.AddSingleton(sp => ActivityOptions.From(sp.GetRequiredService<IConfiguration>()));
+        services.AddOptions<ActivityOptions>()
+            .BindConfiguration(ActivityOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => o.PartitionMaintenanceInterval >= TimeSpan.FromSeconds(1), "JobTrail__Activity__PartitionMaintenanceInterval must be at least one second.")
+            .Validate(o => o.SealInterval >= TimeSpan.FromMilliseconds(10) && o.SealInterval <= TimeSpan.FromMinutes(1), "JobTrail__Activity__SealInterval must be between 10 ms and one minute.")
+            .Validate(o => o.SealLagWarning > TimeSpan.Zero, "JobTrail__Activity__SealLagWarning must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ActivityOptions>>().Value);
         services.AddScoped<ActivityRecorder>();
         services.AddScoped<ActivityChainReader>();
         services.AddScoped<IActivityCapture>(sp => sp.GetRequiredService<ActivityRecorder>());
+        // Same places in the pipeline as ADR 0009 describes: refusals just inside logging, successes inside the transaction.
+        services.AddPipelineStage(PipelineStage.Refusals, typeof(RefusalCaptureBehavior<,>));
+        services.AddPipelineStage(PipelineStage.InTransaction, typeof(ActivityCaptureBehavior<,>));
         services.AddSingleton<ActivityPartitionMaintenance>();
         services.AddHostedService<ActivityPartitionJob>();
         services.AddSingleton<SealerState>();

@@ -1,5 +1,4 @@
-using System.Globalization;
-using Microsoft.Extensions.Configuration;
+using System.ComponentModel.DataAnnotations;
 
 namespace JobTrail.Modules.Activity;
 
@@ -10,82 +9,26 @@ namespace JobTrail.Modules.Activity;
 /// sealer runs (<c>SealInterval</c>, default one second), how many rows it links per round
 /// (<c>SealBatchSize</c>, default 1000), the sealing lag past which readiness reports it degraded
 /// (<c>SealLagWarning</c>, default one minute), and whether it runs at all (<c>SealingEnabled</c>).
+/// Bound and validated at start-up (<see cref="ActivityModule"/>); a bad value stops it, naming the variable.
 /// </summary>
-internal sealed record ActivityOptions(int RetentionDays, int PartitionsAhead, TimeSpan PartitionMaintenanceInterval)
+internal sealed class ActivityOptions
 {
-    public TimeSpan SealInterval { get; init; } = TimeSpan.FromSeconds(1);
-
-    public int SealBatchSize { get; init; } = 1000;
-
-    public TimeSpan SealLagWarning { get; init; } = TimeSpan.FromMinutes(1);
-
-    public bool SealingEnabled { get; init; } = true;
-
     public const string Section = "JobTrail:Activity";
 
-    public static ActivityOptions From(IConfiguration configuration)
-    {
-        var section = configuration.GetSection(Section);
-        var retention = Read(section, "RetentionDays", 365, int.Parse);
-        var ahead = Read(section, "PartitionsAhead", 3, int.Parse);
-        var interval = Read(section, "PartitionMaintenanceInterval", TimeSpan.FromHours(1), TimeSpan.Parse);
-        if (retention < 1)
-        {
-            throw new InvalidOperationException($"{Section}:RetentionDays must be at least 1 (got {retention}).");
-        }
+    [Range(1, int.MaxValue, ErrorMessage = "JobTrail__Activity__RetentionDays must be at least 1.")]
+    public int RetentionDays { get; set; } = 365;
 
-        if (ahead is < 1 or > 24)
-        {
-            throw new InvalidOperationException($"{Section}:PartitionsAhead must be between 1 and 24 (got {ahead}).");
-        }
+    [Range(1, 24, ErrorMessage = "JobTrail__Activity__PartitionsAhead must be between 1 and 24.")]
+    public int PartitionsAhead { get; set; } = 3;
 
-        if (interval < TimeSpan.FromSeconds(1))
-        {
-            throw new InvalidOperationException($"{Section}:PartitionMaintenanceInterval must be at least one second (got {interval}).");
-        }
+    public TimeSpan PartitionMaintenanceInterval { get; set; } = TimeSpan.FromHours(1);
 
-        var sealInterval = Read(section, "SealInterval", TimeSpan.FromSeconds(1), TimeSpan.Parse);
-        var sealBatch = Read(section, "SealBatchSize", 1000, int.Parse);
-        var lagWarning = Read(section, "SealLagWarning", TimeSpan.FromMinutes(1), TimeSpan.Parse);
-        var sealing = Read(section, "SealingEnabled", true, (text, _) => bool.Parse(text));
-        if (sealInterval < TimeSpan.FromMilliseconds(10) || sealInterval > TimeSpan.FromMinutes(1))
-        {
-            throw new InvalidOperationException($"{Section}:SealInterval must be between 10 ms and one minute (got {sealInterval}).");
-        }
+    public TimeSpan SealInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-        if (sealBatch is < 1 or > 100_000)
-        {
-            throw new InvalidOperationException($"{Section}:SealBatchSize must be between 1 and 100000 (got {sealBatch}).");
-        }
+    [Range(1, 100_000, ErrorMessage = "JobTrail__Activity__SealBatchSize must be between 1 and 100000.")]
+    public int SealBatchSize { get; set; } = 1000;
 
-        return new ActivityOptions(retention, ahead, interval)
-        {
-            SealInterval = sealInterval,
-            SealBatchSize = sealBatch,
-            SealLagWarning = lagWarning,
-            SealingEnabled = sealing,
-        };
-    }
+    public TimeSpan SealLagWarning { get; set; } = TimeSpan.FromMinutes(1);
 
-    private static T Read<T>(IConfigurationSection section, string key, T fallback, Func<string, IFormatProvider, T> parse)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        try
-        {
-            return parse(text, CultureInfo.InvariantCulture);
-        }
-        catch (FormatException ex)
-        {
-            throw new InvalidOperationException($"{Section}:{key} is not valid: '{text}'.", ex);
-        }
-        catch (OverflowException ex)
-        {
-            throw new InvalidOperationException($"{Section}:{key} is out of range: '{text}'.", ex);
-        }
-    }
+    public bool SealingEnabled { get; set; } = true;
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.ArchitectureTests.Fixtures.Compliant;
 

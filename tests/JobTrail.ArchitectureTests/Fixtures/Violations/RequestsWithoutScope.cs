@@ -1,6 +1,7 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
 using MediatR;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.ArchitectureTests.Fixtures.Violations.MissingScope;
 

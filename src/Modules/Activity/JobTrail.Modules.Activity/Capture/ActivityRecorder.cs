@@ -1,6 +1,6 @@
 using System.Net;
 using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Domain;

@@ -1,5 +1,5 @@
 using System.Net;
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.Activity.Domain;
 

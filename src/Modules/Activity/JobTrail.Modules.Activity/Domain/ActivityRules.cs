@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Persistence;
 
 namespace JobTrail.Modules.Activity.Domain;

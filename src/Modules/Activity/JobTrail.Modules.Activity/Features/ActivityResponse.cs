@@ -1,5 +1,5 @@
 using System.Text.Json;
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.Activity.Domain;
 

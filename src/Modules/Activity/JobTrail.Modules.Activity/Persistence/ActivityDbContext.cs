@@ -1,4 +1,4 @@
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Domain;
 using Microsoft.EntityFrameworkCore;

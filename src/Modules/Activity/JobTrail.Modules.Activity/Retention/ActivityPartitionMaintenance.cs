@@ -16,14 +16,18 @@ internal sealed record PartitionMaintenanceResult(IReadOnlyList<string> Created,
 /// Keeps <c>activity.activity_logs</c> partitioned by UTC month: creates this month's partition and
 /// the next <see cref="ActivityOptions.PartitionsAhead"/>, and drops, whole, every partition that
 /// ended at least <see cref="ActivityOptions.RetentionDays"/> ago. Partition DDL needs the owner
-/// role; the SQL lives in the module's migration (<c>activity.ensure_partition</c>,
-/// <c>activity.drop_partitions_ending_by</c>).
+/// role; the SQL lives in the module's migration: one <c>activity.ensure_partition(table, month)</c> and
+/// one <c>activity.drop_partitions_ending_by(table, cutoff)</c> serve both partitioned tables.
 /// </summary>
 internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions database, ActivityOptions options, ILogger<ActivityPartitionMaintenance> logger)
 {
     // Creating or dropping a partition locks the parent table; rather than queue behind a long
     // reader (and make every insert queue behind us), give up and try again on the next run.
     private const string LockTimeout = "set local lock_timeout = '5s'";
+    private const string EnsurePartition = "select activity.ensure_partition($1, $2)";
+    private const string DropPartitionsEndingBy = "select activity.drop_partitions_ending_by($1, $2)";
+    private const string Rows = "activity_logs";
+    private const string Chain = "chain";
 
     public async Task<PartitionMaintenanceResult> RunOnceAsync(DateTime now, CancellationToken cancellationToken = default)
     {
@@ -38,14 +42,14 @@ internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions datab
         var chainCreated = new List<string>();
         for (var month = 0; month <= options.PartitionsAhead; month++)
         {
-            created.AddRange(await RunAsync(connection, "select activity.ensure_partition($1)", thisMonth.AddMonths(month), cancellationToken));
-            chainCreated.AddRange(await RunAsync(connection, "select activity.ensure_chain_partition($1)", thisMonth.AddMonths(month), cancellationToken));
+            created.AddRange(await RunAsync(connection, EnsurePartition, Rows, thisMonth.AddMonths(month), cancellationToken));
+            chainCreated.AddRange(await RunAsync(connection, EnsurePartition, Chain, thisMonth.AddMonths(month), cancellationToken));
         }
 
         // Links go with the same cutoff as rows. A link is sealed after its row occurred, so a kept row
         // always keeps its link; a kept link whose row was dropped still verifies on its own.
-        var dropped = await RunAsync(connection, "select activity.drop_partitions_ending_by($1)", cutoff, cancellationToken);
-        var chainDropped = await RunAsync(connection, "select activity.drop_chain_partitions_ending_by($1)", cutoff, cancellationToken);
+        var dropped = await RunAsync(connection, DropPartitionsEndingBy, Rows, cutoff, cancellationToken);
+        var chainDropped = await RunAsync(connection, DropPartitionsEndingBy, Chain, cutoff, cancellationToken);
         foreach (var name in created.Concat(chainCreated))
         {
             LogCreated(name);
@@ -60,7 +64,7 @@ internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions datab
     }
 
     /// <summary>One statement in a short transaction of its own; answers the non-null names it returned.</summary>
-    private static async Task<List<string>> RunAsync(NpgsqlConnection connection, string sql, object argument, CancellationToken cancellationToken)
+    private static async Task<List<string>> RunAsync(NpgsqlConnection connection, string sql, string table, object argument, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, transaction)
@@ -68,7 +72,7 @@ internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions datab
             BatchCommands =
             {
                 new NpgsqlBatchCommand(LockTimeout),
-                new NpgsqlBatchCommand(sql) { Parameters = { new NpgsqlParameter { Value = argument } } },
+                new NpgsqlBatchCommand(sql) { Parameters = { new NpgsqlParameter { Value = table }, new NpgsqlParameter { Value = argument } } },
             },
         };
         var names = new List<string>();

@@ -145,7 +145,7 @@ internal sealed class ActivityChainSealer(DatabaseOptions database, ActivityOpti
             return;
         }
 
-        await using var command = new NpgsqlCommand("select activity.ensure_chain_partition($1)", connection, transaction);
+        await using var command = new NpgsqlCommand("select activity.ensure_partition('chain', $1)", connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = month });
         await command.ExecuteNonQueryAsync(cancellationToken);
         ensuredMonth = month;

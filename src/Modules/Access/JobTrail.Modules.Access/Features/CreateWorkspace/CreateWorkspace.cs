@@ -6,6 +6,7 @@ using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.Access.Persistence;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.Access.Features.CreateWorkspace;
 

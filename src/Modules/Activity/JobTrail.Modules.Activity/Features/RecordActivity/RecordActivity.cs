@@ -1,7 +1,7 @@
 using System.Text.Json;
 using FluentValidation;
 using FluentValidation.Results;
-using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;

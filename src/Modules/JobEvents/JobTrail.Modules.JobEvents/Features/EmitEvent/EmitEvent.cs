@@ -2,6 +2,7 @@ using System.Text.Json;
 using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
 using MediatR;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.JobEvents.Features.EmitEvent;
 

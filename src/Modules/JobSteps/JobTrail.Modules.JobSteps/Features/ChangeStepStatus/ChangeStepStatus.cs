@@ -5,6 +5,7 @@ using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.JobSteps.Features.ChangeStepStatus;
 

@@ -8,6 +8,7 @@ using JobTrail.Modules.JobSteps.Persistence;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.JobSteps.Features.CreateStep;
 

@@ -3,6 +3,7 @@ using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.JobSteps.Persistence;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.JobSteps.Features.RecordTokenUsage;
 

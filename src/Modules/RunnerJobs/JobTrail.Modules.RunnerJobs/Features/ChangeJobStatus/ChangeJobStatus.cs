@@ -5,6 +5,7 @@ using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Persistence;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.RunnerJobs.Features.ChangeJobStatus;
 

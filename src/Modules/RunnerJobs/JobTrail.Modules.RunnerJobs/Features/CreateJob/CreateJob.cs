@@ -7,6 +7,7 @@ using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Persistence;
 using MediatR;
+using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.RunnerJobs.Features.CreateJob;
 

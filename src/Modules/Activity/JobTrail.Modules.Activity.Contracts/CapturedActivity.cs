@@ -1,4 +1,4 @@
-namespace JobTrail.BuildingBlocks.Behaviors;
+namespace JobTrail.Modules.Activity.Contracts;
 
 public enum ActivityOutcome
 {

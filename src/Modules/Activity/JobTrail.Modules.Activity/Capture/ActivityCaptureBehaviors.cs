@@ -1,22 +1,32 @@
+using System.Reflection;
 using FluentValidation;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.Modules.Activity.Contracts;
 using MediatR;
 
-namespace JobTrail.BuildingBlocks.Behaviors;
+namespace JobTrail.Modules.Activity.Capture;
+
+/// <summary>Which audit declaration a request type carries, read once per type.</summary>
+internal static class AuditTraits<TRequest>
+{
+    public static readonly AuditedAttribute? Audited = RequestTraits<TRequest>.IsCommand
+        ? typeof(TRequest).GetCustomAttribute<AuditedAttribute>()
+        : null;
+}
 
 /// <summary>
 /// Innermost: after an audited command's handler succeeds, records SUCCEEDED in the same
 /// transaction, so the activity row exists exactly when the change does.
 /// </summary>
-public sealed class ActivityCaptureBehavior<TRequest, TResponse>(IEnumerable<IActivityCapture> captures)
+internal sealed class ActivityCaptureBehavior<TRequest, TResponse>(IEnumerable<IActivityCapture> captures)
     : IPipelineBehavior<TRequest, TResponse>
 {
     public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
     {
         var response = await next();
-        var audited = RequestTraits<TRequest>.Audited;
-        if (audited is null || !RequestTraits<TRequest>.IsCommand)
+        var audited = AuditTraits<TRequest>.Audited;
+        if (audited is null)
         {
             return response;
         }
@@ -35,13 +45,13 @@ public sealed class ActivityCaptureBehavior<TRequest, TResponse>(IEnumerable<IAc
 /// Just inside logging: an audited command refused by validation, authorization or a state rule
 /// is recorded as FAILED or DENIED in a short transaction of its own, then the refusal goes on.
 /// </summary>
-public sealed class RefusalCaptureBehavior<TRequest, TResponse>(IEnumerable<IActivityCapture> captures)
+internal sealed class RefusalCaptureBehavior<TRequest, TResponse>(IEnumerable<IActivityCapture> captures)
     : IPipelineBehavior<TRequest, TResponse>
 {
     public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
     {
-        var audited = RequestTraits<TRequest>.Audited;
-        if (audited is null || !RequestTraits<TRequest>.IsCommand)
+        var audited = AuditTraits<TRequest>.Audited;
+        if (audited is null)
         {
             return await next();
         }

@@ -1,0 +1,28 @@
+using JobTrail.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace JobTrail.IntegrationTests.Platform;
+
+public sealed class SettingValidationTests
+{
+    [Theory]
+    [InlineData("JobTrail:Activity:RetentionDays", "0", "JobTrail__Activity__RetentionDays")]
+    [InlineData("JobTrail:Activity:PartitionsAhead", "25", "JobTrail__Activity__PartitionsAhead")]
+    [InlineData("JobTrail:Activity:SealBatchSize", "0", "JobTrail__Activity__SealBatchSize")]
+    [InlineData("JobTrail:Activity:SealInterval", "00:05:00", "JobTrail__Activity__SealInterval")]
+    [InlineData("JobTrail:Activity:PartitionMaintenanceInterval", "00:00:00.1", "JobTrail__Activity__PartitionMaintenanceInterval")]
+    [InlineData("JobTrail:RateLimit:PerSecond", "0", "JobTrail__RateLimit__PerSecond")]
+    [InlineData("JobTrail:RateLimit:Burst", "-1", "JobTrail__RateLimit__Burst")]
+    [InlineData("JobTrail:RateLimit:RecordWindow", "00:00:00", "JobTrail__RateLimit__RecordWindow")]
+    [InlineData("JobTrail:Postgres", "", "JobTrail__Postgres")]
+    [InlineData("JobTrail:Valkey", "", "JobTrail__Valkey")]
+    public async Task A_bad_setting_stops_start_up_naming_its_variable(string key, string value, string variable)
+    {
+        // Checked before the first connection: the database need not exist.
+        await using var app = new JobTrailApp("jt_never_created", bootstrapKey: null, new Dictionary<string, string?> { [key] = value });
+
+        var error = Assert.Throws<OptionsValidationException>(() => app.Server);
+
+        Assert.Contains(variable, error.Message, StringComparison.Ordinal);
+    }
+}
