@@ -4,9 +4,9 @@ using JobTrail.Modules.Access.Features.ListApiKeys;
 using JobTrail.Modules.Access.Persistence;
 using Mapster;
 
-namespace JobTrail.ArchitectureTests;
+namespace JobTrail.IntegrationTests.Access;
 
-// Access has no unit-test project of its own; its mapping is checked here beside the other start-up rules.
+// Access has no unit-test project of its own; this needs no database, only the compiled mapping.
 public sealed class AccessMappingTests
 {
     private static readonly DateTime T0 = new(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
