@@ -19,6 +19,8 @@ public static class AccessModule
         // Validators stay internal sealed; they run only in the ValidationBehavior.
         services.AddValidatorsFromAssembly(typeof(AccessModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddModuleDbContext<AccessDbContext>();
+        // A response field without a source stops start-up here instead of failing its first request.
+        AccessMapping.Config.Compile();
         services.AddSingleton<AccessBootstrap>();
         services.AddAuthentication(AuthenticationScheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AuthenticationScheme, null);

@@ -15,6 +15,8 @@ public static class JobStepsModule
         // Validators stay internal sealed; they run only in the ValidationBehavior.
         services.AddValidatorsFromAssembly(typeof(JobStepsModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddModuleDbContext<JobStepsDbContext>();
+        // A response field without a source stops start-up here instead of failing its first request.
+        JobStepsMapping.Config.Compile();
         return services;
     }
 }

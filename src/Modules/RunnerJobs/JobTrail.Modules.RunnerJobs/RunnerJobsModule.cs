@@ -15,6 +15,8 @@ public static class RunnerJobsModule
         // Validators stay internal sealed; they run only in the ValidationBehavior.
         services.AddValidatorsFromAssembly(typeof(RunnerJobsModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddModuleDbContext<RunnerJobsDbContext>();
+        // A response field without a source stops start-up here instead of failing its first request.
+        RunnerJobsMapping.Config.Compile();
         return services;
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
+using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.Activity.Contracts;
-using JobTrail.BuildingBlocks.Persistence;
 
 namespace JobTrail.Modules.Activity.Domain;
 
@@ -36,10 +36,10 @@ internal static partial class ActivityRules
         return entity.Length > 0;
     }
 
-    public static string Spell(ActivityOutcome outcome) => UpperSnakeCaseEnumConverter<ActivityOutcome>.NameOf(outcome);
+    public static string Spell(ActivityOutcome outcome) => EnumText.Spell(outcome);
 
     public static bool TryParseOutcome(string? text, out ActivityOutcome outcome) =>
-        UpperSnakeCaseEnumConverter<ActivityOutcome>.TryParse(text, out outcome);
+        EnumText.TryParse(text, out outcome);
 
     /// <summary><c>&lt;entity&gt;.&lt;verb&gt;</c>: <c>runner_job.created</c>, <c>auth.password_reset</c>.</summary>
     [GeneratedRegex("^[a-z][a-z0-9_]{0,63}\\.[a-z][a-z0-9_]{0,63}$")]

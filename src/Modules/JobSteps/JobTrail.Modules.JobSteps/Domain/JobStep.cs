@@ -1,6 +1,6 @@
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Errors;
-using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.BuildingBlocks.Json;
 
 namespace JobTrail.Modules.JobSteps.Domain;
 
@@ -69,7 +69,7 @@ internal sealed class JobStep
         if (Type != StepType.AiAction)
         {
             throw new ConflictException(
-                $"Token usage can only be recorded on AI_ACTION steps; this step is {StepText.Spell(Type)}.", "not_an_ai_step");
+                $"Token usage can only be recorded on AI_ACTION steps; this step is {EnumText.Spell(Type)}.", "not_an_ai_step");
         }
 
         checked
@@ -82,40 +82,17 @@ internal sealed class JobStep
 
 internal static class StepStateMachine
 {
-    private static readonly Dictionary<StepStatus, StepStatus[]> Allowed = new()
+    private static readonly StateMachine<StepStatus> Rules = new("step", "step_terminal", new Dictionary<StepStatus, StepStatus[]>
     {
         [StepStatus.Pending] = [StepStatus.Running],
         [StepStatus.Running] = [StepStatus.Completed, StepStatus.Failed],
         [StepStatus.Completed] = [],
         [StepStatus.Failed] = [],
-    };
+    });
 
-    public static bool IsTerminal(StepStatus status) => Allowed[status].Length == 0;
+    public static bool IsTerminal(StepStatus status) => Rules.IsTerminal(status);
 
-    public static bool CanMove(StepStatus from, StepStatus to) => Allowed[from].Contains(to);
+    public static bool CanMove(StepStatus from, StepStatus to) => Rules.CanMove(from, to);
 
-    public static void EnsureAllowed(StepStatus from, StepStatus to)
-    {
-        if (CanMove(from, to))
-        {
-            return;
-        }
-
-        throw IsTerminal(from)
-            ? new ConflictException($"The step is {StepText.Spell(from)}, which is final; it cannot become {StepText.Spell(to)}.", "step_terminal")
-            : new ConflictException(
-                $"A {StepText.Spell(from)} step cannot become {StepText.Spell(to)}; it may become {string.Join(" or ", Allowed[from].Select(s => StepText.Spell(s)))}.",
-                "invalid_transition");
-    }
-}
-
-/// <summary>Enum values as clients spell them (UPPER_SNAKE), parsed strictly.</summary>
-internal static class StepText
-{
-    public static string Spell<TEnum>(TEnum value) where TEnum : struct, Enum => UpperSnakeCaseEnumConverter<TEnum>.NameOf(value);
-
-    public static string AllSpelled<TEnum>() where TEnum : struct, Enum => UpperSnakeCaseEnumConverter<TEnum>.AllNames;
-
-    public static bool TryParse<TEnum>(string? text, out TEnum value) where TEnum : struct, Enum =>
-        UpperSnakeCaseEnumConverter<TEnum>.TryParse(text, out value);
+    public static void EnsureAllowed(StepStatus from, StepStatus to) => Rules.EnsureAllowed(from, to);
 }

@@ -11,12 +11,12 @@ internal static class StepEvents
     public static AppendJobEvent StatusChanged(JobStep step) => step.Status switch
     {
         StepStatus.Running => Append(step, JobEventTypes.StepStarted,
-            new { stepId = step.Id, name = step.Name, ordinal = step.Ordinal, phase = StepText.Spell(step.Phase), type = StepText.Spell(step.Type) }),
+            new { stepId = step.Id, name = step.Name, ordinal = step.Ordinal, phase = EnumText.Spell(step.Phase), type = EnumText.Spell(step.Type) }),
         StepStatus.Completed => Append(step, JobEventTypes.StepCompleted,
             new { stepId = step.Id, name = step.Name, ordinal = step.Ordinal, durationMs = step.DurationMs }),
         StepStatus.Failed => Append(step, JobEventTypes.StepFailed,
             new { stepId = step.Id, name = step.Name, ordinal = step.Ordinal, durationMs = step.DurationMs, error = step.Error }),
-        _ => throw new InvalidOperationException($"No step event describes a move to {StepText.Spell(step.Status)}."),
+        _ => throw new InvalidOperationException($"No step event describes a move to {EnumText.Spell(step.Status)}."),
     };
 
     public static AppendJobEvent TokensUsed(JobStep step, long input, long output) =>

@@ -1,29 +1,24 @@
 using JobTrail.BuildingBlocks.Errors;
-using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.RunnerJobs.Contracts;
 using MediatR;
 
 namespace JobTrail.Modules.JobSteps.Features;
 
+/// <summary>A step as the API shows it; built from the row by <see cref="JobStepsMapping"/>.</summary>
 internal sealed record StepResponse(
     Guid Id,
     Guid JobId,
     int Ordinal,
     string Name,
-    StepPhase Phase,
-    StepType Type,
-    StepStatus Status,
+    string Phase,
+    string Type,
+    string Status,
     DateTime? StartedAt,
     DateTime? CompletedAt,
     long? DurationMs,
     long TokensInput,
     long TokensOutput,
-    string? Error)
-{
-    public static StepResponse From(JobStep s) => new(
-        s.Id, s.JobId, s.Ordinal, s.Name, s.Phase, s.Type, s.Status, s.StartedAt, s.CompletedAt, s.DurationMs,
-        s.TokensInput, s.TokensOutput, s.Error);
-}
+    string? Error);
 
 internal static class StepJobs
 {

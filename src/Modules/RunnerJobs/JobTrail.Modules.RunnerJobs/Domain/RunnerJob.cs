@@ -1,5 +1,4 @@
 using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Errors;
 
 namespace JobTrail.Modules.RunnerJobs.Domain;
 
@@ -55,7 +54,7 @@ internal sealed class RunnerJob
 
 internal static class JobStateMachine
 {
-    private static readonly Dictionary<JobStatus, JobStatus[]> Allowed = new()
+    private static readonly StateMachine<JobStatus> Rules = new("job", "job_terminal", new Dictionary<JobStatus, JobStatus[]>
     {
         [JobStatus.Pending] = [JobStatus.Queued, JobStatus.Running, JobStatus.Cancelled],
         [JobStatus.Queued] = [JobStatus.Running, JobStatus.Cancelled],
@@ -63,26 +62,11 @@ internal static class JobStateMachine
         [JobStatus.Completed] = [],
         [JobStatus.Failed] = [],
         [JobStatus.Cancelled] = [],
-    };
+    });
 
-    public static bool IsTerminal(JobStatus status) => Allowed[status].Length == 0;
+    public static bool IsTerminal(JobStatus status) => Rules.IsTerminal(status);
 
-    public static bool CanMove(JobStatus from, JobStatus to) => Allowed[from].Contains(to);
+    public static bool CanMove(JobStatus from, JobStatus to) => Rules.CanMove(from, to);
 
-    public static void EnsureAllowed(JobStatus from, JobStatus to)
-    {
-        if (CanMove(from, to))
-        {
-            return;
-        }
-
-        var name = Spell(from);
-        throw IsTerminal(from)
-            ? new ConflictException($"The job is {name}, which is final; it cannot become {Spell(to)}.", "job_terminal")
-            : new ConflictException(
-                $"A {name} job cannot become {Spell(to)}; it may become {string.Join(" or ", Allowed[from].Select(Spell))}.",
-                "invalid_transition");
-    }
-
-    public static string Spell(JobStatus status) => JobTrail.BuildingBlocks.Persistence.UpperSnakeCaseEnumConverter<JobStatus>.NameOf(status);
+    public static void EnsureAllowed(JobStatus from, JobStatus to) => Rules.EnsureAllowed(from, to);
 }

@@ -1,15 +1,14 @@
 using System.Text.Json;
-using JobTrail.BuildingBlocks.Json;
-using JobTrail.Modules.RunnerJobs.Domain;
 
 namespace JobTrail.Modules.RunnerJobs.Features;
 
+/// <summary>A job as the API shows it; built from the row by <see cref="RunnerJobsMapping"/>.</summary>
 internal sealed record JobResponse(
     Guid Id,
     Guid WorkspaceId,
     string Type,
     string? Name,
-    JobStatus Status,
+    string Status,
     JsonElement? Metadata,
     string CreatedBy,
     DateTime CreatedAt,
@@ -17,9 +16,4 @@ internal sealed record JobResponse(
     DateTime? StartedAt,
     DateTime? CompletedAt,
     long? DurationMs,
-    string? Error)
-{
-    public static JobResponse From(RunnerJob job) => new(
-        job.Id, job.WorkspaceId, job.Type, job.Name, job.Status, JsonRules.FromStoredJson(job.Metadata), job.CreatedBy,
-        job.CreatedAt, job.QueuedAt, job.StartedAt, job.CompletedAt, job.DurationMs, job.Error);
-}
+    string? Error);

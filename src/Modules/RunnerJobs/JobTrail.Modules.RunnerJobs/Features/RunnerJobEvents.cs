@@ -20,16 +20,16 @@ internal static class RunnerJobEvents
             JobStatus.Completed => (JobEventTypes.JobCompleted, Ended(from, job)),
             JobStatus.Failed => (JobEventTypes.JobFailed, Ended(from, job)),
             JobStatus.Cancelled => (JobEventTypes.JobCancelled, Ended(from, job)),
-            _ => throw new InvalidOperationException($"No job event describes a move to {JobStateMachine.Spell(job.Status)}."),
+            _ => throw new InvalidOperationException($"No job event describes a move to {EnumText.Spell(job.Status)}."),
         };
         return new AppendJobEvent(job.Id, type, null, payload);
     }
 
     private static string Transition(JobStatus from, RunnerJob job) =>
-        JsonSerializer.Serialize(new { from = JobStateMachine.Spell(from), to = JobStateMachine.Spell(job.Status) }, JsonDefaults.Options);
+        JsonSerializer.Serialize(new { from = EnumText.Spell(from), to = EnumText.Spell(job.Status) }, JsonDefaults.Options);
 
     private static string Ended(JobStatus from, RunnerJob job) =>
         JsonSerializer.Serialize(
-            new { from = JobStateMachine.Spell(from), to = JobStateMachine.Spell(job.Status), durationMs = job.DurationMs, error = job.Error },
+            new { from = EnumText.Spell(from), to = EnumText.Spell(job.Status), durationMs = job.DurationMs, error = job.Error },
             JsonDefaults.Options);
 }

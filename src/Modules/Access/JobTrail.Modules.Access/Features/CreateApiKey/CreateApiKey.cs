@@ -76,6 +76,6 @@ internal sealed class CreateApiKeyHandler(AccessDbContext db, RequestContext con
         db.ApiKeyDirectory.Add(new ApiKeyDirectoryEntry { KeyId = keyId, WorkspaceId = request.WorkspaceId });
         db.ApiKeys.Add(key);
         await db.SaveChangesAsync(cancellationToken);
-        return new CreatedApiKeyResponse(key.Id, plaintext, key.Name, key.ActorId, key.Scopes, key.CreatedAt);
+        return key.ToCreatedResponse(plaintext);
     }
 }

@@ -4,6 +4,7 @@ using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.Access.Persistence;
+using Mapster;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 using JobTrail.Modules.Activity.Contracts;
@@ -65,6 +66,6 @@ internal sealed class CreateWorkspaceHandler(AccessDbContext db, RequestContext 
             throw new ConflictException($"A workspace with slug '{request.Slug}' already exists.", "slug_taken");
         }
 
-        return new WorkspaceResponse(workspace.WorkspaceId, workspace.Slug, workspace.Name, workspace.CreatedAt, workspace.CreatedBy);
+        return workspace.Adapt<WorkspaceResponse>(AccessMapping.Config);
     }
 }

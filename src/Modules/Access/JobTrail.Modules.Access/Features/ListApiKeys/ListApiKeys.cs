@@ -2,6 +2,7 @@ using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Paging;
 using JobTrail.Modules.Access.Persistence;
+using Mapster;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 
@@ -40,7 +41,7 @@ internal sealed class ListApiKeysHandler(AccessDbContext db) : IRequestHandler<L
         }
 
         var rows = await query.OrderBy(k => k.Id).Take(limit + 1)
-            .Select(k => new ApiKeyResponse(k.Id, k.Name, k.ActorId, k.Scopes, k.CreatedAt, k.CreatedBy, k.RevokedAt, k.RevokedBy))
+            .ProjectToType<ApiKeyResponse>(AccessMapping.Config)
             .ToListAsync(cancellationToken);
         return Paging.ToPage(rows, limit, k => new ApiKeyCursor(k.Id));
     }

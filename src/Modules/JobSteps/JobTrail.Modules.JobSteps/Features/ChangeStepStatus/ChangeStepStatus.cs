@@ -1,8 +1,10 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks;
+using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
+using Mapster;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 using JobTrail.Modules.Activity.Contracts;
@@ -31,7 +33,7 @@ internal sealed class ChangeStepStatusValidator : AbstractValidator<ChangeStepSt
         RuleFor(x => x.JobId).NotEmpty().WithMessage("'jobId' must be a job id.");
         RuleFor(x => x.StepId).NotEmpty().WithMessage("'stepId' must be a step id.");
         RuleFor(x => x.Status).NotEmpty().WithMessage("'status' is required.")
-            .Must(s => StepText.TryParse<StepStatus>(s, out var v) && v != StepStatus.Pending)
+            .Must(s => EnumText.TryParse<StepStatus>(s, out var v) && v != StepStatus.Pending)
             .WithMessage($"'status' must be one of {Targets}.");
         RuleFor(x => x.Error).MaximumLength(4000).WithMessage("'error' must be at most 4000 characters.");
         RuleFor(x => x.Error).Null().When(x => x.Status != "FAILED").WithMessage("'error' may only be sent with status FAILED.");
@@ -48,10 +50,10 @@ internal sealed class ChangeStepStatusHandler(JobStepsDbContext db, IMediator me
             .FromSql($"select * from job_steps.steps where id = {request.StepId} and job_id = {request.JobId} for update")
             .SingleOrDefaultAsync(cancellationToken)
             ?? throw StepJobs.StepNotFound(request.JobId, request.StepId);
-        StepText.TryParse<StepStatus>(request.Status, out var next);
+        EnumText.TryParse<StepStatus>(request.Status, out var next);
         step.TransitionTo(next, request.Error, clock.UtcNowMicros());
         await db.SaveChangesAsync(cancellationToken);
         await mediator.Send(StepEvents.StatusChanged(step), cancellationToken);
-        return StepResponse.From(step);
+        return step.Adapt<StepResponse>(JobStepsMapping.Config);
     }
 }

@@ -2,9 +2,11 @@ using FluentValidation;
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
+using Mapster;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -33,9 +35,9 @@ internal sealed class CreateStepValidator : AbstractValidator<CreateStepCommand>
         RuleFor(x => x.Name).NotEmpty().WithMessage("'name' is required.")
             .MaximumLength(200).WithMessage("'name' must be at most 200 characters.");
         RuleFor(x => x.Phase).NotEmpty().WithMessage("'phase' is required.")
-            .Must(p => StepText.TryParse<StepPhase>(p, out _)).WithMessage($"'phase' must be one of {StepText.AllSpelled<StepPhase>()}.");
+            .Must(p => EnumText.TryParse<StepPhase>(p, out _)).WithMessage($"'phase' must be one of {EnumText.AllSpelled<StepPhase>()}.");
         RuleFor(x => x.Type).NotEmpty().WithMessage("'type' is required.")
-            .Must(t => StepText.TryParse<StepType>(t, out _)).WithMessage($"'type' must be one of {StepText.AllSpelled<StepType>()}.");
+            .Must(t => EnumText.TryParse<StepType>(t, out _)).WithMessage($"'type' must be one of {EnumText.AllSpelled<StepType>()}.");
         RuleFor(x => x.Ordinal).InclusiveBetween(1, 100_000).WithMessage("'ordinal' must be between 1 and 100000.");
     }
 }
@@ -50,8 +52,8 @@ internal sealed class CreateStepHandler(JobStepsDbContext db, IMediator mediator
         var ordinal = request.Ordinal
             ?? (await db.Steps.Where(s => s.JobId == job.Id).MaxAsync(s => (int?)s.Ordinal, cancellationToken) ?? 0) + 1;
 
-        StepText.TryParse<StepPhase>(request.Phase, out var phase);
-        StepText.TryParse<StepType>(request.Type, out var type);
+        EnumText.TryParse<StepPhase>(request.Phase, out var phase);
+        EnumText.TryParse<StepType>(request.Type, out var type);
         var step = new JobStep
         {
             Id = Guid.CreateVersion7(),
@@ -74,6 +76,6 @@ internal sealed class CreateStepHandler(JobStepsDbContext db, IMediator mediator
             throw new ConflictException($"Runner job {job.Id} already has a step with ordinal {ordinal}.", "ordinal_taken");
         }
 
-        return StepResponse.From(step);
+        return step.Adapt<StepResponse>(JobStepsMapping.Config);
     }
 }

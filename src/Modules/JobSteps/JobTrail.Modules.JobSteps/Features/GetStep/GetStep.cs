@@ -1,6 +1,7 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.JobSteps.Persistence;
+using Mapster;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 
@@ -24,6 +25,6 @@ internal sealed class GetStepHandler(JobStepsDbContext db) : IRequestHandler<Get
     {
         var step = await db.Steps.SingleOrDefaultAsync(s => s.Id == request.StepId && s.JobId == request.JobId, cancellationToken)
             ?? throw StepJobs.StepNotFound(request.JobId, request.StepId);
-        return StepResponse.From(step);
+        return step.Adapt<StepResponse>(JobStepsMapping.Config);
     }
 }

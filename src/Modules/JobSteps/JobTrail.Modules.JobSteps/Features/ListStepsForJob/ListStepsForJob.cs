@@ -2,6 +2,7 @@ using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Paging;
 using JobTrail.Modules.JobSteps.Persistence;
+using Mapster;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 
@@ -36,7 +37,9 @@ internal sealed class ListStepsForJobHandler(JobStepsDbContext db, IMediator med
             query = query.Where(s => s.Ordinal > after);
         }
 
-        var rows = await query.OrderBy(s => s.Ordinal).Take(limit + 1).ToListAsync(cancellationToken);
-        return Paging.ToPage(rows.Select(StepResponse.From).ToList(), limit, s => new StepCursor(s.Ordinal));
+        // Projected in SQL: no tracked entities for a read-only page.
+        var rows = await query.OrderBy(s => s.Ordinal).Take(limit + 1)
+            .ProjectToType<StepResponse>(JobStepsMapping.Config).ToListAsync(cancellationToken);
+        return Paging.ToPage(rows, limit, s => new StepCursor(s.Ordinal));
     }
 }

@@ -1,3 +1,4 @@
+using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.JobSteps.Contracts;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
@@ -21,7 +22,7 @@ internal sealed class LookupJobStepsHandler(JobStepsDbContext db) : IRequestHand
             .Where(s => s.JobId == request.JobId && ids.Contains(s.Id))
             .ToListAsync(cancellationToken);
         return steps
-            .Select(s => new JobStepSnapshot(s.Id, s.JobId, s.Ordinal, s.Name, StepText.Spell(s.Type), StepText.Spell(s.Status)))
+            .Select(s => new JobStepSnapshot(s.Id, s.JobId, s.Ordinal, s.Name, EnumText.Spell(s.Type), EnumText.Spell(s.Status)))
             .ToList();
     }
 }

@@ -1,6 +1,7 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.JobSteps.Persistence;
+using Mapster;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 using JobTrail.Modules.Activity.Contracts;
@@ -48,6 +49,6 @@ internal sealed class RecordTokenUsageHandler(JobStepsDbContext db, IMediator me
         step.AddTokens(request.Input!.Value, request.Output!.Value);
         await db.SaveChangesAsync(cancellationToken);
         await mediator.Send(StepEvents.TokensUsed(step, request.Input.Value, request.Output.Value), cancellationToken);
-        return StepResponse.From(step);
+        return step.Adapt<StepResponse>(JobStepsMapping.Config);
     }
 }

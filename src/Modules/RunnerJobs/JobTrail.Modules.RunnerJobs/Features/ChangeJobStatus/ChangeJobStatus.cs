@@ -1,8 +1,10 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks;
+using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Persistence;
+using Mapster;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 using JobTrail.Modules.Activity.Contracts;
@@ -28,7 +30,7 @@ internal sealed class ChangeJobStatusValidator : AbstractValidator<ChangeJobStat
     {
         RuleFor(x => x.JobId).NotEmpty().WithMessage("'jobId' must be a job id.");
         RuleFor(x => x.Status).NotEmpty().WithMessage("'status' is required.")
-            .Must(s => JobStatusText.TryParse(s, out _)).WithMessage($"'status' must be one of {JobStatusText.AllSpelled}.");
+            .Must(s => EnumText.TryParse<JobStatus>(s, out _)).WithMessage($"'status' must be one of {EnumText.AllSpelled<JobStatus>()}.");
         RuleFor(x => x.Error).MaximumLength(4000).WithMessage("'error' must be at most 4000 characters.");
         RuleFor(x => x.Error).Null()
             .When(x => x.Status is not ("FAILED" or "CANCELLED"))
@@ -46,11 +48,11 @@ internal sealed class ChangeJobStatusHandler(RunnerJobsDbContext db, IMediator m
             .FromSql($"select * from runner_jobs.jobs where id = {request.JobId} for update")
             .SingleOrDefaultAsync(cancellationToken)
             ?? throw RunnerJobErrors.NotFound(request.JobId);
-        JobStatusText.TryParse(request.Status, out var next);
+        EnumText.TryParse<JobStatus>(request.Status, out var next);
         var previous = job.Status;
         job.TransitionTo(next, request.Error, clock.UtcNowMicros());
         await db.SaveChangesAsync(cancellationToken);
         await mediator.Send(RunnerJobEvents.StatusChanged(job, previous), cancellationToken);
-        return JobResponse.From(job);
+        return job.Adapt<JobResponse>(RunnerJobsMapping.Config);
     }
 }

@@ -6,6 +6,7 @@ using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Persistence;
+using Mapster;
 using MediatR;
 using JobTrail.Modules.Activity.Contracts;
 
@@ -52,6 +53,6 @@ internal sealed class CreateJobHandler(RunnerJobsDbContext db, IMediator mediato
         db.Jobs.Add(job);
         await db.SaveChangesAsync(cancellationToken);
         await mediator.Send(RunnerJobEvents.Created(job), cancellationToken);
-        return JobResponse.From(job);
+        return job.Adapt<JobResponse>(RunnerJobsMapping.Config);
     }
 }

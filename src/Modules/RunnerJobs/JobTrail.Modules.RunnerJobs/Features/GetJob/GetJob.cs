@@ -1,6 +1,7 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.RunnerJobs.Persistence;
+using Mapster;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 
@@ -20,6 +21,6 @@ internal sealed class GetJobHandler(RunnerJobsDbContext db) : IRequestHandler<Ge
     {
         var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == request.JobId, cancellationToken)
             ?? throw RunnerJobErrors.NotFound(request.JobId);
-        return JobResponse.From(job);
+        return job.Adapt<JobResponse>(RunnerJobsMapping.Config);
     }
 }

@@ -1,8 +1,10 @@
 using FluentValidation;
+using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Paging;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Persistence;
+using Mapster;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
 
@@ -18,8 +20,8 @@ internal sealed class ListJobsValidator : AbstractValidator<ListJobsQuery>
 {
     public ListJobsValidator()
     {
-        RuleFor(x => x.Status).Must(s => s is null || JobStatusText.TryParse(s, out _))
-            .WithMessage($"'status' must be one of {JobStatusText.AllSpelled}.");
+        RuleFor(x => x.Status).Must(s => s is null || EnumText.TryParse<JobStatus>(s, out _))
+            .WithMessage($"'status' must be one of {EnumText.AllSpelled<JobStatus>()}.");
         RuleFor(x => x.Type).MaximumLength(100).WithMessage("'type' must be at most 100 characters.");
         RuleFor(x => x.Limit).ValidLimit();
         RuleFor(x => x.Cursor).ValidCursor<ListJobsQuery, JobCursor>();
@@ -32,7 +34,7 @@ internal sealed class ListJobsHandler(RunnerJobsDbContext db) : IRequestHandler<
     {
         var limit = request.Limit ?? Paging.DefaultLimit;
         IQueryable<RunnerJob> query = db.Jobs;
-        if (request.Status is not null && JobStatusText.TryParse(request.Status, out var status))
+        if (request.Status is not null && EnumText.TryParse<JobStatus>(request.Status, out var status))
         {
             query = query.Where(j => j.Status == status);
         }
@@ -48,7 +50,9 @@ internal sealed class ListJobsHandler(RunnerJobsDbContext db) : IRequestHandler<
             query = query.Where(j => j.Id.CompareTo(before) < 0);
         }
 
-        var rows = await query.OrderByDescending(j => j.Id).Take(limit + 1).ToListAsync(cancellationToken);
-        return Paging.ToPage(rows.Select(JobResponse.From).ToList(), limit, j => new JobCursor(j.Id));
+        // Projected in SQL: no tracked entities for a read-only page.
+        var rows = await query.OrderByDescending(j => j.Id).Take(limit + 1)
+            .ProjectToType<JobResponse>(RunnerJobsMapping.Config).ToListAsync(cancellationToken);
+        return Paging.ToPage(rows, limit, j => new JobCursor(j.Id));
     }
 }

@@ -1,3 +1,4 @@
+using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.RunnerJobs.Contracts;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Persistence;
@@ -17,6 +18,6 @@ internal sealed class LookupRunnerJobHandler(RunnerJobsDbContext db) : IRequestH
         var job = await query.AsNoTracking().SingleOrDefaultAsync(cancellationToken);
         return job is null
             ? null
-            : new RunnerJobSnapshot(job.Id, job.WorkspaceId, job.Type, JobStateMachine.Spell(job.Status), job.IsTerminal);
+            : new RunnerJobSnapshot(job.Id, job.WorkspaceId, job.Type, EnumText.Spell(job.Status), job.IsTerminal);
     }
 }
