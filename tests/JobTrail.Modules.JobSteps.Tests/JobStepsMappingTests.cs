@@ -1,3 +1,5 @@
+using System.Text.Json;
+using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Features;
 using Mapster;
@@ -19,7 +21,10 @@ public sealed class JobStepsMappingTests
 
         var response = step.Adapt<StepResponse>(JobStepsMapping.Config);
 
-        Assert.Equal(("VALIDATION", "AI_ACTION", "PENDING"), (response.Phase, response.Type, response.Status));
+        var json = JsonSerializer.SerializeToElement(response, JsonDefaults.Options);
+        Assert.Equal(
+            ("VALIDATION", "AI_ACTION", "PENDING"),
+            (json.GetProperty("phase").GetString(), json.GetProperty("type").GetString(), json.GetProperty("status").GetString()));
         Assert.Equal((step.Id, step.JobId, 3, "review"), (response.Id, response.JobId, response.Ordinal, response.Name));
         Assert.Equal((120L, 30L), (response.TokensInput, response.TokensOutput));
     }

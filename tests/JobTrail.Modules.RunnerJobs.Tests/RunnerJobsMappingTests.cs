@@ -1,3 +1,5 @@
+using System.Text.Json;
+using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Features;
 using Mapster;
@@ -21,7 +23,7 @@ public sealed class RunnerJobsMappingTests
 
         var response = job.Adapt<JobResponse>(RunnerJobsMapping.Config);
 
-        Assert.Equal("RUNNING", response.Status);
+        Assert.Equal("RUNNING", JsonSerializer.SerializeToElement(response, JsonDefaults.Options).GetProperty("status").GetString());
         Assert.Equal("main", response.Metadata!.Value.GetProperty("branch").GetString());
         Assert.Equal((job.Id, job.WorkspaceId, "build", "nightly", "runner:build-7"), (response.Id, response.WorkspaceId, response.Type, response.Name, response.CreatedBy));
         Assert.Equal((T0, (DateTime?)T0.AddSeconds(1), (DateTime?)null), (response.CreatedAt, response.StartedAt, response.CompletedAt));

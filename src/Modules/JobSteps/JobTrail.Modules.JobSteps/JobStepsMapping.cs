@@ -1,4 +1,3 @@
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Features;
 using Mapster;
@@ -14,10 +13,7 @@ internal static class JobStepsMapping
     {
         // Every response field must come from somewhere: a renamed column fails Compile(), not a request.
         var config = new TypeAdapterConfig { RequireDestinationMemberSource = true };
-        config.NewConfig<JobStep, StepResponse>()
-            .Map(d => d.Phase, s => EnumText.Spell(s.Phase))
-            .Map(d => d.Type, s => EnumText.Spell(s.Type))
-            .Map(d => d.Status, s => EnumText.Spell(s.Status));
+        config.NewConfig<JobStep, StepResponse>();
         return config;
     }
 }

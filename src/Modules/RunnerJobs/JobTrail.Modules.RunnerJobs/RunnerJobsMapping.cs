@@ -15,7 +15,6 @@ internal static class RunnerJobsMapping
         // Every response field must come from somewhere: a renamed column fails Compile(), not a request.
         var config = new TypeAdapterConfig { RequireDestinationMemberSource = true };
         config.NewConfig<RunnerJob, JobResponse>()
-            .Map(d => d.Status, s => EnumText.Spell(s.Status))
             .Map(d => d.Metadata, s => JsonRules.FromStoredJson(s.Metadata));
         return config;
     }

@@ -1,4 +1,5 @@
 using JobTrail.BuildingBlocks.Errors;
+using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.RunnerJobs.Contracts;
 using MediatR;
 
@@ -10,9 +11,9 @@ internal sealed record StepResponse(
     Guid JobId,
     int Ordinal,
     string Name,
-    string Phase,
-    string Type,
-    string Status,
+    StepPhase Phase,
+    StepType Type,
+    StepStatus Status,
     DateTime? StartedAt,
     DateTime? CompletedAt,
     long? DurationMs,

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using JobTrail.Modules.RunnerJobs.Domain;
 
 namespace JobTrail.Modules.RunnerJobs.Features;
 
@@ -8,7 +9,7 @@ internal sealed record JobResponse(
     Guid WorkspaceId,
     string Type,
     string? Name,
-    string Status,
+    JobStatus Status,
     JsonElement? Metadata,
     string CreatedBy,
     DateTime CreatedAt,
