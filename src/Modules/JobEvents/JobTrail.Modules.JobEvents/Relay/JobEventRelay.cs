@@ -331,7 +331,6 @@ internal sealed class JobEventRelay(
               and not exists (
                   select from job_events.outbox b
                   where b.job_id = o.job_id
-                    and (b.parked_at is not null or b.retry_at is not null)
                     and (b.parked_at is not null or b.retry_at > now()))
             order by o.id
             limit $1
