@@ -72,6 +72,65 @@ public sealed class RequestFingerprintTests
         Assert.NotEqual(ClientEventWriter.Fingerprint([a, b], isBatch: true), ClientEventWriter.Fingerprint([b, a], isBatch: true));
     }
 
+    [Theory]
+    [InlineData("""{"z":{"b":"é<&>'+","a":[1e2,-0.50,"\u0001"]},"é":"日本","a":"\"\\/"}""")]
+    [InlineData("""{"b":true,"a":null,"c":[{"y":1,"x":2},[]]}""")]
+    public void Fingerprints_keep_the_bytes_stored_keys_were_made_with(string payload)
+    {
+        var draft = Draft(payload);
+
+        Assert.Equal(StoredEncoding(draft), Fingerprint(draft));
+    }
+
+    /// <summary>The encoding fingerprints have been stored with: sorted properties, leaves and names escaped by Utf8JsonWriter's defaults.</summary>
+    private static byte[] StoredEncoding(EventDraft draft)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            writer.WriteStringValue("single");
+            writer.WriteStartArray();
+            writer.WriteStringValue(draft.Type);
+            writer.WriteStringValue(draft.StepId!.Value);
+            Write(writer, draft.Payload!.Value);
+            writer.WriteNullValue();
+            writer.WriteEndArray();
+            writer.WriteEndArray();
+        }
+
+        return System.Security.Cryptography.SHA256.HashData(buffer.WrittenSpan);
+
+        static void Write(Utf8JsonWriter writer, JsonElement element)
+        {
+            if (element.ValueKind == JsonValueKind.Object)
+            {
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
+                {
+                    writer.WritePropertyName(property.Name);
+                    Write(writer, property.Value);
+                }
+
+                writer.WriteEndObject();
+            }
+            else if (element.ValueKind == JsonValueKind.Array)
+            {
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    Write(writer, item);
+                }
+
+                writer.WriteEndArray();
+            }
+            else
+            {
+                element.WriteTo(writer);
+            }
+        }
+    }
+
     private static EventDraft Draft(string? payload) =>
         new("step.output", Step, payload is null ? null : JsonDocument.Parse(payload).RootElement.Clone(), null);
 

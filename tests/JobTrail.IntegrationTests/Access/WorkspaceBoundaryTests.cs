@@ -9,6 +9,10 @@ using JobTrail.Modules.Activity.Features.GetActivity;
 using JobTrail.Modules.Activity.Features.GetAuditTrail;
 using JobTrail.Modules.Activity.Features.ListActivities;
 using JobTrail.Modules.Activity.Persistence;
+using JobTrail.Modules.JobEvents.Features.GetEvent;
+using JobTrail.Modules.JobEvents.Features.ListEventsForJob;
+using JobTrail.Modules.JobEvents.Features.StreamEvents;
+using JobTrail.Modules.JobEvents.Features.VerifyEventChain;
 using JobTrail.Modules.JobEvents.Persistence;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -62,18 +66,21 @@ public sealed class WorkspaceBoundaryTests(JobTrailFixture fixture) : IClassFixt
         {
             var session = services.GetRequiredService<DbSession>();
             Assert.True(await CountAsync(session, $"select count(*) from job_events.events where job_id = '{job}'") >= 4, "row-level security should show B's events here");
-            var store = services.GetRequiredService<JobEventStore>();
+            var store = services.GetRequiredService<EventLog>();
+            var chain = services.GetRequiredService<EventChainReader>();
 
             // Every query is asked; the answer names each one that let B's rows through.
             var leaks = new List<string>();
-            var (listed, events) = await store.ListAsync(new EventFilter(job, 0, null, null, null), 100, CancellationToken.None);
+            var (listed, events) = await ListEventsForJobHandler.ReadAsync(
+                session, new ListEventsForJobQuery(job, null, 0, null, null, 100, null), 0, 100, CancellationToken.None);
             Leak(leaks, "ListAsync", listed || events.Count > 0);
-            var (found, single) = await store.GetAsync(job, eventId, CancellationToken.None);
+            var (found, single) = await GetEventHandler.ReadAsync(session, job, eventId, CancellationToken.None);
             Leak(leaks, "GetAsync", found || single is not null);
+            Leak(leaks, "ReadEventsAfter", (await ReadEventsAfterHandler.ReadAsync(session, job, 0, 100, CancellationToken.None)).Count > 0);
             Leak(leaks, "StreamExistsAsync", await store.StreamExistsAsync(job, CancellationToken.None));
-            Leak(leaks, "GetHeadAsync", await store.GetHeadAsync(job, CancellationToken.None) is not null);
-            Leak(leaks, "GetChainExtentAsync", await store.GetChainExtentAsync(job, CancellationToken.None) is not null);
-            Leak(leaks, "ReadChainAsync", (await store.ReadChainAsync(job, 0, 1000, CancellationToken.None)).Count > 0);
+            Leak(leaks, "GetHeadAsync", await StreamHead.ReadAsync(session, job, CancellationToken.None) is not null);
+            Leak(leaks, "GetChainExtentAsync", await chain.ReadExtentAsync(job, CancellationToken.None) is not null);
+            Leak(leaks, "ReadChainAsync", (await chain.ReadAsync(job, 0, 1000, CancellationToken.None)).Count > 0);
             var refusal = await store.ExplainRefusalAsync(job, "boundary-key", CancellationToken.None);
             Leak(leaks, "ExplainRefusalAsync (stream)", refusal.StreamExists);
             Leak(leaks, "ExplainRefusalAsync (key)", refusal.KeyRequestHash is not null);
@@ -91,7 +98,7 @@ public sealed class WorkspaceBoundaryTests(JobTrailFixture fixture) : IClassFixt
 
         await InSessionAsync(a.WorkspaceId, b.WorkspaceId, readOnly: false, async services =>
         {
-            var store = services.GetRequiredService<JobEventStore>();
+            var store = services.GetRequiredService<EventLog>();
             var request = new AppendRequest(job, [new NewEvent(Guid.CreateVersion7(), "step.output", null, "{}", null)],
                 CreateStream: false, Seal: false, null, null, "user:boundary", "boundary", DateTime.UtcNow);
 

@@ -1,7 +1,7 @@
 using JobTrail.IntegrationTests.Infrastructure;
 using JobTrail.IntegrationTests.JobEvents;
 using JobTrail.Modules.JobEvents.Relay;
-using JobTrail.Modules.JobEvents.Streaming;
+using JobTrail.Modules.JobEvents.Features.StreamEvents;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobTrail.IntegrationTests.Streaming;

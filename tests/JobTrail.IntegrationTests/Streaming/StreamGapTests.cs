@@ -3,7 +3,7 @@ using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.IntegrationTests.Infrastructure;
 using JobTrail.IntegrationTests.JobEvents;
 using JobTrail.Modules.JobEvents.Relay;
-using JobTrail.Modules.JobEvents.Streaming;
+using JobTrail.Modules.JobEvents.Delivery;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 

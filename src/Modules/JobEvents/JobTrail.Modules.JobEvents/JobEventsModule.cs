@@ -1,9 +1,11 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks;
 using JobTrail.Modules.JobEvents.Features;
+using JobTrail.Modules.JobEvents.Features.VerifyEventChain;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
-using JobTrail.Modules.JobEvents.Streaming;
+using JobTrail.Modules.JobEvents.Delivery;
+using JobTrail.Modules.JobEvents.Features.StreamEvents;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -13,10 +15,11 @@ public static class JobEventsModule
 {
     public static IServiceCollection AddJobEventsModule(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddModule(JobEventStore.Schema, typeof(JobEventsModule).Assembly, migrationOrder: 40);
+        services.AddModule(EventLog.Schema, typeof(JobEventsModule).Assembly, migrationOrder: 40);
         // Validators stay internal sealed; they run only in the ValidationBehavior.
         services.AddValidatorsFromAssembly(typeof(JobEventsModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
-        services.AddScoped<JobEventStore>();
+        services.AddScoped<EventLog>();
+        services.AddScoped<EventChainReader>();
         services.AddScoped<ClientEventWriter>();
         services.AddSingleton(RelayOptions.From(configuration));
         services.AddSingleton<RelayState>();

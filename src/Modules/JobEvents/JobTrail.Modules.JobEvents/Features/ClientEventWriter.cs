@@ -4,6 +4,7 @@ using System.Text.Json;
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Persistence;
@@ -21,7 +22,7 @@ internal sealed record EmittedEvents(IReadOnlyList<JobEventResponse> Events, boo
 /// and at most one write per Idempotency-Key (a repeat replays the first write; a different request
 /// under the same key is 409).
 /// </summary>
-internal sealed class ClientEventWriter(JobEventStore store, IMediator mediator, RequestContext context, TimeProvider clock)
+internal sealed class ClientEventWriter(EventLog store, IMediator mediator, RequestContext context, TimeProvider clock)
 {
     public async Task<EmittedEvents> EmitAsync(
         Guid jobId, IReadOnlyList<EventDraft> drafts, string? idempotencyKey, bool isBatch, CancellationToken cancellationToken)
@@ -129,7 +130,9 @@ internal sealed class ClientEventWriter(JobEventStore store, IMediator mediator,
 
                 if (draft.Payload is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } payload)
                 {
-                    WriteCanonical(writer, payload);
+                    // The canonical form, written through this writer: stored fingerprints were made with its string escaping.
+                    using var canonical = JsonDocument.Parse(CanonicalJson.Encode(payload));
+                    canonical.RootElement.WriteTo(writer);
                 }
                 else
                 {
@@ -152,34 +155,5 @@ internal sealed class ClientEventWriter(JobEventStore store, IMediator mediator,
         }
 
         return SHA256.HashData(buffer.WrittenSpan);
-    }
-
-    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement element)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                writer.WriteStartObject();
-                foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
-                {
-                    writer.WritePropertyName(property.Name);
-                    WriteCanonical(writer, property.Value);
-                }
-
-                writer.WriteEndObject();
-                break;
-            case JsonValueKind.Array:
-                writer.WriteStartArray();
-                foreach (var item in element.EnumerateArray())
-                {
-                    WriteCanonical(writer, item);
-                }
-
-                writer.WriteEndArray();
-                break;
-            default:
-                element.WriteTo(writer);
-                break;
-        }
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using JobTrail.BuildingBlocks.Json;
-using JobTrail.Modules.JobEvents.Persistence;
+using JobTrail.BuildingBlocks.Integrity;
 
 namespace JobTrail.Modules.JobEvents.Features;
 
@@ -17,7 +17,7 @@ internal sealed record JobEventResponse(
     DateTime OccurredAt,
     DateTime RecordedAt)
 {
-    public static JobEventResponse From(StoredEvent e) => new(
+    public static JobEventResponse From(EventRecord e) => new(
         e.Id, e.JobId, e.WorkspaceId, e.Seq, e.Type, e.StepId, JsonRules.FromStoredJson(e.PayloadJson), e.ActorId, e.CorrelationId,
         e.OccurredAt, e.RecordedAt);
 }

@@ -1,11 +1,12 @@
 using System.Text.Json;
+using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Features;
 using JobTrail.Modules.JobEvents.Persistence;
-using JobTrail.Modules.JobEvents.Streaming;
+using JobTrail.Modules.JobEvents.Delivery;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -106,7 +107,7 @@ internal sealed class JobEventRelay(
         state.IsActive = true;
         activeSince = DateTime.UtcNow;
         logger.LogInformation("Event relay is active");
-        await using (var listen = new NpgsqlCommand($"listen {JobEventStore.Channel}", control))
+        await using (var listen = new NpgsqlCommand($"listen {EventLog.Channel}", control))
         {
             await listen.ExecuteNonQueryAsync(stoppingToken);
         }
@@ -159,11 +160,11 @@ internal sealed class JobEventRelay(
             return 0;
         }
 
-        var events = new Dictionary<Guid, StoredEvent>(claimed.Count);
+        var events = new Dictionary<Guid, EventRecord>(claimed.Count);
         foreach (var group in claimed.GroupBy(r => r.WorkspaceId))
         {
             var ids = group.Select(r => r.EventId).ToArray();
-            foreach (var stored in await JobEventStore.ReadForRelayAsync(connection, transaction, group.Key, ids, cancellationToken))
+            foreach (var stored in await ReadEventsAsync(connection, transaction, group.Key, ids, cancellationToken))
             {
                 events[stored.Id] = stored;
             }
@@ -330,7 +331,6 @@ internal sealed class JobEventRelay(
               and not exists (
                   select from job_events.outbox b
                   where b.job_id = o.job_id
-                    and (b.parked_at is not null or b.retry_at is not null)
                     and (b.parked_at is not null or b.retry_at > now()))
             order by o.id
             limit $1
@@ -398,6 +398,22 @@ internal sealed class JobEventRelay(
         {
             // Stopping: the caller's loop ends on the token.
         }
+    }
+
+    /// <summary>
+    /// The claimed rows' events of one workspace, read under that workspace's row-level security
+    /// setting: the relay runs outside any request.
+    /// </summary>
+    private static async Task<List<EventRecord>> ReadEventsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid workspaceId, Guid[] ids, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(WorkspaceSetting.Command(workspaceId));
+        batch.BatchCommands.Add(EventRows.Command(
+            $"select {EventRows.Columns} from job_events.events where workspace_id = $1 and id = any($2)", workspaceId, ids));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        return await EventRows.ReadAllAsync(reader, cancellationToken);
     }
 
     private sealed record OutboxRow(long Id, Guid EventId, Guid WorkspaceId, Guid JobId, long Seq);

@@ -10,7 +10,7 @@ namespace JobTrail.Modules.JobEvents.Features.AppendJobEvent;
 /// System emission, sent by the module that changes a job or step, inside its transaction: the
 /// event commits with the change or neither does. The job's first event creates its stream.
 /// </summary>
-internal sealed class AppendJobEventHandler(JobEventStore store, RequestContext context, TimeProvider clock)
+internal sealed class AppendJobEventHandler(EventLog store, RequestContext context, TimeProvider clock)
     : IRequestHandler<Contracts.AppendJobEvent, AppendedJobEvent>
 {
     public async Task<AppendedJobEvent> Handle(Contracts.AppendJobEvent request, CancellationToken cancellationToken)

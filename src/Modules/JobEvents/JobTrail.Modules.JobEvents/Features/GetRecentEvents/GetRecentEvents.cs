@@ -3,10 +3,12 @@ using FluentValidation;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Paging;
+using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
-using JobTrail.Modules.JobEvents.Streaming;
+using JobTrail.Modules.JobEvents.Delivery;
+using JobTrail.Modules.JobEvents.Features.StreamEvents;
 using MediatR;
 using RedisException = StackExchange.Redis.RedisException;
 
@@ -33,7 +35,7 @@ internal sealed class GetRecentEventsValidator : AbstractValidator<GetRecentEven
     }
 }
 
-internal sealed class GetRecentEventsHandler(JobEventStore store, IValkeyClient valkey, DeliveryIntegrity integrity)
+internal sealed class GetRecentEventsHandler(DbSession session, IValkeyClient valkey, DeliveryIntegrity integrity)
     : IRequestHandler<GetRecentEventsQuery, RecentEvents>
 {
     public const string FromValkey = "valkey";
@@ -42,7 +44,7 @@ internal sealed class GetRecentEventsHandler(JobEventStore store, IValkeyClient 
     public async Task<RecentEvents> Handle(GetRecentEventsQuery request, CancellationToken cancellationToken)
     {
         var count = request.Count ?? 100;
-        var head = await store.GetHeadAsync(request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
+        var head = await StreamHead.ReadAsync(session, request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
         var expected = (int)Math.Min(count, head.LastSeq);
         if (expected == 0)
         {
@@ -62,7 +64,8 @@ internal sealed class GetRecentEventsHandler(JobEventStore store, IValkeyClient 
             // Valkey is down: PostgreSQL has every event.
         }
 
-        var (_, rows) = await store.ListAsync(new EventFilter(request.JobId, head.LastSeq - expected, null, null, null), expected, cancellationToken);
+        // The newest `expected` events are the stream's backfill read from head - expected.
+        var rows = await ReadEventsAfterHandler.ReadAsync(session, request.JobId, head.LastSeq - expected, expected, cancellationToken);
         return new RecentEvents(new Page<JobEventResponse>(rows.Select(JobEventResponse.From).ToList(), null), FromPostgres);
     }
 
@@ -72,7 +75,7 @@ internal sealed class GetRecentEventsHandler(JobEventStore store, IValkeyClient 
         var items = new List<JobEventResponse>(entries.Count);
         foreach (var entry in entries)
         {
-            if (entry.Seq != firstSeq + items.Count || integrity.Verify(jobId, store.WorkspaceId, entry.Seq, entry.Json, entry.Signature, DeliveryIntegrity.FromStream) is null)
+            if (entry.Seq != firstSeq + items.Count || integrity.Verify(jobId, session.WorkspaceId, entry.Seq, entry.Json, entry.Signature, DeliveryIntegrity.FromStream) is null)
             {
                 return null;
             }

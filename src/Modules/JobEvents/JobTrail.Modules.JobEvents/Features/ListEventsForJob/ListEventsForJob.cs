@@ -1,9 +1,15 @@
+using System.Globalization;
+using System.Text;
 using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Paging;
+using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Persistence;
 using MediatR;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace JobTrail.Modules.JobEvents.Features.ListEventsForJob;
 
@@ -39,7 +45,7 @@ internal sealed class ListEventsForJobValidator : AbstractValidator<ListEventsFo
     }
 }
 
-internal sealed class ListEventsForJobHandler(JobEventStore store) : IRequestHandler<ListEventsForJobQuery, Page<JobEventResponse>>
+internal sealed class ListEventsForJobHandler(DbSession session) : IRequestHandler<ListEventsForJobQuery, Page<JobEventResponse>>
 {
     public async Task<Page<JobEventResponse>> Handle(ListEventsForJobQuery request, CancellationToken cancellationToken)
     {
@@ -50,14 +56,49 @@ internal sealed class ListEventsForJobHandler(JobEventStore store) : IRequestHan
             after = Math.Max(after, Cursor.Decode<EventCursor>(request.Cursor).Seq);
         }
 
-        var types = request.TypeList;
-        var filter = new EventFilter(request.JobId, after, types.Count == 0 ? null : types, request.From?.UtcDateTime, request.To?.UtcDateTime);
-        var (streamExists, rows) = await store.ListAsync(filter, limit + 1, cancellationToken);
+        var (streamExists, rows) = await ReadAsync(session, request, after, limit + 1, cancellationToken);
         if (!streamExists)
         {
             throw JobEventErrors.JobNotFound(request.JobId);
         }
 
         return Paging.ToPage(rows.Select(JobEventResponse.From).ToList(), limit, e => new EventCursor(e.Seq));
+    }
+
+    /// <summary>Up to <paramref name="take"/> events in seq order, and whether the job's stream exists at all.</summary>
+    internal static async Task<(bool StreamExists, List<EventRecord> Events)> ReadAsync(
+        DbSession session, ListEventsForJobQuery request, long afterSeq, int take, CancellationToken cancellationToken)
+    {
+        var sql = new StringBuilder($"select {EventRows.Columns} from job_events.events where workspace_id = $1 and job_id = $2 and seq > $3");
+        var list = EventRows.Command(string.Empty, session.WorkspaceId, request.JobId, afterSeq);
+        if (request.TypeList is { Count: > 0 } types)
+        {
+            list.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = types.ToArray() });
+            sql.Append(CultureInfo.InvariantCulture, $" and type = any(${list.Parameters.Count})");
+        }
+
+        if (request.From is { } from)
+        {
+            list.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = from.UtcDateTime });
+            sql.Append(CultureInfo.InvariantCulture, $" and occurred_at >= ${list.Parameters.Count}");
+        }
+
+        if (request.To is { } to)
+        {
+            list.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = to.UtcDateTime });
+            sql.Append(CultureInfo.InvariantCulture, $" and occurred_at < ${list.Parameters.Count}");
+        }
+
+        list.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = take });
+        sql.Append(CultureInfo.InvariantCulture, $" order by seq limit ${list.Parameters.Count}");
+        list.CommandText = sql.ToString();
+
+        await using var batch = EventRows.Batch(session);
+        batch.BatchCommands.Add(EventRows.StreamExists(session, request.JobId));
+        batch.BatchCommands.Add(list);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        var exists = await reader.ReadAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        return (exists, await EventRows.ReadAllAsync(reader, cancellationToken));
     }
 }

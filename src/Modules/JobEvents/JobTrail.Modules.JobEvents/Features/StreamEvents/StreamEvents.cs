@@ -4,13 +4,15 @@ using System.Text.Json;
 using FluentValidation;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
-using JobTrail.Modules.JobEvents.Streaming;
+using JobTrail.Modules.JobEvents.Delivery;
 using MediatR;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -44,13 +46,13 @@ internal sealed class OpenEventStreamValidator : AbstractValidator<OpenEventStre
 }
 
 internal sealed class OpenEventStreamHandler(
-    JobEventStore store, StreamSlots slots, JobEventHub hub, IValkeyClient valkey, DeliveryIntegrity integrity, IMediator mediator,
+    DbSession session, StreamSlots slots, JobEventHub hub, IValkeyClient valkey, DeliveryIntegrity integrity, IMediator mediator,
     RequestContext context, EventStreamOptions options, IHttpContextAccessor http, ILogger<JobEventStream> logger)
     : IRequestHandler<OpenEventStreamQuery, JobEventStream>
 {
     public async Task<JobEventStream> Handle(OpenEventStreamQuery request, CancellationToken cancellationToken)
     {
-        _ = await store.GetHeadAsync(request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
+        _ = await StreamHead.ReadAsync(session, request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
         var workspaceId = context.RequireWorkspace();
         var slot = slots.TryAcquire(workspaceId, context.ApiKeyId, out var refusal) ?? throw refusal switch
         {
@@ -84,16 +86,27 @@ internal sealed class ReadEventsAfterValidator : AbstractValidator<ReadEventsAft
     }
 }
 
-internal sealed class ReadEventsAfterHandler(JobEventStore store) : IRequestHandler<ReadEventsAfterQuery, EventsAfter>
+internal sealed class ReadEventsAfterHandler(DbSession session) : IRequestHandler<ReadEventsAfterQuery, EventsAfter>
 {
     public async Task<EventsAfter> Handle(ReadEventsAfterQuery request, CancellationToken cancellationToken)
     {
-        var head = await store.GetHeadAsync(request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
-        var (_, rows) = await store.ListAsync(new EventFilter(request.JobId, request.AfterSeq, null, null, null), request.Limit, cancellationToken);
+        var head = await StreamHead.ReadAsync(session, request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
+        var rows = await ReadAsync(session, request.JobId, request.AfterSeq, request.Limit, cancellationToken);
         var events = rows
             .Select(e => new LiveEvent(e.Seq, e.Type, JsonSerializer.Serialize(JobEventResponse.From(e), JsonDefaults.Options)))
             .ToList();
         return new EventsAfter(events, head);
+    }
+
+    /// <summary>Up to <paramref name="limit"/> events after <paramref name="afterSeq"/>, in seq order.</summary>
+    internal static async Task<List<EventRecord>> ReadAsync(DbSession session, Guid jobId, long afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        await using var batch = EventRows.Batch(session);
+        batch.BatchCommands.Add(EventRows.Command(
+            $"select {EventRows.Columns} from job_events.events where workspace_id = $1 and job_id = $2 and seq > $3 order by seq limit $4",
+            session.WorkspaceId, jobId, afterSeq, limit));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        return await EventRows.ReadAllAsync(reader, cancellationToken);
     }
 }
 

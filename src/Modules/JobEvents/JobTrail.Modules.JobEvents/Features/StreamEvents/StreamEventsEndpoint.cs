@@ -1,5 +1,4 @@
 using Carter;
-using JobTrail.Modules.JobEvents.Streaming;
 using MediatR;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

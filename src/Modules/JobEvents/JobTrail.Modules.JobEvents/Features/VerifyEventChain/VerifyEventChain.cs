@@ -1,7 +1,6 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Mediator;
-using JobTrail.Modules.JobEvents.Persistence;
 using MediatR;
 
 namespace JobTrail.Modules.JobEvents.Features.VerifyEventChain;
@@ -23,19 +22,19 @@ internal sealed class VerifyEventChainValidator : AbstractValidator<VerifyEventC
     }
 }
 
-internal sealed class VerifyEventChainHandler(JobEventStore store, IntegrityKeyRing keys) : IRequestHandler<VerifyEventChainQuery, ChainVerification>
+internal sealed class VerifyEventChainHandler(EventChainReader chain, IntegrityKeyRing keys) : IRequestHandler<VerifyEventChainQuery, ChainVerification>
 {
     /// <summary>Seqs read per query: memory stays bounded however long the job's log.</summary>
     private const int PageSize = 1000;
 
     public async Task<ChainVerification> Handle(VerifyEventChainQuery request, CancellationToken cancellationToken)
     {
-        var extent = await store.GetChainExtentAsync(request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
-        var verifier = new ChainVerifier(keys, ChainKind.Events, store.WorkspaceId, request.JobId);
+        var extent = await chain.ReadExtentAsync(request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
+        var verifier = new ChainVerifier(keys, ChainKind.Events, chain.WorkspaceId, request.JobId);
         // Stops at the first fault, so a forged seq far beyond the head costs one page, not billions.
         for (var after = 0L; after < extent.MaxSeq && !verifier.Failed; after += PageSize)
         {
-            foreach (var entry in await store.ReadChainAsync(request.JobId, after, after + PageSize, cancellationToken))
+            foreach (var entry in await chain.ReadAsync(request.JobId, after, after + PageSize, cancellationToken))
             {
                 if (!verifier.Add(entry))
                 {

@@ -1,13 +1,12 @@
 using System.Globalization;
 using System.Text;
-using JobTrail.Modules.JobEvents.Features.StreamEvents;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Hosting;
 
-namespace JobTrail.Modules.JobEvents.Streaming;
+namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 
 /// <summary>
 /// Writes a <see cref="JobEventStream"/> as <c>text/event-stream</c>: <c>id: seq</c>, <c>event: type</c>,

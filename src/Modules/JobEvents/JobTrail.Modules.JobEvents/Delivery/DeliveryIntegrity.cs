@@ -5,7 +5,17 @@ using JobTrail.BuildingBlocks.Behaviors;
 using JobTrail.BuildingBlocks.Integrity;
 using Microsoft.Extensions.Logging;
 
-namespace JobTrail.Modules.JobEvents.Streaming;
+namespace JobTrail.Modules.JobEvents.Delivery;
+
+/// <summary>An event as it travels to clients: its seq, its type and its JSON, parsed once.</summary>
+internal sealed record LiveEvent(long Seq, string Type, string Json)
+{
+    /// <summary>
+    /// Put in a listener's buffer when a message for its job did not verify: not an event, a hint to
+    /// read PostgreSQL soon in case a real event was lost with it.
+    /// </summary>
+    public static readonly LiveEvent Unverified = new(0, string.Empty, string.Empty);
+}
 
 /// <summary>
 /// Signs what the relay writes to Valkey and checks what readers get back, so that nothing from

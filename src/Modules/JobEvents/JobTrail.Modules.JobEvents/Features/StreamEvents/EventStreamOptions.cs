@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 
-namespace JobTrail.Modules.JobEvents.Streaming;
+namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 
 /// <summary>Settings under <c>JobTrail:Events:Stream</c>; intervals are TimeSpans ("00:00:15").</summary>
 internal sealed record EventStreamOptions

@@ -1,20 +1,11 @@
 using System.Threading.Channels;
 using JobTrail.BuildingBlocks.Valkey;
+using JobTrail.Modules.JobEvents.Delivery;
 using JobTrail.Modules.JobEvents.Relay;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
-namespace JobTrail.Modules.JobEvents.Streaming;
-
-/// <summary>An event as it travels to clients: its seq, its type and its JSON, parsed once.</summary>
-internal sealed record LiveEvent(long Seq, string Type, string Json)
-{
-    /// <summary>
-    /// Put in a listener's buffer when a message for its job did not verify: not an event, a hint to
-    /// read PostgreSQL soon in case a real event was lost with it.
-    /// </summary>
-    public static readonly LiveEvent Unverified = new(0, string.Empty, string.Empty);
-}
+namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 
 /// <summary>
 /// Fans Valkey Pub/Sub out to the clients of this instance: one subscription per job that has

@@ -1,4 +1,4 @@
-namespace JobTrail.Modules.JobEvents.Streaming;
+namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 
 /// <summary>Which cap refused a stream.</summary>
 internal enum SlotRefusal
