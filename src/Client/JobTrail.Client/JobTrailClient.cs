@@ -57,6 +57,13 @@ public sealed partial class JobTrailClient : IDisposable
     /// <summary>A background emitter that batches this client's events (see <see cref="JobEventBuffer"/>).</summary>
     public JobEventBuffer CreateEventBuffer(JobEventBufferOptions? options = null) => new(this, options ?? new JobEventBufferOptions());
 
+    /// <summary>Creates a job and sets it RUNNING; dispose the scope to complete or fail it (see <see cref="JobScope"/>).</summary>
+    public async Task<JobScope> StartJobAsync(string type, string? name = null, object? metadata = null, CancellationToken cancellationToken = default)
+    {
+        var job = await CreateJobAsync(type, name, metadata, cancellationToken);
+        return new JobScope(this, await ChangeJobStatusAsync(job.Id, JobStatus.Running, cancellationToken: cancellationToken));
+    }
+
     // ---- Runner jobs ----
 
     public Task<RunnerJob> CreateJobAsync(string type, string? name = null, object? metadata = null, CancellationToken cancellationToken = default) =>
