@@ -5,7 +5,7 @@ namespace JobTrail.Modules.JobEvents.Tests;
 public sealed class JobEventTypesTests
 {
     [Fact]
-    public void The_catalog_holds_the_seventeen_designed_types()
+    public void The_catalog_holds_the_eighteen_designed_types()
     {
         Assert.Equal(
             [
@@ -13,6 +13,7 @@ public sealed class JobEventTypesTests
                 "step.started", "step.progress", "step.output", "step.completed", "step.failed",
                 "ai.tool_called", "ai.tokens_used", "ai.artifact_created",
                 "gate.started", "gate.passed", "gate.failed",
+                "client.events_lost",
             ],
             JobEventTypes.All);
     }
@@ -25,10 +26,10 @@ public sealed class JobEventTypesTests
     }
 
     [Fact]
-    public void Clients_may_emit_progress_output_tool_calls_artifacts_and_gates_only()
+    public void Clients_may_emit_progress_output_tool_calls_artifacts_gates_and_loss_reports_only()
     {
         Assert.Equal(
-            ["ai.artifact_created", "ai.tool_called", "gate.failed", "gate.passed", "gate.started", "step.output", "step.progress"],
+            ["ai.artifact_created", "ai.tool_called", "client.events_lost", "gate.failed", "gate.passed", "gate.started", "step.output", "step.progress"],
             JobEventTypes.ClientEmittable.Order(StringComparer.Ordinal));
     }
 

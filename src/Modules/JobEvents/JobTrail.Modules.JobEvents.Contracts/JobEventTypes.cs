@@ -30,6 +30,9 @@ public sealed record JobEventTypes
     public const string GatePassed = "gate.passed";
     public const string GateFailed = "gate.failed";
 
+    /// <summary>A client's own delivery report: events it had to give up on, so a reader sees the hole.</summary>
+    public const string ClientEventsLost = "client.events_lost";
+
     private JobEventTypes()
     {
     }
@@ -41,12 +44,13 @@ public sealed record JobEventTypes
         StepStarted, StepProgress, StepOutput, StepCompleted, StepFailed,
         AiToolCalled, AiTokensUsed, AiArtifactCreated,
         GateStarted, GatePassed, GateFailed,
+        ClientEventsLost,
     ];
 
     /// <summary>What a runner reports about its own work.</summary>
     public static IReadOnlySet<string> ClientEmittable { get; } = new[]
     {
-        StepProgress, StepOutput, AiToolCalled, AiArtifactCreated, GateStarted, GatePassed, GateFailed,
+        StepProgress, StepOutput, AiToolCalled, AiArtifactCreated, GateStarted, GatePassed, GateFailed, ClientEventsLost,
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Facts about state changes: written only in the transaction that makes the change.</summary>
