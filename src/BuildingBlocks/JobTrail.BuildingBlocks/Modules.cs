@@ -1,5 +1,7 @@
 using System.Reflection;
+using FluentValidation;
 using JobTrail.BuildingBlocks.Persistence;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobTrail.BuildingBlocks;
@@ -15,6 +17,19 @@ public static class ModuleRegistration
         services.AddSingleton(new ModuleAssembly(schema, assembly));
         services.AddModuleMigrations(schema, assembly, migrationOrder);
         return services;
+    }
+
+    /// <summary>
+    /// Declares a module that keeps its data in <typeparamref name="TDbContext"/>: as <see cref="AddModule(IServiceCollection, string, Assembly, int)"/>, plus
+    /// its validators (internal sealed; they run only in the ValidationBehavior) and its DbContext.
+    /// </summary>
+    public static IServiceCollection AddModule<TDbContext>(this IServiceCollection services, string schema, int migrationOrder)
+        where TDbContext : DbContext
+    {
+        var assembly = typeof(TDbContext).Assembly;
+        services.AddModule(schema, assembly, migrationOrder);
+        services.AddValidatorsFromAssembly(assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
+        return services.AddModuleDbContext<TDbContext>();
     }
 
     public static IReadOnlyList<Assembly> ModuleAssemblies(this IServiceCollection services) =>

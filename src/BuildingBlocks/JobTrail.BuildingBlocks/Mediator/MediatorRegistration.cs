@@ -36,7 +36,7 @@ public static class MediatorRegistration
     /// Registers MediatR 5 with Microsoft DI: the mediator, every handler found in the module
     /// assemblies, and the pipeline behaviors in their fixed order (first registered = outermost):
     /// Logging, module Refusals stages, Validation, Authorization, Transaction, module InTransaction stages.
-    /// Each module registers its own validators (<c>AddValidatorsFromAssembly</c> in its <c>Add…Module</c>).
+    /// Each module registers its own validators (<c>AddModule&lt;TDbContext&gt;</c>, or <c>AddValidatorsFromAssembly</c> in its <c>Add…Module</c>).
     /// </summary>
     public static IServiceCollection AddJobTrailMediator(this IServiceCollection services)
     {

@@ -1,6 +1,4 @@
-using FluentValidation;
 using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Access.Authentication;
 using JobTrail.Modules.Access.Persistence;
 using Microsoft.AspNetCore.Authentication;
@@ -15,10 +13,7 @@ public static class AccessModule
 
     public static IServiceCollection AddAccessModule(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddModule(AccessDbContext.Schema, typeof(AccessModule).Assembly, migrationOrder: 10);
-        // Validators stay internal sealed; they run only in the ValidationBehavior.
-        services.AddValidatorsFromAssembly(typeof(AccessModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
-        services.AddModuleDbContext<AccessDbContext>();
+        services.AddModule<AccessDbContext>(AccessDbContext.Schema, migrationOrder: 10);
         // A response field without a source stops start-up here instead of failing its first request.
         AccessMapping.Config.Compile();
         services.AddSingleton<AccessBootstrap>();

@@ -1,7 +1,4 @@
 using JobTrail.Modules.JobEvents.Features;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 
 namespace JobTrail.Modules.JobEvents;
 
@@ -17,11 +14,14 @@ internal static class JobEventRoutes
     /// <summary>Says where a recent-events answer came from: <c>valkey</c> or <c>postgres</c>.</summary>
     public const string SourceHeader = "X-JobTrail-Source";
 
-    public static void MarkReplay(HttpResponse response, EmittedEvents emitted)
+    /// <summary>The answer to an emit, marked as a replay when it repeats an Idempotency-Key's first result.</summary>
+    public static TResult MarkReplay<TResult>(HttpContext http, EmittedEvents emitted, TResult result)
     {
         if (emitted.Replayed)
         {
-            response.Headers[ReplayedHeader] = "true";
+            http.Response.Headers[ReplayedHeader] = "true";
         }
+
+        return result;
     }
 }

@@ -1,6 +1,4 @@
-using FluentValidation;
 using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.RunnerJobs.Persistence;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,10 +9,7 @@ public static class RunnerJobsModule
 {
     public static IServiceCollection AddRunnerJobsModule(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddModule(RunnerJobsDbContext.Schema, typeof(RunnerJobsModule).Assembly, migrationOrder: 20);
-        // Validators stay internal sealed; they run only in the ValidationBehavior.
-        services.AddValidatorsFromAssembly(typeof(RunnerJobsModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
-        services.AddModuleDbContext<RunnerJobsDbContext>();
+        services.AddModule<RunnerJobsDbContext>(RunnerJobsDbContext.Schema, migrationOrder: 20);
         // A response field without a source stops start-up here instead of failing its first request.
         RunnerJobsMapping.Config.Compile();
         return services;

@@ -1,9 +1,5 @@
-using Carter;
 using MediatR;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.Routing;
 
 namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 

@@ -1,19 +1,8 @@
-using Carter;
-using MediatR;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-
 namespace JobTrail.Modules.RunnerJobs.Features.CreateJob;
 
 internal sealed class CreateJobEndpoint : ICarterModule
 {
     public void AddRoutes(IEndpointRouteBuilder app) =>
-        app.MapRunnerJobRoutes().MapPost("/", async (CreateJobCommand command, IMediator mediator, CancellationToken ct) =>
-            {
-                var job = await mediator.Send(command, ct);
-                return TypedResults.Created($"/api/runner-jobs/{job.Id}", job);
-            })
-            .WithName("CreateRunnerJob").WithSummary("Create a runner job (PENDING).")
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden);
+        app.MapRunnerJobRoutes().MapPost("/", (CreateJobCommand command) => Send.Created(command, job => $"/api/runner-jobs/{job.Id}"))
+            .Describe("CreateRunnerJob", "Create a runner job (PENDING).", StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden);
 }
