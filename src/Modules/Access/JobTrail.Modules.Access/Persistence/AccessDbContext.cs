@@ -47,6 +47,8 @@ internal sealed class AccessDbContext(DbContextOptions<AccessDbContext> options,
     public DbSet<ApiKeyDirectoryEntry> ApiKeyDirectory => Set<ApiKeyDirectoryEntry>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) => configurationBuilder.UseSnakeCaseColumns();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.HasDefaultSchema(Schema);
@@ -55,11 +57,6 @@ internal sealed class AccessDbContext(DbContextOptions<AccessDbContext> options,
         {
             e.ToTable("workspaces");
             e.HasKey(x => x.WorkspaceId);
-            e.Property(x => x.WorkspaceId).HasColumnName("workspace_id");
-            e.Property(x => x.Slug).HasColumnName("slug");
-            e.Property(x => x.Name).HasColumnName("name");
-            e.Property(x => x.CreatedAt).HasColumnName("created_at");
-            e.Property(x => x.CreatedBy).HasColumnName("created_by");
             e.HasQueryFilter(x => x.WorkspaceId == session.WorkspaceId);
         });
 
@@ -67,32 +64,18 @@ internal sealed class AccessDbContext(DbContextOptions<AccessDbContext> options,
         {
             e.ToTable("workspace_slugs");
             e.HasKey(x => x.Slug);
-            e.Property(x => x.Slug).HasColumnName("slug");
-            e.Property(x => x.WorkspaceId).HasColumnName("workspace_id");
         });
 
         modelBuilder.Entity<ApiKeyDirectoryEntry>(e =>
         {
             e.ToTable("api_key_directory");
             e.HasKey(x => x.KeyId);
-            e.Property(x => x.KeyId).HasColumnName("key_id");
-            e.Property(x => x.WorkspaceId).HasColumnName("workspace_id");
         });
 
         modelBuilder.Entity<ApiKey>(e =>
         {
             e.ToTable("api_keys");
             e.HasKey(x => x.Id);
-            e.Property(x => x.Id).HasColumnName("id");
-            e.Property(x => x.WorkspaceId).HasColumnName("workspace_id");
-            e.Property(x => x.Name).HasColumnName("name");
-            e.Property(x => x.ActorId).HasColumnName("actor_id");
-            e.Property(x => x.Scopes).HasColumnName("scopes");
-            e.Property(x => x.SecretHash).HasColumnName("secret_hash");
-            e.Property(x => x.CreatedAt).HasColumnName("created_at");
-            e.Property(x => x.CreatedBy).HasColumnName("created_by");
-            e.Property(x => x.RevokedAt).HasColumnName("revoked_at");
-            e.Property(x => x.RevokedBy).HasColumnName("revoked_by");
             e.HasQueryFilter(x => x.WorkspaceId == session.WorkspaceId);
         });
     }

@@ -10,6 +10,8 @@ internal sealed class RunnerJobsDbContext(DbContextOptions<RunnerJobsDbContext> 
 
     public DbSet<RunnerJob> Jobs => Set<RunnerJob>();
 
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) => configurationBuilder.UseSnakeCaseColumns();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.HasDefaultSchema(Schema);
@@ -17,19 +19,8 @@ internal sealed class RunnerJobsDbContext(DbContextOptions<RunnerJobsDbContext> 
         {
             e.ToTable("jobs");
             e.HasKey(x => x.Id);
-            e.Property(x => x.Id).HasColumnName("id");
-            e.Property(x => x.WorkspaceId).HasColumnName("workspace_id");
-            e.Property(x => x.Type).HasColumnName("type");
-            e.Property(x => x.Name).HasColumnName("name");
-            e.Property(x => x.Status).HasColumnName("status").HasConversion(new UpperSnakeCaseEnumConverter<JobStatus>());
-            e.Property(x => x.Metadata).HasColumnName("metadata").HasColumnType("jsonb");
-            e.Property(x => x.CreatedBy).HasColumnName("created_by");
-            e.Property(x => x.CreatedAt).HasColumnName("created_at");
-            e.Property(x => x.QueuedAt).HasColumnName("queued_at");
-            e.Property(x => x.StartedAt).HasColumnName("started_at");
-            e.Property(x => x.CompletedAt).HasColumnName("completed_at");
-            e.Property(x => x.DurationMs).HasColumnName("duration_ms");
-            e.Property(x => x.Error).HasColumnName("error");
+            e.Property(x => x.Status).HasConversion(new UpperSnakeCaseEnumConverter<JobStatus>());
+            e.Property(x => x.Metadata).HasColumnType("jsonb");
             e.Ignore(x => x.IsTerminal);
             e.HasQueryFilter(x => x.WorkspaceId == session.WorkspaceId);
         });
