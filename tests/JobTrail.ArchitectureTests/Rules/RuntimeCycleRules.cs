@@ -5,24 +5,26 @@ namespace JobTrail.ArchitectureTests.Rules;
 
 /// <summary>
 /// Run-time dependencies between modules: module A depends on module B when A's code uses a request
-/// (<c>IRequest</c> or <c>IRequest&lt;T&gt;</c>) declared in B's Contracts, since B handles it. The
-/// compile-time graph cannot show a cycle here (each module references only Contracts), so this
-/// rule reads the requests themselves.
+/// (<c>IRequest</c> or <c>IRequest&lt;T&gt;</c>) declared in B's Contracts, since B handles it, or a
+/// notification (<c>INotification</c>) declared in B's Contracts, since A handles what B publishes.
+/// The compile-time graph cannot show a cycle here (each module references only Contracts), so this
+/// rule reads the messages themselves.
 /// </summary>
 internal static class RuntimeCycleRules
 {
-    private static readonly string[] RequestInterfaces = ["MediatR.IRequest", "MediatR.IRequest`1"];
+    private static readonly string[] MessageInterfaces = ["MediatR.IRequest", "MediatR.IRequest`1", "MediatR.INotification"];
 
     /// <summary>
-    /// The modules <paramref name="module"/> sends requests to: for each type it uses that is a request,
-    /// <paramref name="contractModuleOf"/> names the module whose Contracts declare it (null: not a contract).
+    /// The modules <paramref name="module"/> sends requests to or hears notifications from: for each type it
+    /// uses that is a request or a notification, <paramref name="contractModuleOf"/> names the module whose
+    /// Contracts declare it (null: not a contract).
     /// </summary>
-    public static IEnumerable<(string From, string To)> RequestEdges(
+    public static IEnumerable<(string From, string To)> MessageEdges(
         string module, IEnumerable<TypeDefinition> types, Func<TypeReference, string?> contractModuleOf) =>
         types
             .SelectMany(TypeDependencies.Of)
             .Select(used => (Used: used, Owner: contractModuleOf(used)))
-            .Where(use => use.Owner is not null && use.Owner != module && IsRequest(use.Used))
+            .Where(use => use.Owner is not null && use.Owner != module && IsMessage(use.Used))
             .Select(use => (module, use.Owner!))
             .Distinct();
 
@@ -56,6 +58,6 @@ internal static class RuntimeCycleRules
         return [.. cycles];
     }
 
-    private static bool IsRequest(TypeReference type) =>
-        type.Resolve() is { } definition && definition.AllInterfaces().Any(i => RequestInterfaces.Contains(i.DefinitionFullName()));
+    private static bool IsMessage(TypeReference type) =>
+        type.Resolve() is { } definition && definition.AllInterfaces().Any(i => MessageInterfaces.Contains(i.DefinitionFullName()));
 }

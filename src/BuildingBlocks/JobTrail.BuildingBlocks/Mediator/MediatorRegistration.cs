@@ -33,8 +33,8 @@ public static class MediatorRegistration
     }
 
     /// <summary>
-    /// Registers MediatR 5 with Microsoft DI: the mediator, every handler found in the module
-    /// assemblies, and the pipeline behaviors in their fixed order (first registered = outermost):
+    /// Registers MediatR 5 with Microsoft DI: the mediator, every request and notification handler
+    /// found in the module assemblies, and the pipeline behaviors in their fixed order (first registered = outermost):
     /// Logging, module Refusals stages, Validation, Authorization, Transaction, module InTransaction stages.
     /// Each module registers its own validators (<c>AddModule&lt;TDbContext&gt;</c>, or <c>AddValidatorsFromAssembly</c> in its <c>Add…Module</c>).
     /// </summary>
@@ -52,6 +52,11 @@ public static class MediatorRegistration
 
         services.Scan(scan => scan.FromAssemblies(scanned)
             .AddClasses(c => c.AssignableTo(typeof(IRequestHandler<,>)), publicOnly: false)
+            .AsImplementedInterfaces()
+            .WithScopedLifetime());
+        // A module hears another's Contracts notifications (the event log subscribes to job and step changes).
+        services.Scan(scan => scan.FromAssemblies(scanned)
+            .AddClasses(c => c.AssignableTo(typeof(INotificationHandler<>)), publicOnly: false)
             .AsImplementedInterfaces()
             .WithScopedLifetime());
 

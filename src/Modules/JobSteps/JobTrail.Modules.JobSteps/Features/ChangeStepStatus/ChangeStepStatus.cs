@@ -2,6 +2,7 @@ using FluentValidation;
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.Modules.JobSteps.Contracts;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
 using Mapster;
@@ -53,7 +54,12 @@ internal sealed class ChangeStepStatusHandler(JobStepsDbContext db, IMediator me
         EnumText.TryParse<StepStatus>(request.Status, out var next);
         step.TransitionTo(next, request.Error, clock.UtcNowMicros());
         await db.SaveChangesAsync(cancellationToken);
-        await mediator.Send(StepEvents.StatusChanged(step), cancellationToken);
+        // Subscribers (the event log) write in this transaction: their failure rolls the move back.
+        await mediator.Publish(
+            new JobStepStatusChanged(
+                step.JobId, step.Id, step.Name, step.Ordinal, EnumText.Spell(step.Phase), EnumText.Spell(step.Type),
+                EnumText.Spell(step.Status), step.DurationMs, step.Error),
+            cancellationToken);
         return step.Adapt<StepResponse>(JobStepsMapping.Config);
     }
 }

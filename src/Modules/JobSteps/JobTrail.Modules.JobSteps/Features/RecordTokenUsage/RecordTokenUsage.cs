@@ -1,5 +1,6 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.Modules.JobSteps.Contracts;
 using JobTrail.Modules.JobSteps.Persistence;
 using Mapster;
 using MediatR;
@@ -48,7 +49,10 @@ internal sealed class RecordTokenUsageHandler(JobStepsDbContext db, IMediator me
             ?? throw StepJobs.StepNotFound(request.JobId, request.StepId);
         step.AddTokens(request.Input!.Value, request.Output!.Value);
         await db.SaveChangesAsync(cancellationToken);
-        await mediator.Send(StepEvents.TokensUsed(step, request.Input.Value, request.Output.Value), cancellationToken);
+        // Subscribers (the event log) write in this transaction: their failure rolls the report back.
+        await mediator.Publish(
+            new JobStepTokensRecorded(step.JobId, step.Id, request.Input.Value, request.Output.Value, step.TokensInput, step.TokensOutput),
+            cancellationToken);
         return step.Adapt<StepResponse>(JobStepsMapping.Config);
     }
 }

@@ -2,6 +2,7 @@ using FluentValidation;
 using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.Modules.RunnerJobs.Contracts;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Persistence;
 using Mapster;
@@ -52,7 +53,10 @@ internal sealed class ChangeJobStatusHandler(RunnerJobsDbContext db, IMediator m
         var previous = job.Status;
         job.TransitionTo(next, request.Error, clock.UtcNowMicros());
         await db.SaveChangesAsync(cancellationToken);
-        await mediator.Send(RunnerJobEvents.StatusChanged(job, previous), cancellationToken);
+        // Subscribers (the event log) write in this transaction: their failure rolls the move back.
+        await mediator.Publish(
+            new RunnerJobStatusChanged(job.Id, EnumText.Spell(previous), EnumText.Spell(job.Status), job.DurationMs, job.Error),
+            cancellationToken);
         return job.Adapt<JobResponse>(RunnerJobsMapping.Config);
     }
 }

@@ -4,6 +4,7 @@ using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.Modules.RunnerJobs.Contracts;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Persistence;
 using Mapster;
@@ -52,7 +53,8 @@ internal sealed class CreateJobHandler(RunnerJobsDbContext db, IMediator mediato
         };
         db.Jobs.Add(job);
         await db.SaveChangesAsync(cancellationToken);
-        await mediator.Send(RunnerJobEvents.Created(job), cancellationToken);
+        // Subscribers (the event log) write in this transaction: their failure rolls the job back.
+        await mediator.Publish(new RunnerJobCreated(job.Id, job.Type, job.Name), cancellationToken);
         return job.Adapt<JobResponse>(RunnerJobsMapping.Config);
     }
 }
