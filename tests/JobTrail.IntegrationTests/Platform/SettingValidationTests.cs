@@ -14,6 +14,10 @@ public sealed class SettingValidationTests
     [InlineData("JobTrail:RateLimit:PerSecond", "0", "JobTrail__RateLimit__PerSecond")]
     [InlineData("JobTrail:RateLimit:Burst", "-1", "JobTrail__RateLimit__Burst")]
     [InlineData("JobTrail:RateLimit:RecordWindow", "00:00:00", "JobTrail__RateLimit__RecordWindow")]
+    [InlineData("JobTrail:Relay:BatchSize", "0", "JobTrail__Relay__BatchSize")]
+    [InlineData("JobTrail:Relay:MaxBackoff", "00:00:00.001", "JobTrail__Relay__MaxBackoff")]
+    [InlineData("JobTrail:Events:Stream:Heartbeat", "00:00:00", "JobTrail__Events__Stream__Heartbeat")]
+    [InlineData("JobTrail:Events:Stream:MaxShareOfWorkspacePerKey", "1.5", "JobTrail__Events__Stream__MaxShareOfWorkspacePerKey")]
     [InlineData("JobTrail:Postgres", "", "JobTrail__Postgres")]
     [InlineData("JobTrail:Valkey", "", "JobTrail__Valkey")]
     public async Task A_bad_setting_stops_start_up_naming_its_variable(string key, string value, string variable)

@@ -8,6 +8,7 @@ using JobTrail.Modules.JobEvents.Delivery;
 using JobTrail.Modules.JobEvents.Features.StreamEvents;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace JobTrail.Modules.JobEvents;
 
@@ -21,11 +22,35 @@ public static class JobEventsModule
         services.AddScoped<EventLog>();
         services.AddScoped<EventChainReader>();
         services.AddScoped<ClientEventWriter>();
-        services.AddSingleton(RelayOptions.From(configuration));
+        JobEventsMapping.Config.Compile();
+        services.AddOptions<RelayOptions>()
+            .BindConfiguration(RelayOptions.Section)
+            .Validate(o => o.BatchSize >= 1, "JobTrail__Relay__BatchSize must be at least 1.")
+            .Validate(o => o.StreamMaxLength >= 1, "JobTrail__Relay__StreamMaxLength must be at least 1.")
+            .Validate(o => o.PollInterval > TimeSpan.Zero, "JobTrail__Relay__PollInterval must be positive.")
+            .Validate(o => o.StandbyPollInterval > TimeSpan.Zero, "JobTrail__Relay__StandbyPollInterval must be positive.")
+            .Validate(o => o.MinBackoff > TimeSpan.Zero, "JobTrail__Relay__MinBackoff must be positive.")
+            .Validate(o => o.MaxBackoff >= o.MinBackoff, "JobTrail__Relay__MaxBackoff must be at least JobTrail__Relay__MinBackoff.")
+            .Validate(o => o.TerminalStreamTtl > TimeSpan.Zero, "JobTrail__Relay__TerminalStreamTtl must be positive.")
+            .Validate(o => o.MaxAttempts >= 1, "JobTrail__Relay__MaxAttempts must be at least 1.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<RelayOptions>>().Value);
         services.AddSingleton<RelayState>();
         services.AddSingleton<DeliveryIntegrity>();
         services.AddHostedService<JobEventRelay>();
-        services.AddSingleton(EventStreamOptions.From(configuration));
+        services.AddOptions<EventStreamOptions>()
+            .BindConfiguration(EventStreamOptions.Section)
+            .Validate(o => o.Heartbeat > TimeSpan.Zero, "JobTrail__Events__Stream__Heartbeat must be positive.")
+            .Validate(o => o.Retry >= TimeSpan.Zero, "JobTrail__Events__Stream__Retry must not be negative.")
+            .Validate(o => o.CatchUpInterval > TimeSpan.Zero, "JobTrail__Events__Stream__CatchUpInterval must be positive.")
+            .Validate(o => o.OfflinePollInterval > TimeSpan.Zero, "JobTrail__Events__Stream__OfflinePollInterval must be positive.")
+            .Validate(o => o.ClientBuffer >= 1, "JobTrail__Events__Stream__ClientBuffer must be at least 1.")
+            .Validate(o => o.MaxStreamsPerWorkspace >= 1, "JobTrail__Events__Stream__MaxStreamsPerWorkspace must be at least 1.")
+            .Validate(o => o.MaxShareOfWorkspacePerKey is > 0 and <= 1, "JobTrail__Events__Stream__MaxShareOfWorkspacePerKey must be above 0 and at most 1.")
+            .Validate(o => o.PageSize >= 1, "JobTrail__Events__Stream__PageSize must be at least 1.")
+            .Validate(o => o.MaxDuration > TimeSpan.Zero, "JobTrail__Events__Stream__MaxDuration must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<EventStreamOptions>>().Value);
         services.AddSingleton<JobEventHub>();
         services.AddSingleton<StreamSlots>();
         services.AddHttpContextAccessor();

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Integrity;
+using Mapster;
 
 namespace JobTrail.Modules.JobEvents.Features;
 
@@ -17,7 +17,6 @@ internal sealed record JobEventResponse(
     DateTime OccurredAt,
     DateTime RecordedAt)
 {
-    public static JobEventResponse From(EventRecord e) => new(
-        e.Id, e.JobId, e.WorkspaceId, e.Seq, e.Type, e.StepId, JsonRules.FromStoredJson(e.PayloadJson), e.ActorId, e.CorrelationId,
-        e.OccurredAt, e.RecordedAt);
+    /// <summary>Mapped by the module's compiled configuration (<see cref="JobEventsMapping"/>): no reflection per event.</summary>
+    public static JobEventResponse From(EventRecord e) => e.Adapt<JobEventResponse>(JobEventsMapping.Config);
 }

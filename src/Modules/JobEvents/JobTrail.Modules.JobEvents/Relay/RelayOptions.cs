@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Configuration;
-
 namespace JobTrail.Modules.JobEvents.Relay;
 
 /// <summary>Settings under <c>JobTrail:Relay</c>; every interval is a TimeSpan ("00:00:01").</summary>
@@ -20,8 +18,7 @@ internal sealed record RelayOptions
     /// </summary>
     public int MaxAttempts { get; init; } = 5;
 
-    public static RelayOptions From(IConfiguration configuration) =>
-        configuration.GetSection("JobTrail:Relay").Get<RelayOptions>() ?? new RelayOptions();
+    public const string Section = "JobTrail:Relay";
 }
 
 /// <summary>Valkey key names, per job so that a cluster can spread them.</summary>

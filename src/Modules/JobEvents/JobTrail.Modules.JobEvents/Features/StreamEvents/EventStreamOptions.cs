@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Configuration;
-
 namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 
 /// <summary>Settings under <c>JobTrail:Events:Stream</c>; intervals are TimeSpans ("00:00:15").</summary>
@@ -33,6 +31,5 @@ internal sealed record EventStreamOptions
     /// </summary>
     public TimeSpan MaxDuration { get; init; } = TimeSpan.FromHours(1);
 
-    public static EventStreamOptions From(IConfiguration configuration) =>
-        configuration.GetSection("JobTrail:Events:Stream").Get<EventStreamOptions>() ?? new EventStreamOptions();
+    public const string Section = "JobTrail:Events:Stream";
 }

@@ -1,0 +1,21 @@
+using JobTrail.BuildingBlocks.Integrity;
+using JobTrail.BuildingBlocks.Json;
+using JobTrail.Modules.JobEvents.Features;
+using Mapster;
+
+namespace JobTrail.Modules.JobEvents;
+
+/// <summary>How a stored event becomes its response; compiled at start-up so a bad mapping stops the host.</summary>
+internal static class JobEventsMapping
+{
+    public static TypeAdapterConfig Config { get; } = Create();
+
+    private static TypeAdapterConfig Create()
+    {
+        // Every response field must come from somewhere: a renamed column fails Compile(), not a request.
+        var config = new TypeAdapterConfig { RequireDestinationMemberSource = true };
+        config.NewConfig<EventRecord, JobEventResponse>()
+            .Map(d => d.Payload, s => JsonRules.FromStoredJson(s.PayloadJson));
+        return config;
+    }
+}
