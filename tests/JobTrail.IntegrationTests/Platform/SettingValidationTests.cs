@@ -14,11 +14,13 @@ public sealed class SettingValidationTests
     [InlineData("JobTrail:RateLimit:PerSecond", "0", "JobTrail__RateLimit__PerSecond")]
     [InlineData("JobTrail:RateLimit:Burst", "-1", "JobTrail__RateLimit__Burst")]
     [InlineData("JobTrail:RateLimit:RecordWindow", "00:00:00", "JobTrail__RateLimit__RecordWindow")]
+    [InlineData("JobTrail:RateLimit:ReplenishmentPeriod", "00:00:00", "JobTrail__RateLimit__ReplenishmentPeriod")]
     [InlineData("JobTrail:Postgres", "", "JobTrail__Postgres")]
     [InlineData("JobTrail:Valkey", "", "JobTrail__Valkey")]
     public async Task A_bad_setting_stops_start_up_naming_its_variable(string key, string value, string variable)
     {
-        // Checked before the first connection: the database need not exist.
+        // Checked before the first connection: the database need not exist (the server is resolved for the base connection string).
+        await TestPostgres.GetAsync();
         await using var app = new JobTrailApp("jt_never_created", bootstrapKey: null, new Dictionary<string, string?> { [key] = value });
 
         var error = Assert.Throws<OptionsValidationException>(() => app.Server);
