@@ -1,7 +1,9 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks;
+using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Access.Authentication;
+using JobTrail.Modules.Access.Contracts;
 using JobTrail.Modules.Access.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Configuration;
@@ -11,8 +13,6 @@ namespace JobTrail.Modules.Access;
 
 public static class AccessModule
 {
-    public const string AuthenticationScheme = ApiKeyAuthenticationHandler.SchemeName;
-
     public static IServiceCollection AddAccessModule(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModule(AccessDbContext.Schema, typeof(AccessModule).Assembly, migrationOrder: 10);
@@ -20,8 +20,9 @@ public static class AccessModule
         services.AddValidatorsFromAssembly(typeof(AccessModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddModuleDbContext<AccessDbContext>();
         services.AddSingleton<AccessBootstrap>();
-        services.AddAuthentication(AuthenticationScheme)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AuthenticationScheme, null);
+        services.AddSingleton<IScopeRule, AccessScopeRule>();
+        services.AddAuthentication(AccessAuthentication.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AccessAuthentication.Scheme, null);
         return services;
     }
 
