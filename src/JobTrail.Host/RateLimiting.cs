@@ -107,10 +107,10 @@ internal sealed class RateLimitOptions
 {
     public const string Section = "JobTrail:RateLimit";
 
-    [Range(1, 1_000_000, ErrorMessage = "JobTrail__RateLimit__PerSecond must be between 1 and 1000000.")]
+    [Range(1, int.MaxValue, ErrorMessage = "JobTrail__RateLimit__PerSecond must be at least 1.")]
     public int PerSecond { get; set; } = 200;
 
-    [Range(1, 1_000_000, ErrorMessage = "JobTrail__RateLimit__Burst must be between 1 and 1000000.")]
+    [Range(1, int.MaxValue, ErrorMessage = "JobTrail__RateLimit__Burst must be at least 1.")]
     public int Burst { get; set; } = 400;
 
     public TimeSpan RecordWindow { get; set; } = TimeSpan.FromMinutes(1);
