@@ -8,6 +8,7 @@ using JobTrail.BuildingBlocks.Persistence;
 using Carter;
 using JobTrail.Host;
 using JobTrail.Modules.Access;
+using JobTrail.Modules.Access.Contracts;
 using JobTrail.Modules.JobEvents;
 using JobTrail.Modules.Activity;
 using JobTrail.Modules.JobSteps;
@@ -32,7 +33,7 @@ builder.Services.ConfigureHttpJsonOptions(o => JsonDefaults.Apply(o.SerializerOp
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddJobTrailProblemDetails();
 builder.Services.AddAuthorizationBuilder()
-    .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(AccessModule.AuthenticationScheme)
+    .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(AccessAuthentication.Scheme)
         .RequireAuthenticatedUser().Build());
 builder.Services.AddOpenApi(OpenApiDescription.Configure);
 builder.Services.AddHealthChecks()

@@ -12,7 +12,8 @@ namespace JobTrail.Host;
 
 /// <summary>
 /// A token bucket per API key (per client IP before authentication): <c>JobTrail:RateLimit:PerSecond</c>
-/// tokens a second (default 200) up to <c>JobTrail:RateLimit:Burst</c> (default 400). Past that: 429
+/// tokens a second (default 200; the period is <c>JobTrail:RateLimit:ReplenishmentPeriod</c>, default one second)
+/// up to <c>JobTrail:RateLimit:Burst</c> (default 400). Past that: 429
 /// with <c>Retry-After</c>. Buckets live in this instance; several instances each allow the rate.
 /// A key's rejections are recorded in its workspace's activity log as one <c>api_key.rate_limited</c>
 /// row (DENIED) per <c>JobTrail:RateLimit:RecordWindow</c> (default one minute), not one per request:
@@ -26,13 +27,14 @@ internal static class RateLimiting
             .BindConfiguration(RateLimitOptions.Section)
             .ValidateDataAnnotations()
             .Validate(o => o.RecordWindow >= TimeSpan.FromSeconds(1), "JobTrail__RateLimit__RecordWindow must be at least one second.")
+            .Validate(o => o.ReplenishmentPeriod >= TimeSpan.FromMilliseconds(1), "JobTrail__RateLimit__ReplenishmentPeriod must be at least one millisecond.")
             .ValidateOnStart();
         services.AddSingleton(sp => new RateLimitRecordWindows(
             sp.GetRequiredService<IOptions<RateLimitOptions>>().Value.RecordWindow, sp.GetRequiredService<TimeProvider>()));
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((options, settings) =>
         {
-            var (perSecond, burst, recordWindow) = (settings.Value.PerSecond, settings.Value.Burst, settings.Value.RecordWindow);
+            var (perSecond, burst, recordWindow, period) = (settings.Value.PerSecond, settings.Value.Burst, settings.Value.RecordWindow, settings.Value.ReplenishmentPeriod);
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
                 var context = http.RequestServices.GetRequiredService<RequestContext>();
@@ -41,7 +43,7 @@ internal static class RateLimiting
                 {
                     TokenLimit = burst,
                     TokensPerPeriod = perSecond,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    ReplenishmentPeriod = period,
                     QueueLimit = 0,
                     AutoReplenishment = true,
                 });
@@ -105,13 +107,16 @@ internal sealed class RateLimitOptions
 {
     public const string Section = "JobTrail:RateLimit";
 
-    [Range(1, int.MaxValue, ErrorMessage = "JobTrail__RateLimit__PerSecond must be a whole number of at least 1.")]
+    [Range(1, int.MaxValue, ErrorMessage = "JobTrail__RateLimit__PerSecond must be at least 1.")]
     public int PerSecond { get; set; } = 200;
 
-    [Range(1, int.MaxValue, ErrorMessage = "JobTrail__RateLimit__Burst must be a whole number of at least 1.")]
+    [Range(1, int.MaxValue, ErrorMessage = "JobTrail__RateLimit__Burst must be at least 1.")]
     public int Burst { get; set; } = 400;
 
     public TimeSpan RecordWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often <see cref="PerSecond"/> tokens are added; one second unless a deployment (or a test that must not see a refill) says otherwise.</summary>
+    public TimeSpan ReplenishmentPeriod { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>

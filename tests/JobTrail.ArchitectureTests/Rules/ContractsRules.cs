@@ -46,6 +46,17 @@ internal static class ContractsRules
             return problems;
         }
 
+        // A static class of constants (e.g. Access's scope names) is vocabulary too: fields only, no behaviour.
+        if (type.IsAbstract && type.IsSealed)
+        {
+            if (type.Methods.Any(m => !m.IsConstructor) || type.Properties.Count > 0)
+            {
+                problems.Add("a static class with members other than fields");
+            }
+
+            return problems;
+        }
+
         if (type.BaseType?.FullName == "System.Attribute")
         {
             if (!type.IsSealed)

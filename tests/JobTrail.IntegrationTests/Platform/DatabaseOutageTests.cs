@@ -80,6 +80,8 @@ public abstract class PrivatePostgresFixture : IAsyncLifetime
         try
         {
             await Postgres.StartAsync();
+            // The test host's default connection strings come from the run's server, even when the settings replace them.
+            await TestPostgres.GetAsync();
             app = new JobTrailApp("jobtrail", BootstrapKey, settings, ConfigureServices);
             _ = app.Server;
             await using var connection = new NpgsqlConnection(Postgres.OwnerConnectionString);

@@ -2,11 +2,13 @@ using JobTrail.IntegrationTests.Infrastructure;
 
 namespace JobTrail.IntegrationTests.Platform;
 
+/// <summary>A bucket of five tokens refilled once an hour: however slow the machine, the sixth request is refused.</summary>
 public sealed class TinyBucketFixture() : JobTrailFixture(
     new Dictionary<string, string?>
     {
         ["JobTrail:RateLimit:PerSecond"] = "1",
         ["JobTrail:RateLimit:Burst"] = "5",
+        ["JobTrail:RateLimit:ReplenishmentPeriod"] = "01:00:00",
     },
     null);
 
@@ -33,12 +35,16 @@ public sealed class RateLimitTests(TinyBucketFixture fixture) : IClassFixture<Ti
     }
 }
 
-/// <summary>The same tiny bucket, with an hour-long recording window so a test's bursts all fall in one.</summary>
+/// <summary>
+/// The same tiny bucket, refilled only once an hour so that however slow the machine, a burst is limited,
+/// with an hour-long recording window so a test's bursts all fall in one.
+/// </summary>
 public sealed class RateLimitRecordingFixture() : JobTrailFixture(
     new Dictionary<string, string?>
     {
         ["JobTrail:RateLimit:PerSecond"] = "1",
         ["JobTrail:RateLimit:Burst"] = "5",
+        ["JobTrail:RateLimit:ReplenishmentPeriod"] = "01:00:00",
         ["JobTrail:RateLimit:RecordWindow"] = "01:00:00",
     },
     null);
@@ -55,8 +61,9 @@ public sealed class RateLimitRecordingTests(RateLimitRecordingFixture fixture) :
         var second = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => a.Client.GetJsonAsync("/api/runner-jobs")));
         (await b.Client.GetJsonAsync("/api/runner-jobs")).EnsureStatus(200);
 
-        Assert.True(first.Count(r => r.Status == 429) >= 6, "the burst was not limited");
-        Assert.Contains(second, r => r.Status == 429);
+        // The bucket cannot refill during the test: exactly its five tokens pass, everything after is refused.
+        Assert.Equal(Enumerable.Repeat(200, 5).Concat(Enumerable.Repeat(429, 7)), first.Select(r => r.Status));
+        Assert.All(second, r => Assert.Equal(429, r.Status));
         var recorded = await RateLimitedRowsAsync(a);
         var row = Assert.Single(recorded);
         Assert.Equal(("api_key", KeyIdOf(a.Key), "DENIED"), (row.EntityType, row.EntityId, row.Outcome));

@@ -18,11 +18,13 @@ public sealed class SettingValidationTests
     [InlineData("JobTrail:Relay:MaxBackoff", "00:00:00.001", "JobTrail__Relay__MaxBackoff")]
     [InlineData("JobTrail:Events:Stream:Heartbeat", "00:00:00", "JobTrail__Events__Stream__Heartbeat")]
     [InlineData("JobTrail:Events:Stream:MaxShareOfWorkspacePerKey", "1.5", "JobTrail__Events__Stream__MaxShareOfWorkspacePerKey")]
+    [InlineData("JobTrail:RateLimit:ReplenishmentPeriod", "00:00:00", "JobTrail__RateLimit__ReplenishmentPeriod")]
     [InlineData("JobTrail:Postgres", "", "JobTrail__Postgres")]
     [InlineData("JobTrail:Valkey", "", "JobTrail__Valkey")]
     public async Task A_bad_setting_stops_start_up_naming_its_variable(string key, string value, string variable)
     {
-        // Checked before the first connection: the database need not exist.
+        // Checked before the first connection: the database need not exist (the server is resolved for the base connection string).
+        await TestPostgres.GetAsync();
         await using var app = new JobTrailApp("jt_never_created", bootstrapKey: null, new Dictionary<string, string?> { [key] = value });
 
         var error = Assert.Throws<OptionsValidationException>(() => app.Server);

@@ -6,12 +6,13 @@ using MediatR;
 namespace JobTrail.BuildingBlocks.Behaviors;
 
 /// <summary>
-/// Checks the scope a request declares against the caller's key. Requests that act on another
-/// workspace need <c>system</c>, or the declared scope within that same workspace.
+/// Checks the scope a request declares against the caller's key, by the <see cref="IScopeRule"/> of the
+/// module that issues keys. Requests that act on another workspace need a key that may act on any
+/// workspace, or the declared scope within that same workspace.
 /// Module-to-module requests (no scope, neither command nor query) run inside an already
 /// authorized request and pass.
 /// </summary>
-public sealed class AuthorizationBehavior<TRequest, TResponse>(RequestContext context)
+public sealed class AuthorizationBehavior<TRequest, TResponse>(RequestContext context, IScopeRule scopes)
     : IPipelineBehavior<TRequest, TResponse>
 {
     public Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
@@ -29,12 +30,12 @@ public sealed class AuthorizationBehavior<TRequest, TResponse>(RequestContext co
 
         var workspace = context.RequireWorkspace();
         var targeted = request as ITargetsWorkspace;
-        if (targeted is not null && context.HasScope(Scopes.System))
+        if (targeted is not null && scopes.ActsOnAnyWorkspace(context.Scopes))
         {
             return next();
         }
 
-        if (!context.HasScope(scope))
+        if (!scopes.Grants(context.Scopes, scope))
         {
             throw new ForbiddenException($"This API key lacks the '{scope}' scope.", "missing_scope");
         }

@@ -1,5 +1,4 @@
 using JobTrail.BuildingBlocks.Errors;
-using JobTrail.BuildingBlocks.Mediator;
 
 namespace JobTrail.BuildingBlocks.Http;
 
@@ -30,8 +29,4 @@ public sealed class RequestContext
         ActorId = actorId;
         Scopes = new HashSet<string>(scopes, StringComparer.Ordinal);
     }
-
-    /// <summary><c>admin</c> holds every workspace scope; <c>system</c> must be held explicitly.</summary>
-    public bool HasScope(string scope) =>
-        Scopes.Contains(scope) || (scope != Mediator.Scopes.System && Scopes.Contains(Mediator.Scopes.Admin));
 }

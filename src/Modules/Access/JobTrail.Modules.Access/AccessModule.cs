@@ -1,5 +1,7 @@
 using JobTrail.BuildingBlocks;
+using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.Access.Authentication;
+using JobTrail.Modules.Access.Contracts;
 using JobTrail.Modules.Access.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Configuration;
@@ -9,16 +11,15 @@ namespace JobTrail.Modules.Access;
 
 public static class AccessModule
 {
-    public const string AuthenticationScheme = ApiKeyAuthenticationHandler.SchemeName;
-
     public static IServiceCollection AddAccessModule(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModule<AccessDbContext>(AccessDbContext.Schema, migrationOrder: 10);
         // A response field without a source stops start-up here instead of failing its first request.
         AccessMapping.Config.Compile();
         services.AddSingleton<AccessBootstrap>();
-        services.AddAuthentication(AuthenticationScheme)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AuthenticationScheme, null);
+        services.AddSingleton<IScopeRule, AccessScopeRule>();
+        services.AddAuthentication(AccessAuthentication.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AccessAuthentication.Scheme, null);
         return services;
     }
 

@@ -1,3 +1,4 @@
+using JobTrail.Modules.Access.Contracts;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using JobTrail.BuildingBlocks.Http;
@@ -26,7 +27,7 @@ internal sealed class ApiKeyAuthenticationHandler(
     DatabaseAvailability database)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
-    public const string SchemeName = "ApiKey";
+    public const string SchemeName = AccessAuthentication.Scheme;
     private static readonly byte[] UnknownKeyHash = ApiKeyFormat.Hash("no-such-key");
     private const string FailureKey = "jobtrail.auth.failure";
 

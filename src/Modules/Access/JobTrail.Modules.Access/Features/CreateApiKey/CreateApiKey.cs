@@ -15,7 +15,7 @@ internal sealed record CreateApiKeyBody(string? Name, string? ActorId, string[]?
 /// <summary>The plaintext <see cref="Key"/> is returned this once and never stored.</summary>
 internal sealed record CreatedApiKeyResponse(Guid Id, string Key, string Name, string ActorId, string[] Scopes, DateTime CreatedAt);
 
-[RequiresScope(JobTrail.BuildingBlocks.Mediator.Scopes.Admin)]
+[RequiresScope(JobTrail.Modules.Access.Contracts.Scopes.Admin)]
 [Audited("api_key.created", "api_key")]
 internal sealed record CreateApiKeyCommand(Guid WorkspaceId, string? Name, string? ActorId, string[]? Scopes)
     : ICommand<CreatedApiKeyResponse>, ITargetsWorkspace, IAuditedCommand<CreatedApiKeyResponse>
@@ -45,8 +45,8 @@ internal sealed class CreateApiKeyValidator : AbstractValidator<CreateApiKeyComm
             .WithMessage("'actorId' must look like '<kind>:<id>', e.g. 'runner:build-7' or 'user:42'.");
         RuleFor(x => x.Scopes).NotEmpty().WithMessage("'scopes' must name at least one scope.")
             .Must(s => s!.Length <= MaxScopes).WithMessage($"'scopes' may hold at most {MaxScopes} entries.");
-        RuleForEach(x => x.Scopes).Must(s => s is not null && JobTrail.BuildingBlocks.Mediator.Scopes.Grantable.Contains(s))
-            .WithMessage((_, s) => $"'{s}' is not a grantable scope; use {string.Join(", ", JobTrail.BuildingBlocks.Mediator.Scopes.Grantable.Order(StringComparer.Ordinal))}.")
+        RuleForEach(x => x.Scopes).Must(s => s is not null && JobTrail.Modules.Access.Contracts.Scopes.Grantable.Contains(s))
+            .WithMessage((_, s) => $"'{s}' is not a grantable scope; use {string.Join(", ", JobTrail.Modules.Access.Contracts.Scopes.Grantable.Order(StringComparer.Ordinal))}.")
             .When(x => x.Scopes is null || x.Scopes.Length <= MaxScopes);
     }
 }

@@ -40,7 +40,7 @@ internal sealed class RevokeApiKeyHandler(AccessDbContext db, RequestContext con
         var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == request.KeyId && k.WorkspaceId == request.WorkspaceId, cancellationToken)
             ?? throw new NotFoundException($"API key {request.KeyId} does not exist in workspace {request.WorkspaceId}.");
         // Without this, an admin of the bootstrap workspace could revoke the only key that creates workspaces.
-        if (key.Scopes.Contains(Scopes.System, StringComparer.Ordinal) && !context.HasScope(Scopes.System))
+        if (key.Scopes.Contains(Scopes.System, StringComparer.Ordinal) && !context.Scopes.Contains(Scopes.System))
         {
             throw new ForbiddenException(
                 $"API key {request.KeyId} holds the '{Scopes.System}' scope; only a key with the '{Scopes.System}' scope may revoke it.",

@@ -1,5 +1,6 @@
-namespace JobTrail.BuildingBlocks.Mediator;
+namespace JobTrail.Modules.Access.Contracts;
 
+/// <summary>The scopes an API key may hold: Access issues them, every module names them in <c>[RequiresScope]</c>.</summary>
 public static class Scopes
 {
     public const string JobsRead = "jobs:read";
