@@ -8,7 +8,7 @@ using JobTrail.IntegrationTests.JobEvents;
 using JobTrail.Modules.Activity.Features.GetActivity;
 using JobTrail.Modules.Activity.Features.GetAuditTrail;
 using JobTrail.Modules.Activity.Features.ListActivities;
-using JobTrail.Modules.Activity.Persistence;
+using JobTrail.Modules.Activity.Features.VerifyActivityChain;
 using JobTrail.Modules.JobEvents.Features.GetEvent;
 using JobTrail.Modules.JobEvents.Features.ListEventsForJob;
 using JobTrail.Modules.JobEvents.Features.StreamEvents;

@@ -3,6 +3,7 @@ using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.Activity.Contracts;
 using JobTrail.Modules.Activity.Capture;
+using JobTrail.Modules.Activity.Features.VerifyActivityChain;
 using JobTrail.Modules.Activity.Persistence;
 using JobTrail.Modules.Activity.Retention;
 using JobTrail.Modules.Activity.Sealing;
@@ -16,6 +17,8 @@ public static class ActivityModule
 {
     public static IServiceCollection AddActivityModule(this IServiceCollection services, IConfiguration configuration)
     {
+        // A response field without a source stops start-up here instead of failing its first request.
+        ActivityMapping.Config.Compile();
         services.AddModule(ActivityDbContext.Schema, typeof(ActivityModule).Assembly, migrationOrder: 50);
         // Validators stay internal sealed; they run only in the ValidationBehavior.
         services.AddValidatorsFromAssembly(typeof(ActivityModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using JobTrail.Modules.Activity.Contracts;
-using JobTrail.BuildingBlocks.Json;
+using Mapster;
 using JobTrail.Modules.Activity.Domain;
 
 namespace JobTrail.Modules.Activity.Features;
@@ -19,7 +19,6 @@ internal sealed record ActivityResponse(
     string? CorrelationId,
     DateTime OccurredAt)
 {
-    public static ActivityResponse From(ActivityEntry entry) => new(
-        entry.Id, entry.WorkspaceId, entry.ActorId, entry.Action, entry.EntityType, entry.EntityId, entry.Outcome,
-        JsonRules.FromStoredJson(entry.Metadata), entry.IpAddress?.ToString(), entry.UserAgent, entry.CorrelationId, entry.OccurredAt);
+    /// <summary>Mapped by the module's compiled configuration (<see cref="ActivityMapping"/>).</summary>
+    public static ActivityResponse From(ActivityEntry entry) => entry.Adapt<ActivityResponse>(ActivityMapping.Config);
 }

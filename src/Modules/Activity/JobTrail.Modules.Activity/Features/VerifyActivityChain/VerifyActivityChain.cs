@@ -1,7 +1,6 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Mediator;
-using JobTrail.Modules.Activity.Persistence;
 using MediatR;
 
 namespace JobTrail.Modules.Activity.Features.VerifyActivityChain;

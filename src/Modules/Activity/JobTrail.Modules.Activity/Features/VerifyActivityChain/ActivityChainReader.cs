@@ -2,7 +2,7 @@ using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Persistence;
 using Npgsql;
 
-namespace JobTrail.Modules.Activity.Persistence;
+namespace JobTrail.Modules.Activity.Features.VerifyActivityChain;
 
 /// <summary>Where a workspace's chain starts (the oldest link retention kept) and ends, and since when rows are kept.</summary>
 internal sealed record ChainExtent(long FirstSeq, long LastSeq, DateTime? KeptSince);
