@@ -1,7 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-
 namespace JobTrail.Modules.Activity;
 
 /// <summary>The route group every Activity endpoint maps into, so its prefix and tag are stated once.</summary>
