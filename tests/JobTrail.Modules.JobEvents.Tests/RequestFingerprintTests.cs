@@ -1,5 +1,6 @@
 using System.Text.Json;
 using JobTrail.Modules.JobEvents.Features;
+using JobTrail.Modules.JobEvents.Features.EmitEvent;
 
 namespace JobTrail.Modules.JobEvents.Tests;
 

@@ -1,4 +1,5 @@
 using JobTrail.Modules.JobEvents.Features;
+using JobTrail.Modules.JobEvents.Features.EmitEvent;
 
 namespace JobTrail.Modules.JobEvents;
 

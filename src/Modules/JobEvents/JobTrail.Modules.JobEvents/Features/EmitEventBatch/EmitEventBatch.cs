@@ -2,6 +2,7 @@ using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
 using MediatR;
 using JobTrail.Modules.Activity.Contracts;
+using JobTrail.Modules.JobEvents.Features.EmitEvent;
 
 namespace JobTrail.Modules.JobEvents.Features.EmitEventBatch;
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using JobTrail.Modules.JobEvents.Features.EmitEvent;
 
 namespace JobTrail.Modules.JobEvents.Features.EmitEventBatch;
 

@@ -10,6 +10,7 @@ using JobTrail.Modules.JobEvents.Persistence;
 using MediatR;
 using Npgsql;
 using NpgsqlTypes;
+using JobTrail.Modules.JobEvents.Features.EmitEvent;
 
 namespace JobTrail.Modules.JobEvents.Features.ListEventsForJob;
 

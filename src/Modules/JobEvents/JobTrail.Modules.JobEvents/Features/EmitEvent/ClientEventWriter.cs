@@ -11,7 +11,7 @@ using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobSteps.Contracts;
 using MediatR;
 
-namespace JobTrail.Modules.JobEvents.Features;
+namespace JobTrail.Modules.JobEvents.Features.EmitEvent;
 
 /// <summary>What a client's emit produced; <see cref="Replayed"/> when an Idempotency-Key returned earlier events.</summary>
 internal sealed record EmittedEvents(IReadOnlyList<JobEventResponse> Events, bool Replayed);

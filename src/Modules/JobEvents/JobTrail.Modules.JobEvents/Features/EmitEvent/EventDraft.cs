@@ -3,7 +3,7 @@ using FluentValidation;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.JobEvents.Contracts;
 
-namespace JobTrail.Modules.JobEvents.Features;
+namespace JobTrail.Modules.JobEvents.Features.EmitEvent;
 
 /// <summary>One event as a client sends it, alone or in a batch.</summary>
 internal sealed record EventDraft(string? Type, Guid? StepId, JsonElement? Payload, DateTimeOffset? OccurredAt);
