@@ -1,4 +1,4 @@
-namespace JobTrail.Client.Tests.Infrastructure;
+namespace JobTrail.Testing;
 
 /// <summary>Waiting on a condition with a deadline, never on a fixed sleep.</summary>
 internal static class Eventually
