@@ -1,3 +1,4 @@
+using JobTrail.BuildingBlocks.Mapping;
 using JobTrail.Modules.Access.Features.CreateApiKey;
 using JobTrail.Modules.Access.Features.CreateWorkspace;
 using JobTrail.Modules.Access.Features.ListApiKeys;
@@ -12,19 +13,14 @@ internal static class AccessMapping
     /// <summary>The map-time parameter that carries a new key's plaintext, which is never stored.</summary>
     public const string Plaintext = "plaintext";
 
-    public static TypeAdapterConfig Config { get; } = Create();
-
-    private static TypeAdapterConfig Create()
+    public static TypeAdapterConfig Config { get; } = ModuleMapping.Create(config =>
     {
-        // Every response field must come from somewhere: a renamed column fails Compile(), not a request.
-        var config = new TypeAdapterConfig { RequireDestinationMemberSource = true };
         config.NewConfig<Workspace, WorkspaceResponse>()
             .Map(d => d.Id, s => s.WorkspaceId);
         config.NewConfig<ApiKey, ApiKeyResponse>();
         config.NewConfig<ApiKey, CreatedApiKeyResponse>()
             .Map(d => d.Key, _ => (string)MapContext.Current!.Parameters[Plaintext]);
-        return config;
-    }
+    });
 
     /// <summary>The one response that shows the plaintext key.</summary>
     public static CreatedApiKeyResponse ToCreatedResponse(this ApiKey key, string plaintext) =>

@@ -13,9 +13,7 @@ public static class AccessModule
 {
     public static IServiceCollection AddAccessModule(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddModule<AccessDbContext>(AccessDbContext.Schema, migrationOrder: 10);
-        // A response field without a source stops start-up here instead of failing its first request.
-        AccessMapping.Config.Compile();
+        services.AddModule<AccessDbContext>(AccessDbContext.Schema, migrationOrder: 10, AccessMapping.Config);
         services.AddSingleton<AccessBootstrap>();
         services.AddSingleton<IScopeRule, AccessScopeRule>();
         services.AddAuthentication(AccessAuthentication.Scheme)

@@ -17,9 +17,7 @@ public static class ActivityModule
 {
     public static IServiceCollection AddActivityModule(this IServiceCollection services, IConfiguration configuration)
     {
-        // A response field without a source stops start-up here instead of failing its first request.
-        ActivityMapping.Config.Compile();
-        services.AddModule(ActivityDbContext.Schema, typeof(ActivityModule).Assembly, migrationOrder: 50);
+        services.AddModule(ActivityDbContext.Schema, typeof(ActivityModule).Assembly, migrationOrder: 50, ActivityMapping.Config);
         // Validators stay internal sealed; they run only in the ValidationBehavior.
         services.AddValidatorsFromAssembly(typeof(ActivityModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddActivityDbContext();

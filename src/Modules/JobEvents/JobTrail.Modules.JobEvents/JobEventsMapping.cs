@@ -1,5 +1,6 @@
 using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Json;
+using JobTrail.BuildingBlocks.Mapping;
 using JobTrail.Modules.JobEvents.Features;
 using Mapster;
 
@@ -8,14 +9,9 @@ namespace JobTrail.Modules.JobEvents;
 /// <summary>How a stored event becomes its response; compiled at start-up so a bad mapping stops the host.</summary>
 internal static class JobEventsMapping
 {
-    public static TypeAdapterConfig Config { get; } = Create();
-
-    private static TypeAdapterConfig Create()
+    public static TypeAdapterConfig Config { get; } = ModuleMapping.Create(config =>
     {
-        // Every response field must come from somewhere: a renamed column fails Compile(), not a request.
-        var config = new TypeAdapterConfig { RequireDestinationMemberSource = true };
         config.NewConfig<EventRecord, JobEventResponse>()
             .Map(d => d.Payload, s => JsonRules.FromStoredJson(s.PayloadJson));
-        return config;
-    }
+    });
 }

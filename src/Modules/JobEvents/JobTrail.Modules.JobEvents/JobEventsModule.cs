@@ -17,13 +17,12 @@ public static class JobEventsModule
 {
     public static IServiceCollection AddJobEventsModule(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddModule(EventLog.Schema, typeof(JobEventsModule).Assembly, migrationOrder: 40);
+        services.AddModule(EventLog.Schema, typeof(JobEventsModule).Assembly, migrationOrder: 40, JobEventsMapping.Config);
         // Validators stay internal sealed; they run only in the ValidationBehavior.
         services.AddValidatorsFromAssembly(typeof(JobEventsModule).Assembly, ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddScoped<EventLog>();
         services.AddScoped<EventChainReader>();
         services.AddScoped<ClientEventWriter>();
-        JobEventsMapping.Config.Compile();
         services.AddOptions<RelayOptions>()
             .BindConfiguration(RelayOptions.Section)
             .Validate(o => o.BatchSize >= 1, "JobTrail__Relay__BatchSize must be at least 1.")

@@ -7,11 +7,6 @@ namespace JobTrail.Modules.JobSteps;
 
 public static class JobStepsModule
 {
-    public static IServiceCollection AddJobStepsModule(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddModule<JobStepsDbContext>(JobStepsDbContext.Schema, migrationOrder: 30);
-        // A response field without a source stops start-up here instead of failing its first request.
-        JobStepsMapping.Config.Compile();
-        return services;
-    }
+    public static IServiceCollection AddJobStepsModule(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddModule<JobStepsDbContext>(JobStepsDbContext.Schema, migrationOrder: 30, JobStepsMapping.Config);
 }

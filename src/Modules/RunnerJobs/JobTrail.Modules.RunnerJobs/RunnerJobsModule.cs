@@ -7,11 +7,6 @@ namespace JobTrail.Modules.RunnerJobs;
 
 public static class RunnerJobsModule
 {
-    public static IServiceCollection AddRunnerJobsModule(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddModule<RunnerJobsDbContext>(RunnerJobsDbContext.Schema, migrationOrder: 20);
-        // A response field without a source stops start-up here instead of failing its first request.
-        RunnerJobsMapping.Config.Compile();
-        return services;
-    }
+    public static IServiceCollection AddRunnerJobsModule(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddModule<RunnerJobsDbContext>(RunnerJobsDbContext.Schema, migrationOrder: 20, RunnerJobsMapping.Config);
 }

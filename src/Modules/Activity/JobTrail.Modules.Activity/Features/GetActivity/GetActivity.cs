@@ -1,9 +1,9 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Persistence;
 using MediatR;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.Activity.Features.GetActivity;
 
@@ -17,10 +17,7 @@ internal sealed class GetActivityValidator : AbstractValidator<GetActivityQuery>
 
 internal sealed class GetActivityHandler(ActivityDbContext db) : IRequestHandler<GetActivityQuery, ActivityResponse>
 {
-    public async Task<ActivityResponse> Handle(GetActivityQuery request, CancellationToken cancellationToken)
-    {
-        var entry = await db.Activities.FirstOrDefaultAsync(a => a.Id == request.Id, cancellationToken)
-            ?? throw new NotFoundException($"Activity {request.Id} does not exist.", "activity_not_found");
-        return ActivityResponse.From(entry);
-    }
+    public async Task<ActivityResponse> Handle(GetActivityQuery request, CancellationToken cancellationToken) =>
+        ActivityResponse.From(await db.Activities.SingleOrNotFoundAsync(
+            a => a.Id == request.Id, () => new NotFoundException($"Activity {request.Id} does not exist.", "activity_not_found"), cancellationToken));
 }

@@ -7,7 +7,6 @@ using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
 using Mapster;
 using MediatR;
-using Microsoft.EntityFrameworkCore;
 using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.JobSteps.Features.ChangeStepStatus;
@@ -46,11 +45,7 @@ internal sealed class ChangeStepStatusHandler(JobStepsDbContext db, IMediator me
 {
     public async Task<StepResponse> Handle(ChangeStepStatusCommand request, CancellationToken cancellationToken)
     {
-        await mediator.LockOpenJobAsync(request.JobId, cancellationToken);
-        var step = await db.Steps
-            .FromSql($"select * from job_steps.steps where id = {request.StepId} and job_id = {request.JobId} for update")
-            .SingleOrDefaultAsync(cancellationToken)
-            ?? throw StepJobs.StepNotFound(request.JobId, request.StepId);
+        var step = await db.LockStepForChangeAsync(mediator, request.JobId, request.StepId, cancellationToken);
         EnumText.TryParse<StepStatus>(request.Status, out var next);
         step.TransitionTo(next, request.Error, clock.UtcNowMicros());
         await db.SaveChangesAsync(cancellationToken);

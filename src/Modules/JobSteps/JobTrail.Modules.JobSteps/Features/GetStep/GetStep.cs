@@ -1,9 +1,9 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.JobSteps.Persistence;
 using Mapster;
 using MediatR;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.JobSteps.Features.GetStep;
 
@@ -21,10 +21,8 @@ internal sealed class GetStepValidator : AbstractValidator<GetStepQuery>
 
 internal sealed class GetStepHandler(JobStepsDbContext db) : IRequestHandler<GetStepQuery, StepResponse>
 {
-    public async Task<StepResponse> Handle(GetStepQuery request, CancellationToken cancellationToken)
-    {
-        var step = await db.Steps.SingleOrDefaultAsync(s => s.Id == request.StepId && s.JobId == request.JobId, cancellationToken)
-            ?? throw StepJobs.StepNotFound(request.JobId, request.StepId);
-        return step.Adapt<StepResponse>(JobStepsMapping.Config);
-    }
+    public async Task<StepResponse> Handle(GetStepQuery request, CancellationToken cancellationToken) =>
+        (await db.Steps.SingleOrNotFoundAsync(
+            s => s.Id == request.StepId && s.JobId == request.JobId, () => StepJobs.StepNotFound(request.JobId, request.StepId), cancellationToken))
+        .Adapt<StepResponse>(JobStepsMapping.Config);
 }

@@ -4,7 +4,6 @@ using JobTrail.Modules.JobSteps.Contracts;
 using JobTrail.Modules.JobSteps.Persistence;
 using Mapster;
 using MediatR;
-using Microsoft.EntityFrameworkCore;
 using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.JobSteps.Features.RecordTokenUsage;
@@ -42,11 +41,7 @@ internal sealed class RecordTokenUsageHandler(JobStepsDbContext db, IMediator me
 {
     public async Task<StepResponse> Handle(RecordTokenUsageCommand request, CancellationToken cancellationToken)
     {
-        await mediator.LockOpenJobAsync(request.JobId, cancellationToken);
-        var step = await db.Steps
-            .FromSql($"select * from job_steps.steps where id = {request.StepId} and job_id = {request.JobId} for update")
-            .SingleOrDefaultAsync(cancellationToken)
-            ?? throw StepJobs.StepNotFound(request.JobId, request.StepId);
+        var step = await db.LockStepForChangeAsync(mediator, request.JobId, request.StepId, cancellationToken);
         step.AddTokens(request.Input!.Value, request.Output!.Value);
         await db.SaveChangesAsync(cancellationToken);
         // Subscribers (the event log) write in this transaction: their failure rolls the report back.

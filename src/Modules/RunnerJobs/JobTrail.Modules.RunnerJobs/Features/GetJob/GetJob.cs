@@ -1,9 +1,9 @@
 using FluentValidation;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.RunnerJobs.Persistence;
 using Mapster;
 using MediatR;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.RunnerJobs.Features.GetJob;
 
@@ -17,10 +17,7 @@ internal sealed class GetJobValidator : AbstractValidator<GetJobQuery>
 
 internal sealed class GetJobHandler(RunnerJobsDbContext db) : IRequestHandler<GetJobQuery, JobResponse>
 {
-    public async Task<JobResponse> Handle(GetJobQuery request, CancellationToken cancellationToken)
-    {
-        var job = await db.Jobs.SingleOrDefaultAsync(j => j.Id == request.JobId, cancellationToken)
-            ?? throw RunnerJobErrors.NotFound(request.JobId);
-        return job.Adapt<JobResponse>(RunnerJobsMapping.Config);
-    }
+    public async Task<JobResponse> Handle(GetJobQuery request, CancellationToken cancellationToken) =>
+        (await db.Jobs.SingleOrNotFoundAsync(j => j.Id == request.JobId, () => RunnerJobErrors.NotFound(request.JobId), cancellationToken))
+        .Adapt<JobResponse>(RunnerJobsMapping.Config);
 }
