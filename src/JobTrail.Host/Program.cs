@@ -39,7 +39,16 @@ builder.Services.AddOpenApi(OpenApiDescription.Configure);
 builder.Services.AddHealthChecks()
     .AddCheck<PostgresReadinessCheck>("postgres", tags: ["ready"])
     .AddCheck<ValkeyReadinessCheck>("valkey", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
-var trustedProxies = TrustedProxies.FromConfiguration(configuration);
+TrustedProxies trustedProxies;
+try
+{
+    trustedProxies = TrustedProxies.FromConfiguration(configuration);
+}
+catch (InvalidOperationException e) when (StartupFailure.InOwnProcess)
+{
+    return StartupFailure.Report(e.Message);
+}
+
 builder.Services.Configure<ForwardedHeadersOptions>(trustedProxies.Apply);
 builder.Services.AddJobTrailRateLimiting();
 builder.Services.AddHsts(o => o.MaxAge = TimeSpan.FromDays(365));
@@ -89,8 +98,23 @@ app.MapHealthChecks("/health/ready", new HealthCheckOptions
 }).AllowAnonymous();
 app.MapCarter();
 
-// Every bound setting is checked here, before the first connection: a bad one stops start-up naming its variable.
-app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
+// Every bound setting is checked here, before the first connection: a bad one stops start-up naming its
+// variable, as one line and an exit code, not as a crash with a stack trace.
+IntegrityKeyRing integrity;
+try
+{
+    app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
+    // Outside Development an integrity key is required; a missing or malformed one stops start-up here.
+    integrity = app.Services.GetRequiredService<IntegrityKeyRing>();
+}
+catch (Microsoft.Extensions.Options.OptionsValidationException e) when (StartupFailure.InOwnProcess)
+{
+    return StartupFailure.Report(e.Failures);
+}
+catch (InvalidOperationException e) when (StartupFailure.InOwnProcess)
+{
+    return StartupFailure.Report(e.Message);
+}
 
 var database = app.Services.GetRequiredService<DatabaseOptions>();
 if (database.UsesOneRole)
@@ -98,8 +122,6 @@ if (database.UsesOneRole)
     app.Logger.LogWarning("JobTrail:PostgresOwner is not set or names the service role: the service then owns its tables and row-level security rests on FORCE alone. Use a separate owner role in production.");
 }
 
-// Fails here, before anything is written, when no integrity key is configured outside Development.
-var integrity = app.Services.GetRequiredService<IntegrityKeyRing>();
 if (integrity.IsGenerated)
 {
     app.Logger.LogWarning("JobTrail:Integrity:Key is not set: this {Environment} instance signs its hash chains with a throw-away key ({KeyId}), so what it records now will not verify after a restart. Set JobTrail__Integrity__Key (scripts/run.sh does).", app.Environment.EnvironmentName, integrity.Current.Id);
@@ -109,6 +131,7 @@ await app.Services.GetRequiredService<SqlMigrator>().MigrateAsync();
 await app.Services.BootstrapAccessAsync();
 
 await app.RunAsync();
+return 0;
 
 /// <summary>Entry point; public so the integration tests can host it.</summary>
 public partial class Program;
