@@ -51,52 +51,11 @@ catch (InvalidOperationException e) when (StartupFailure.InOwnProcess)
 
 builder.Services.Configure<ForwardedHeadersOptions>(trustedProxies.Apply);
 builder.Services.AddJobTrailRateLimiting();
+builder.Services.AddJobTrailEdgeOptions();
 builder.Services.AddHsts(o => o.MaxAge = TimeSpan.FromDays(365));
 builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
 
 var app = builder.Build();
-
-// X-Forwarded-* count only when the operator named proxies (empty lists mean "everyone" to the
-// middleware), and only from a peer: with none (TestServer, a Unix socket) nobody vouches for them.
-if (trustedProxies.Any)
-{
-    app.UseWhen(http => http.Connection.RemoteIpAddress is not null, branch => branch.UseForwardedHeaders());
-}
-app.UseMiddleware<CorrelationIdMiddleware>();
-app.UseExceptionHandler();
-app.UseStatusCodePages();
-app.UseMiddleware<SecurityHeadersMiddleware>();
-// For deployments that terminate TLS here; behind a TLS proxy leave these off (the default).
-if (configuration.GetValue("JobTrail:Https:Redirect", false))
-{
-    app.UseHttpsRedirection();
-}
-
-if (configuration.GetValue("JobTrail:Https:Hsts", false))
-{
-    app.UseHsts();
-}
-
-app.UseSwaggerUI(o =>
-{
-    o.RoutePrefix = "swagger";
-    o.SwaggerEndpoint("/openapi/v1.json", "JobTrail v1");
-});
-app.UseAuthentication();
-app.UseRateLimiter();
-app.UseAuthorization();
-app.UseMiddleware<RequestBodyLimitMiddleware>();
-app.UseMiddleware<RequestTextMiddleware>();
-
-app.MapOpenApi().AllowAnonymous();
-app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
-app.MapHealthChecks("/health/ready", new HealthCheckOptions
-{
-    Predicate = check => check.Tags.Contains("ready"),
-    ResponseWriter = HealthResponse.WriteAsync,
-    ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status200OK },
-}).AllowAnonymous();
-app.MapCarter();
 
 // Every bound setting is checked here, before the first connection: a bad one stops start-up naming its
 // variable, as one line and an exit code, not as a crash with a stack trace.
@@ -121,6 +80,49 @@ if (database.UsesOneRole)
 {
     app.Logger.LogWarning("JobTrail:PostgresOwner is not set or names the service role: the service then owns its tables and row-level security rests on FORCE alone. Use a separate owner role in production.");
 }
+
+// X-Forwarded-* count only when the operator named proxies (empty lists mean "everyone" to the
+// middleware), and only from a peer: with none (TestServer, a Unix socket) nobody vouches for them.
+if (trustedProxies.Any)
+{
+    app.UseWhen(http => http.Connection.RemoteIpAddress is not null, branch => branch.UseForwardedHeaders());
+}
+app.UseMiddleware<CorrelationIdMiddleware>();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseMiddleware<SecurityHeadersMiddleware>();
+// For deployments that terminate TLS here; behind a TLS proxy leave these off (the default).
+var https = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HttpsOptions>>().Value;
+if (https.Redirect)
+{
+    app.UseHttpsRedirection();
+}
+
+if (https.Hsts)
+{
+    app.UseHsts();
+}
+
+app.UseSwaggerUI(o =>
+{
+    o.RoutePrefix = "swagger";
+    o.SwaggerEndpoint("/openapi/v1.json", "JobTrail v1");
+});
+app.UseAuthentication();
+app.UseRateLimiter();
+app.UseAuthorization();
+app.UseMiddleware<RequestBodyLimitMiddleware>();
+app.UseMiddleware<RequestTextMiddleware>();
+
+app.MapOpenApi().AllowAnonymous();
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+app.MapHealthChecks("/health/ready", new HealthCheckOptions
+{
+    Predicate = check => check.Tags.Contains("ready"),
+    ResponseWriter = HealthResponse.WriteAsync,
+    ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status200OK },
+}).AllowAnonymous();
+app.MapCarter();
 
 if (integrity.IsGenerated)
 {

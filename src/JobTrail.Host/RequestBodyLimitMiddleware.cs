@@ -1,16 +1,17 @@
 using JobTrail.BuildingBlocks.Errors;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.Extensions.Options;
 
 namespace JobTrail.Host;
 
 /// <summary>
-/// Caps request bodies at 1 MiB unless the endpoint declares its own limit (the batch endpoint).
+/// Caps request bodies at <c>JobTrail:Limits:MaxBodyBytes</c> (1 MiB) unless the endpoint declares its own limit (the batch endpoint).
 /// Checks Content-Length up front and counts streamed bytes, so chunked bodies are capped too.
 /// </summary>
-internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IConfiguration configuration)
+internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<LimitsOptions> limits)
 {
-    private readonly long defaultLimit = configuration.GetValue("JobTrail:Limits:MaxBodyBytes", 1L << 20);
+    private readonly long defaultLimit = limits.Value.MaxBodyBytes;
 
     public Task InvokeAsync(HttpContext http)
     {

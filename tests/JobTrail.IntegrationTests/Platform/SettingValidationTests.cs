@@ -19,6 +19,9 @@ public sealed class SettingValidationTests
     [InlineData("JobTrail:Events:Stream:Heartbeat", "00:00:00", "JobTrail__Events__Stream__Heartbeat")]
     [InlineData("JobTrail:Events:Stream:MaxShareOfWorkspacePerKey", "1.5", "JobTrail__Events__Stream__MaxShareOfWorkspacePerKey")]
     [InlineData("JobTrail:RateLimit:ReplenishmentPeriod", "00:00:00", "JobTrail__RateLimit__ReplenishmentPeriod")]
+    [InlineData("JobTrail:Limits:MaxBodyBytes", "0", "JobTrail__Limits__MaxBodyBytes")]
+    [InlineData("JobTrail:Bootstrap:ApiKey", "jt_not-a-key", "JobTrail__Bootstrap__ApiKey")]
+    [InlineData("JobTrail:Bootstrap:Workspace", "Not A Slug", "JobTrail__Bootstrap__Workspace")]
     [InlineData("JobTrail:Postgres", "", "JobTrail__Postgres")]
     [InlineData("JobTrail:Valkey", "", "JobTrail__Valkey")]
     public async Task A_bad_setting_stops_start_up_naming_its_variable(string key, string value, string variable)

@@ -21,6 +21,8 @@ public sealed class StartupFailureTests
     [InlineData("JobTrail__TrustedProxies__0", "not-an-address", "JobTrail__TrustedProxies__0")]
     [InlineData("JobTrail__TrustedProxies__0", "10.0.0.0/40", "JobTrail__TrustedProxies__0")]
     [InlineData("JobTrail__RateLimit__PerSecond", "0", "JobTrail__RateLimit__PerSecond")]
+    [InlineData("JobTrail__Https__Hsts", "sometimes", "JobTrail:Https:Hsts")]
+    [InlineData("JobTrail__Limits__MaxBodyBytes", "12", "JobTrail__Limits__MaxBodyBytes")]
     [InlineData("JobTrail__Integrity__Key", "not base64!", "JobTrail:Integrity:Key")]
     public async Task A_bad_setting_stops_the_process_with_one_line_naming_it(string variable, string value, string named)
     {

@@ -14,6 +14,7 @@ public static class AccessModule
     public static IServiceCollection AddAccessModule(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddModule<AccessDbContext>(AccessDbContext.Schema, migrationOrder: 10, AccessMapping.Config);
+        BootstrapOptions.Register(services);
         services.AddSingleton<AccessBootstrap>();
         services.AddSingleton<IScopeRule, AccessScopeRule>();
         services.AddAuthentication(AccessAuthentication.Scheme)

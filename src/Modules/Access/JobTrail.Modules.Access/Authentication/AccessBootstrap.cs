@@ -1,8 +1,10 @@
-using JobTrail.BuildingBlocks;
+using System.ComponentModel.DataAnnotations;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Persistence;
-using Microsoft.Extensions.Configuration;
+using JobTrail.BuildingBlocks;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace JobTrail.Modules.Access.Authentication;
@@ -11,24 +13,19 @@ namespace JobTrail.Modules.Access.Authentication;
 /// Creates the bootstrap workspace and key (all scopes plus <c>system</c>) when
 /// <c>JobTrail:Bootstrap:ApiKey</c> is set and they do not exist yet. Runs as the owner role.
 /// </summary>
-internal sealed class AccessBootstrap(IConfiguration configuration, DatabaseOptions database, TimeProvider clock, ILogger<AccessBootstrap> logger)
+internal sealed class AccessBootstrap(IOptions<BootstrapOptions> options, DatabaseOptions database, TimeProvider clock, ILogger<AccessBootstrap> logger)
 {
     public const string BootstrapActor = "system:bootstrap";
 
     public async Task EnsureAsync(CancellationToken cancellationToken)
     {
-        var key = configuration["JobTrail:Bootstrap:ApiKey"];
-        if (string.IsNullOrWhiteSpace(key))
+        // The format was checked at start-up (BootstrapOptions); an empty key means "no bootstrap".
+        if (!ApiKeyFormat.TryParse(options.Value.ApiKey, out var keyId, out var secret))
         {
             return;
         }
 
-        if (!ApiKeyFormat.TryParse(key, out var keyId, out var secret))
-        {
-            throw new InvalidOperationException("JobTrail:Bootstrap:ApiKey must look like jt_<32 hex>_<secret of 32+ characters [A-Za-z0-9_-]>.");
-        }
-
-        var slug = configuration["JobTrail:Bootstrap:Workspace"] is { Length: > 0 } configured ? configured : "default";
+        var slug = options.Value.Workspace;
         var now = clock.UtcNowMicros();
 
         await using var connection = new NpgsqlConnection(database.OwnerConnectionString);
@@ -94,4 +91,24 @@ internal sealed class AccessBootstrap(IConfiguration configuration, DatabaseOpti
 
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+}
+
+/// <summary><c>JobTrail:Bootstrap</c>: the first workspace and its all-scopes key, created at start-up when set.</summary>
+internal sealed class BootstrapOptions
+{
+    public const string Section = "JobTrail:Bootstrap";
+
+    public string? ApiKey { get; set; }
+
+    [RegularExpression("^[a-z0-9][a-z0-9-]{0,62}$",
+        ErrorMessage = "JobTrail__Bootstrap__Workspace must be 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit.")]
+    public string Workspace { get; set; } = "default";
+
+    public static void Register(IServiceCollection services) =>
+        services.AddOptions<BootstrapOptions>()
+            .BindConfiguration(Section)
+            .ValidateDataAnnotations()
+            .Validate(o => string.IsNullOrWhiteSpace(o.ApiKey) || ApiKeyFormat.TryParse(o.ApiKey, out _, out _),
+                "JobTrail__Bootstrap__ApiKey must look like jt_<32 hex>_<secret of 32+ characters [A-Za-z0-9_-]>.")
+            .ValidateOnStart();
 }
