@@ -189,7 +189,7 @@ public sealed class JobEventEmissionTests(JobTrailFixture fixture) : IClassFixtu
     }
 
     [Fact]
-    public async Task Appending_notifies_the_job_events_channel_with_the_job_id_and_a_refused_emit_does_not()
+    public async Task System_appends_notify_with_the_job_id_client_groups_notify_once_per_commit_and_a_refused_emit_does_not()
     {
         var client = fixture.Client();
         await using var listener = new NpgsqlConnection(fixture.App.ServiceConnectionString);
@@ -215,15 +215,16 @@ public sealed class JobEventEmissionTests(JobTrailFixture fixture) : IClassFixtu
         Assert.Equal([first.ToString(), refused.ToString(), last.ToString(), refused.ToString()], received);
         received.Clear();
 
-        // Both refusals run the append statement and find nothing to append to.
+        // Client emits are written by the group writer: one NOTIFY (no payload) per group commit that wrote events.
         (await client.EmitEventAsync(first, new { type = "step.output" })).EnsureStatus(201);
         (await client.EmitEventAsync(refused, new { type = "step.output" }, Guid.NewGuid().ToString())).EnsureProblem(409);
         (await client.EmitBatchAsync(Guid.CreateVersion7(), [new { type = "step.output" }])).EnsureProblem(404);
         (await client.EmitEventAsync(last, new { type = "step.output" })).EnsureStatus(201);
-        await WaitForAsync(listener, received, 2);
+        (await client.SetJobStatusAsync(last, "CANCELLED")).EnsureStatus(200);
+        await WaitForAsync(listener, received, 3);
 
-        // Notifications arrive in commit order: one from a refused emit would sit between these two.
-        Assert.Equal([first.ToString(), last.ToString()], received);
+        // Notifications arrive in commit order: one from a refused emit would sit before the system append's.
+        Assert.Equal([string.Empty, string.Empty, last.ToString()], received);
     }
 
     private static async Task WaitForAsync(NpgsqlConnection listener, List<string> received, int count)

@@ -23,6 +23,14 @@ public static class JobEventsModule
         services.AddScoped<EventLog>();
         services.AddScoped<EventChainReader>();
         services.AddScoped<ClientEventWriter>();
+        services.AddOptions<GroupCommitOptions>()
+            .BindConfiguration(GroupCommitOptions.Section)
+            .Validate(o => o.MaxRequests >= 1, "JobTrail__Events__GroupCommit__MaxRequests must be at least 1.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<GroupCommitOptions>>().Value);
+        services.AddSingleton<RelayWakeup>();
+        services.AddSingleton<GroupCommitWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<GroupCommitWriter>());
         services.AddOptions<RelayOptions>()
             .BindConfiguration(RelayOptions.Section)
             .Validate(o => o.BatchSize >= 1, "JobTrail__Relay__BatchSize must be at least 1.")

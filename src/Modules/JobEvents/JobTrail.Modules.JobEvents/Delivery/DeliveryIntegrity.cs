@@ -15,6 +15,15 @@ internal sealed record LiveEvent(long Seq, string Type, string Json)
     /// read PostgreSQL soon in case a real event was lost with it.
     /// </summary>
     public static readonly LiveEvent Unverified = new(0, string.Empty, string.Empty);
+
+    private byte[]? frame;
+
+    /// <summary>
+    /// The event's SSE frame in UTF-8, made once however many subscribers the event reaches (one
+    /// instance is offered to every listener of the job); a race only makes the same bytes twice.
+    /// </summary>
+    public byte[] Frame => frame ??= System.Text.Encoding.UTF8.GetBytes(
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"id: {Seq}\nevent: {Type}\ndata: {Json}\n\n"));
 }
 
 /// <summary>

@@ -18,7 +18,8 @@ namespace JobTrail.Modules.JobEvents.Relay;
 /// <summary>
 /// Moves committed events from the outbox to Valkey: each job's stream (XADD, capped near 1000) and
 /// its live channel (PUBLISH), signed (<see cref="DeliveryIntegrity"/>), in one script per job and
-/// batch. One instance is active (an advisory lock); it wakes on NOTIFY and polls as a fallback. A
+/// batch. One instance is active (an advisory lock); it wakes when this instance's group writer commits or
+/// another instance NOTIFYs, and polls as a fallback. A
 /// batch is claimed FOR UPDATE, sent in outbox order (per job that is seq order), then deleted and
 /// committed. If anything fails before the commit the rows stay and are sent again; the script skips
 /// ids the stream already has, so a re-send neither duplicates the stream nor republishes. While
@@ -32,12 +33,14 @@ internal sealed class JobEventRelay(
     DeliveryIntegrity integrity,
     RelayOptions options,
     RelayState state,
+    RelayWakeup wakeup,
     DatabaseAvailability availability,
     IServiceProvider services,
     ILogger<JobEventRelay> logger) : BackgroundService
 {
     private const long LockKey = 0x4A_54_52_45_4C; // "JTREL"
     private static readonly TimeSpan StatsInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ListenerWait = TimeSpan.FromMilliseconds(500);
     private DateTime statsTakenAt = DateTime.MinValue;
     private DateTime? activeSince;
 
@@ -89,8 +92,8 @@ internal sealed class JobEventRelay(
 
     private async Task RunWhileActiveAsync(CancellationToken stoppingToken)
     {
-        // A connection of its own, never pooled: it holds the session advisory lock and the LISTEN,
-        // and closing it (on any error) must end the session so that the lock is released at once.
+        // A connection of its own, never pooled: it holds the session advisory lock, and closing it
+        // (on any error) must end the session so that the lock is released at once.
         var unpooled = new NpgsqlConnectionStringBuilder(database.ServiceConnectionString) { Pooling = false };
         await using var control = new NpgsqlConnection(unpooled.ConnectionString);
         await control.OpenAsync(stoppingToken);
@@ -107,11 +110,21 @@ internal sealed class JobEventRelay(
         state.IsActive = true;
         activeSince = DateTime.UtcNow;
         logger.LogInformation("Event relay is active");
-        await using (var listen = new NpgsqlCommand($"listen {EventLog.Channel}", control))
+        using var listening = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var listener = ListenAsync(listening.Token);
+        try
         {
-            await listen.ExecuteNonQueryAsync(stoppingToken);
+            await RelayWhileActiveAsync(control, stoppingToken);
         }
+        finally
+        {
+            await listening.CancelAsync();
+            await listener;
+        }
+    }
 
+    private async Task RelayWhileActiveAsync(NpgsqlConnection control, CancellationToken stoppingToken)
+    {
         var backoff = options.MinBackoff;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -134,8 +147,45 @@ internal sealed class JobEventRelay(
             await UpdateStatsAsync(force: false, stoppingToken);
             if (relayed < options.BatchSize)
             {
-                // Sleep until a commit NOTIFYs, or the poll interval passes.
-                await control.WaitAsync(options.PollInterval, stoppingToken);
+                // Sleep until a commit wakes it (this instance's writer, or another's NOTIFY), or the poll interval passes.
+                await wakeup.WaitAsync(options.PollInterval, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Turns other instances' NOTIFYs into wakes, on a connection of its own so that the relay's
+    /// session is never shared; if it fails, the relay still polls, and it listens again after a pause.
+    /// </summary>
+    private async Task ListenAsync(CancellationToken cancellationToken)
+    {
+        var unpooled = new NpgsqlConnectionStringBuilder(database.ServiceConnectionString) { Pooling = false };
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(unpooled.ConnectionString);
+                await connection.OpenAsync(cancellationToken);
+                connection.Notification += (_, _) => wakeup.Signal();
+                await using (var listen = new NpgsqlCommand($"listen {EventLog.Channel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                // A timed wait, never a cancelled one: the token is checked between waits.
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    await connection.WaitAsync(ListenerWait, CancellationToken.None);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                logger.LogDebug("The relay's listener lost its connection; polling until it listens again: {Error}", ex.Message);
+                await DelayAsync(options.StandbyPollInterval, cancellationToken);
             }
         }
     }

@@ -6,6 +6,7 @@ using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Json;
+using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobSteps.Contracts;
@@ -22,7 +23,8 @@ internal sealed record EmittedEvents(IReadOnlyList<JobEventResponse> Events, boo
 /// and at most one write per Idempotency-Key (a repeat replays the first write; a different request
 /// under the same key is 409).
 /// </summary>
-internal sealed class ClientEventWriter(EventLog store, IMediator mediator, RequestContext context, TimeProvider clock)
+internal sealed class ClientEventWriter(
+    EventLog store, GroupCommitWriter groupWriter, DbSession session, IMediator mediator, RequestContext context, TimeProvider clock)
 {
     public async Task<EmittedEvents> EmitAsync(
         Guid jobId, IReadOnlyList<EventDraft> drafts, string? idempotencyKey, bool isBatch, CancellationToken cancellationToken)
@@ -35,7 +37,9 @@ internal sealed class ClientEventWriter(EventLog store, IMediator mediator, Requ
             .Select(d => new NewEvent(Guid.CreateVersion7(), d.Type!, d.StepId, d.Payload.ToStoredJson(), d.OccurredAt is { } at ? Micros(at) : null))
             .ToList();
         var hash = idempotencyKey is null ? null : Fingerprint(drafts, isBatch);
-        var stored = await store.AppendAsync(
+        // Written and committed by the group writer, under this request's workspace; answered only after that commit.
+        var stored = await groupWriter.AppendAsync(
+            session.WorkspaceId,
             new AppendRequest(jobId, events, CreateStream: false, Seal: false, idempotencyKey, hash, context.RequireActor(), context.CorrelationId, now),
             cancellationToken);
         if (stored.Count > 0)
@@ -43,9 +47,9 @@ internal sealed class ClientEventWriter(EventLog store, IMediator mediator, Requ
             return new EmittedEvents(stored.Select(JobEventResponse.From).ToList(), Replayed: false);
         }
 
+        // Read after the group committed: a key used earlier, in this group too, is there with its events.
+        // The group writer never keeps a key row of an append that wrote nothing.
         var refusal = await store.ExplainRefusalAsync(jobId, idempotencyKey, cancellationToken);
-        // A key row without events is this statement's own (rolled back with it): the stream was
-        // missing or sealed. A key used before always has its events.
         if (refusal.KeyRequestHash is not null && refusal.KeyEvents.Count > 0)
         {
             return refusal.KeyRequestHash.AsSpan().SequenceEqual(hash)

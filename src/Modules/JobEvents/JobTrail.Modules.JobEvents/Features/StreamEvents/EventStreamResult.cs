@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -39,9 +38,7 @@ internal sealed class EventStreamResult(JobEventStream stream) : IResult
                 {
                     if (frame.Event is { } live)
                     {
-                        await response.WriteAsync(
-                            string.Create(CultureInfo.InvariantCulture, $"id: {live.Seq}\nevent: {live.Type}\ndata: {live.Json}\n\n"),
-                            token);
+                        await response.Body.WriteAsync(live.Frame, token);
                     }
                     else
                     {

@@ -1,0 +1,372 @@
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.BuildingBlocks.Integrity;
+using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.Modules.JobEvents.Relay;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace JobTrail.Modules.JobEvents.Persistence;
+
+/// <summary>Settings under <c>JobTrail:Events:GroupCommit</c>.</summary>
+internal sealed record GroupCommitOptions
+{
+    /// <summary>The most client appends one transaction takes; what is queued beyond waits for the next.</summary>
+    public int MaxRequests { get; init; } = 256;
+
+    /// <summary>One NOTIFY per group commit, for a relay that is active on another instance.</summary>
+    public bool NotifyOtherInstances { get; init; } = true;
+
+    public const string Section = "JobTrail:Events:GroupCommit";
+}
+
+/// <summary>A client append as queued: the request's workspace, what it asks for, and who waits for the answer.</summary>
+internal sealed class PendingAppend(Guid workspaceId, AppendRequest request, CancellationToken cancellationToken)
+{
+    private readonly TaskCompletionSource<IReadOnlyList<EventRecord>> answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Guid WorkspaceId { get; } = workspaceId;
+    public AppendRequest Request { get; } = request;
+    public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    /// <summary>The events as committed; empty when nothing was written (missing or sealed stream, used key).</summary>
+    public Task<IReadOnlyList<EventRecord>> Answer => answer.Task;
+
+    public void Complete(IReadOnlyList<EventRecord> stored) => answer.TrySetResult(stored);
+
+    public void Fail(Exception ex) => answer.TrySetException(ex);
+
+    public void Cancel() => answer.TrySetCanceled(CancellationToken);
+}
+
+/// <summary>
+/// A seam for fault tests: runs after a group committed and before its requests are answered.
+/// Not registered in production.
+/// </summary>
+internal interface IGroupCommitHook
+{
+    void AfterCommit(IReadOnlyList<PendingAppend> group);
+}
+
+/// <summary>
+/// Group commit for client emits and batches. Requests queue their append; one loop takes whatever is
+/// queued (a lone request at once, with no wait for company), writes each workspace's share in one
+/// transaction of its own connection (set_config to that workspace, every append pipelined in one
+/// round trip, then every chain link and stream head in a second, then COMMIT), and only then answers
+/// the requests. Appends that cannot write (missing or sealed stream, a used Idempotency-Key) write
+/// nothing, not even their key row, and are explained by the request itself. If PostgreSQL refuses
+/// the group, each request is written again alone, so one bad request never fails its neighbours.
+/// </summary>
+internal sealed class GroupCommitWriter(
+    DatabaseOptions database,
+    IntegrityKeyRing keys,
+    GroupCommitOptions options,
+    RelayWakeup relayWakeup,
+    IServiceProvider services,
+    ILogger<GroupCommitWriter> logger) : BackgroundService
+{
+    private static readonly Meter Meter = new(PipelineMetrics.MeterName);
+    private static readonly Histogram<int> GroupSize = Meter.CreateHistogram<int>(
+        "jobtrail.group_commit.size", unit: "{request}", description: "Client appends committed together in one transaction");
+
+    // The stream row is locked first, and the key row is inserted only while the stream is open, so
+    // an append that cannot write leaves nothing behind in the group's transaction. A concurrent
+    // request with the same key (another instance) waits on the lock, then finds the key taken.
+    private const string AppendSql = """
+        with st as (
+            select 1 from job_events.job_streams
+            where job_id = @job and workspace_id = @workspace and sealed_at is null
+            for update
+        ),
+        k as (
+            insert into job_events.idempotency_keys (job_id, idempotency_key, workspace_id, request_hash, created_at)
+            select @job, @key, @workspace, @hash, @now where @key is not null and exists (select from st)
+            on conflict (job_id, idempotency_key) do nothing
+            returning 1
+        ),
+        s as (
+            update job_events.job_streams
+            set last_seq = last_seq + @count
+            where job_id = @job and workspace_id = @workspace and sealed_at is null
+              and exists (select from st)
+              and (@key is null or exists (select from k))
+            returning last_seq - @count as base, last_hash
+        ),
+        e as (
+            insert into job_events.events
+                (id, workspace_id, job_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at, idempotency_key)
+            select u.id, @workspace, @job, s.base + u.ord, u.type, u.step_id, u.payload::jsonb, @actor, @correlation,
+                   coalesce(u.occurred_at, @now), @now, @key
+            from s cross join unnest(@ids, @types, @steps, @payloads, @occurred)
+                with ordinality as u(id, type, step_id, payload, occurred_at, ord)
+            returning id, job_id, workspace_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at
+        ),
+        o as (
+            insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at)
+            select id, workspace_id, job_id, seq, recorded_at from e order by seq
+        )
+        select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
+               e.occurred_at, e.recorded_at, s.last_hash
+        from e cross join s
+        order by e.seq
+        """;
+
+    // Every link of the group in one insert; the workspace is the transaction's, which the policy checks.
+    private const string LinksSql = """
+        insert into job_events.event_links (workspace_id, job_id, seq, occurred_at, row_digest, prev_hash, hash, key_id)
+        select @workspace, u.job, u.seq, u.occurred_at, u.row_digest, u.prev_hash, u.hash, @key_id
+        from unnest(@jobs, @seqs, @occurred, @digests, @prevs, @hashes) as u(job, seq, occurred_at, row_digest, prev_hash, hash)
+        """;
+
+    private const string HeadsSql = """
+        update job_events.job_streams js set last_hash = u.hash
+        from unnest(@jobs, @hashes) as u(job, hash)
+        where js.job_id = u.job and js.workspace_id = @workspace
+        """;
+
+    // Its own connection, outside the request pool: the requests waiting for this writer hold pooled
+    // connections, and the writer must never wait for one of them.
+    private NpgsqlConnection? connection;
+
+    private readonly Channel<PendingAppend> queue = Channel.CreateUnbounded<PendingAppend>(
+        new UnboundedChannelOptions { AllowSynchronousContinuations = false });
+
+    /// <summary>Appends waiting for the next group.</summary>
+    public int Queued => queue.Reader.Count;
+
+    /// <summary>Queues an append under the request's workspace and waits until its group committed.</summary>
+    public Task<IReadOnlyList<EventRecord>> AppendAsync(Guid workspaceId, AppendRequest request, CancellationToken cancellationToken)
+    {
+        var pending = new PendingAppend(workspaceId, request, cancellationToken);
+        if (!queue.Writer.TryWrite(pending))
+        {
+            throw new InvalidOperationException("The event writer has stopped.");
+        }
+
+        return pending.Answer;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var taken = new List<PendingAppend>(options.MaxRequests);
+        try
+        {
+            while (await queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                taken.Clear();
+                while (taken.Count < options.MaxRequests && queue.Reader.TryRead(out var pending))
+                {
+                    if (pending.CancellationToken.IsCancellationRequested)
+                    {
+                        pending.Cancel();
+                        continue;
+                    }
+
+                    taken.Add(pending);
+                }
+
+                // One transaction per workspace: the tenant setting of each is the one its requests authenticated as.
+                foreach (var group in taken.GroupBy(p => p.WorkspaceId))
+                {
+                    await WriteIsolatedAsync(group.ToList(), stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: whatever is still queued is refused below.
+        }
+
+        queue.Writer.TryComplete();
+        while (queue.Reader.TryRead(out var left))
+        {
+            left.Fail(new OperationCanceledException("The service is stopping."));
+        }
+    }
+
+    /// <summary>Writes a group; if PostgreSQL refuses it (nothing committed), writes each request alone.</summary>
+    private async Task WriteIsolatedAsync(List<PendingAppend> group, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await WriteGroupAsync(group, stoppingToken);
+        }
+        catch (PostgresException ex) when (group.Count > 1)
+        {
+            logger.LogDebug(ex, "A group of {Count} appends was refused; writing each alone", group.Count);
+            foreach (var pending in group)
+            {
+                await WriteIsolatedAsync([pending], stoppingToken);
+            }
+        }
+        catch (Exception ex)
+        {
+            if (ex is not PostgresException)
+            {
+                // The connection may be broken: the next group opens a new one.
+                await DropConnectionAsync();
+            }
+
+            foreach (var pending in group)
+            {
+                pending.Fail(ex);
+            }
+        }
+    }
+
+    private async Task<NpgsqlConnection> ConnectionAsync(CancellationToken cancellationToken)
+    {
+        if (connection is { State: System.Data.ConnectionState.Open })
+        {
+            return connection;
+        }
+
+        await DropConnectionAsync();
+        var unpooled = new NpgsqlConnectionStringBuilder(database.ServiceConnectionString) { Pooling = false };
+        var opened = new NpgsqlConnection(unpooled.ConnectionString);
+        await opened.OpenAsync(cancellationToken);
+        connection = opened;
+        return opened;
+    }
+
+    private async Task DropConnectionAsync()
+    {
+        if (connection is not null)
+        {
+            await connection.DisposeAsync();
+            connection = null;
+        }
+    }
+
+    public override void Dispose()
+    {
+        connection?.Dispose();
+        base.Dispose();
+    }
+
+    private async Task WriteGroupAsync(List<PendingAppend> group, CancellationToken stoppingToken)
+    {
+        var workspace = group[0].WorkspaceId;
+        var db = await ConnectionAsync(stoppingToken);
+        await using var transaction = await db.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, stoppingToken);
+
+        var results = new List<EventRecord>[group.Count];
+        var firstPrev = new Dictionary<Guid, byte[]?>();
+        await using (var appends = new NpgsqlBatch(db, transaction))
+        {
+            appends.BatchCommands.Add(WorkspaceSetting.Command(workspace));
+            foreach (var pending in group)
+            {
+                appends.BatchCommands.Add(AppendCommand(workspace, pending.Request));
+            }
+
+            await using var reader = await appends.ExecuteReaderAsync(stoppingToken);
+            for (var i = 0; i < group.Count; i++)
+            {
+                await reader.NextResultAsync(stoppingToken);
+                var stored = new List<EventRecord>(group[i].Request.Events.Count);
+                while (await reader.ReadAsync(stoppingToken))
+                {
+                    stored.Add(EventRows.Read(reader));
+                    // The head as the job's first append of this group found it; later ones chain on in memory.
+                    firstPrev.TryAdd(group[i].Request.JobId, reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11));
+                }
+
+                results[i] = stored;
+            }
+        }
+
+        var links = new List<(Guid Job, ChainLink Link)>();
+        var heads = new Dictionary<Guid, byte[]>();
+        foreach (var stored in results)
+        {
+            foreach (var e in stored)
+            {
+                var prev = heads.TryGetValue(e.JobId, out var head) ? head : firstPrev[e.JobId];
+                var link = ChainFormat.Link(keys, ChainKind.Events, e.WorkspaceId, e.JobId, e.Seq, e.OccurredAt, ChainFormat.Digest(e), prev);
+                links.Add((e.JobId, link));
+                heads[e.JobId] = link.Hash;
+            }
+        }
+
+        if (links.Count > 0)
+        {
+            await using var finish = new NpgsqlBatch(db, transaction);
+            finish.BatchCommands.Add(LinksCommand(workspace, links));
+            finish.BatchCommands.Add(HeadsCommand(workspace, heads));
+            if (options.NotifyOtherInstances)
+            {
+                finish.BatchCommands.Add(new NpgsqlBatchCommand($"select pg_notify('{EventLog.Channel}', '')"));
+            }
+
+            await finish.ExecuteNonQueryAsync(stoppingToken);
+        }
+
+        await transaction.CommitAsync(stoppingToken);
+        GroupSize.Record(group.Count);
+        if (links.Count > 0)
+        {
+            relayWakeup.Signal();
+        }
+
+        foreach (var hook in services.GetServices<IGroupCommitHook>())
+        {
+            hook.AfterCommit(group);
+        }
+
+        for (var i = 0; i < group.Count; i++)
+        {
+            group[i].Complete(results[i]);
+        }
+    }
+
+    private static NpgsqlBatchCommand AppendCommand(Guid workspace, AppendRequest request)
+    {
+        var events = request.Events;
+        var command = new NpgsqlBatchCommand(AppendSql);
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter("job", NpgsqlDbType.Uuid) { Value = request.JobId });
+        p.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = workspace });
+        p.Add(new NpgsqlParameter("count", NpgsqlDbType.Bigint) { Value = (long)events.Count });
+        p.Add(new NpgsqlParameter("now", NpgsqlDbType.TimestampTz) { Value = request.Now });
+        p.Add(new NpgsqlParameter("key", NpgsqlDbType.Text) { Value = (object?)request.IdempotencyKey ?? DBNull.Value });
+        p.Add(new NpgsqlParameter("hash", NpgsqlDbType.Bytea) { Value = (object?)request.RequestHash ?? DBNull.Value });
+        p.Add(new NpgsqlParameter("actor", NpgsqlDbType.Text) { Value = request.ActorId });
+        p.Add(new NpgsqlParameter("correlation", NpgsqlDbType.Text) { Value = request.CorrelationId });
+        p.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = events.Select(e => e.Id).ToArray() });
+        p.Add(new NpgsqlParameter("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = events.Select(e => e.Type).ToArray() });
+        p.Add(new NpgsqlParameter("steps", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = events.Select(e => e.StepId).ToArray() });
+        p.Add(new NpgsqlParameter("payloads", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = events.Select(e => e.PayloadJson).ToArray() });
+        p.Add(new NpgsqlParameter("occurred", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = events.Select(e => e.OccurredAt).ToArray() });
+        return command;
+    }
+
+    private static NpgsqlBatchCommand LinksCommand(Guid workspace, List<(Guid Job, ChainLink Link)> links)
+    {
+        var command = new NpgsqlBatchCommand(LinksSql);
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = workspace });
+        p.Add(new NpgsqlParameter("key_id", NpgsqlDbType.Text) { Value = links[0].Link.KeyId });
+        p.Add(new NpgsqlParameter("jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = links.Select(l => l.Job).ToArray() });
+        p.Add(new NpgsqlParameter("seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = links.Select(l => l.Link.Seq).ToArray() });
+        p.Add(new NpgsqlParameter("occurred", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = links.Select(l => l.Link.OccurredAt).ToArray() });
+        p.Add(new NpgsqlParameter("digests", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = links.Select(l => l.Link.RowDigest).ToArray() });
+        p.Add(new NpgsqlParameter("prevs", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = links.Select(l => l.Link.PrevHash).ToArray() });
+        p.Add(new NpgsqlParameter("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = links.Select(l => l.Link.Hash).ToArray() });
+        return command;
+    }
+
+    private static NpgsqlBatchCommand HeadsCommand(Guid workspace, Dictionary<Guid, byte[]> heads)
+    {
+        var command = new NpgsqlBatchCommand(HeadsSql);
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = workspace });
+        p.Add(new NpgsqlParameter("jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = heads.Keys.ToArray() });
+        p.Add(new NpgsqlParameter("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = heads.Values.ToArray() });
+        return command;
+    }
+}

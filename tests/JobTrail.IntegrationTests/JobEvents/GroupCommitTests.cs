@@ -1,0 +1,258 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.IntegrationTests.Infrastructure;
+using JobTrail.Modules.JobEvents.Persistence;
+using JobTrail.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobTrail.IntegrationTests.JobEvents;
+
+/// <summary>
+/// Holds the group writer after its next commit until released (so that what is sent meanwhile is
+/// queued and written as one group), or throws after its next commit (a crash before the answers).
+/// </summary>
+internal sealed class GroupGate : IGroupCommitHook
+{
+    private readonly ManualResetEventSlim release = new(false);
+    private int holdArmed;
+    private int throwArmed;
+
+    public volatile bool Holding;
+
+    public void HoldAfterNextCommit()
+    {
+        release.Reset();
+        Interlocked.Exchange(ref holdArmed, 1);
+    }
+
+    public void ThrowAfterNextCommit() => Interlocked.Exchange(ref throwArmed, 1);
+
+    public void Release() => release.Set();
+
+    public void AfterCommit(IReadOnlyList<PendingAppend> group)
+    {
+        if (Interlocked.Exchange(ref throwArmed, 0) == 1)
+        {
+            throw new InvalidOperationException("Killed between the group's commit and its answers (test hook).");
+        }
+
+        if (Interlocked.Exchange(ref holdArmed, 0) == 1)
+        {
+            Holding = true;
+            // Bounded: a broken test must not hang the writer for ever.
+            release.Wait(TimeSpan.FromSeconds(60));
+            Holding = false;
+        }
+    }
+}
+
+public sealed class GroupCommitFixture : JobTrailFixture
+{
+    public GroupCommitFixture()
+        : this(new GroupGate())
+    {
+    }
+
+    private GroupCommitFixture(GroupGate gate)
+        : base(null, services => services.AddSingleton<IGroupCommitHook>(gate))
+    {
+        Gate = gate;
+    }
+
+    internal GroupGate Gate { get; }
+
+    internal GroupCommitWriter Writer => App.Services.GetRequiredService<GroupCommitWriter>();
+}
+
+/// <summary>The sizes of committed groups, as the writer's histogram records them.</summary>
+internal sealed class GroupSizes : IDisposable
+{
+    private readonly MeterListener listener = new();
+
+    public GroupSizes()
+    {
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == PipelineMetrics.MeterName && instrument.Name == "jobtrail.group_commit.size")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, _, _) => Values.Enqueue(value));
+        listener.Start();
+    }
+
+    public ConcurrentQueue<int> Values { get; } = new();
+
+    public void Dispose() => listener.Dispose();
+}
+
+public sealed class GroupCommitTests(GroupCommitFixture fixture) : IClassFixture<GroupCommitFixture>
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    /// <summary>Sends <paramref name="requests"/> while the writer is held, so that they are committed as one group.</summary>
+    private async Task<ApiResponse[]> InOneGroupAsync(int count, Func<int, Task<ApiResponse>> request)
+    {
+        var client = fixture.Client();
+        var opener = (await client.CreateJobAsync()).Id();
+        fixture.Gate.HoldAfterNextCommit();
+        var first = client.EmitEventAsync(opener, new { type = "step.output" });
+        await Eventually.TrueAsync(() => fixture.Gate.Holding, Deadline, "the writer to hold after the opening commit");
+        var sent = Enumerable.Range(0, count).Select(request).ToArray();
+        await Eventually.TrueAsync(() => fixture.Writer.Queued >= count, Deadline, $"{count} appends to be queued");
+        fixture.Gate.Release();
+        (await first).EnsureStatus(201);
+        return await Task.WhenAll(sent);
+    }
+
+    [Fact]
+    public async Task Concurrent_emits_and_batches_to_one_job_get_gapless_seqs_in_arrival_order_matching_their_rows()
+    {
+        using var sizes = new GroupSizes();
+        var client = fixture.Client();
+        var job = (await client.CreateJobAsync()).Id();
+
+        var responses = await InOneGroupAsync(30, i => i % 5 == 0
+            ? client.EmitBatchAsync(job, [new { type = "step.output", payload = new { i, n = 0 } }, new { type = "step.output", payload = new { i, n = 1 } }])
+            : client.EmitEventAsync(job, new { type = "step.output", payload = new { i } }));
+
+        Assert.Contains(sizes.Values, size => size >= 30);
+        var stored = await client.ListAllEventsAsync(job);
+        EventsApi.AssertGapless(stored);
+        Assert.Equal(1 + 24 + (6 * 2), stored.Count);
+        var bySeq = stored.ToDictionary(e => e.Seq(), e => e.GetRawText());
+        foreach (var response in responses)
+        {
+            response.EnsureStatus(201);
+            var events = response.Json.TryGetProperty("items", out var items) ? items.EnumerateArray().ToList() : [response.Json];
+            Assert.Equal(events.Select(e => e.Seq()), Enumerable.Range((int)events[0].Seq(), events.Count).Select(s => (long)s));
+            Assert.All(events, e => Assert.Equal(bySeq[e.Seq()], e.GetRawText()));
+        }
+    }
+
+    [Fact]
+    public async Task A_sealed_or_unknown_job_in_a_group_fails_only_its_own_request()
+    {
+        var client = fixture.Client();
+        var open = (await client.CreateJobAsync()).Id();
+        var ended = (await client.CreateJobAsync()).Id();
+        (await client.SetJobStatusAsync(ended, "RUNNING")).EnsureStatus(200);
+        (await client.SetJobStatusAsync(ended, "COMPLETED")).EnsureStatus(200);
+        var unknown = Guid.NewGuid();
+
+        var responses = await InOneGroupAsync(6, i => (i % 3) switch
+        {
+            0 => client.EmitEventAsync(open, new { type = "step.output", payload = new { i } }),
+            1 => client.EmitEventAsync(ended, new { type = "step.output" }, idempotencyKey: $"sealed-{i}-{Guid.NewGuid():N}"),
+            _ => client.EmitBatchAsync(unknown, [new { type = "step.output" }]),
+        });
+
+        responses[0].EnsureStatus(201);
+        responses[3].EnsureStatus(201);
+        responses[1].EnsureProblem(409, "job_terminal");
+        responses[4].EnsureProblem(409, "job_terminal");
+        responses[2].EnsureProblem(404, "job_not_found");
+        responses[5].EnsureProblem(404, "job_not_found");
+        EventsApi.AssertGapless(await client.ListAllEventsAsync(open));
+        Assert.Equal(3, await fixture.CountAsOwnerAsync("events", fixture.DefaultWorkspaceId, open));
+        // The refused keyed requests left no key behind: the key stays free for a later request.
+        Assert.Equal(0, await fixture.CountAsOwnerAsync("idempotency_keys", fixture.DefaultWorkspaceId, ended));
+    }
+
+    [Fact]
+    public async Task The_same_key_twice_in_one_group_writes_once_and_both_answers_are_the_same_event()
+    {
+        var client = fixture.Client();
+        var job = (await client.CreateJobAsync()).Id();
+        var key = "dup-" + Guid.NewGuid().ToString("N");
+
+        var responses = await InOneGroupAsync(2, _ => client.EmitEventAsync(job, new { type = "step.output", payload = new { line = "once" } }, key));
+
+        Assert.All(responses, r => r.EnsureStatus(201));
+        Assert.Equal(responses[0].Body, responses[1].Body);
+        Assert.Single(responses, r => r.Message.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(2, await fixture.CountAsOwnerAsync("events", fixture.DefaultWorkspaceId, job));
+        Assert.Equal(1, await fixture.CountAsOwnerAsync("idempotency_keys", fixture.DefaultWorkspaceId, job));
+    }
+
+    [Fact]
+    public async Task Concurrent_emits_from_two_workspaces_are_each_written_under_the_workspace_they_authenticated_as()
+    {
+        var a = await fixture.CreateTenantAsync();
+        var b = await fixture.CreateTenantAsync();
+        var jobA = (await a.Client.CreateJobAsync()).Id();
+        var jobB = (await b.Client.CreateJobAsync()).Id();
+
+        var responses = await InOneGroupAsync(20, i => i % 2 == 0
+            ? a.Client.EmitEventAsync(jobA, new { type = "step.output", payload = new { i } })
+            : b.Client.EmitEventAsync(jobB, new { type = "step.output", payload = new { i } }));
+
+        Assert.All(responses, r => r.EnsureStatus(201));
+        var rows = await fixture.QueryAsServiceAsync(
+            $"select workspace_id, job_id from job_events.events where job_id in ('{jobA}', '{jobB}')", a.WorkspaceId.ToString(), r => (r.GetGuid(0), r.GetGuid(1)));
+        Assert.Equal(11, rows.Count);
+        Assert.All(rows, r => Assert.Equal((a.WorkspaceId, jobA), r));
+        Assert.Equal(11, await fixture.CountAsOwnerAsync("events", b.WorkspaceId, jobB));
+        Assert.Equal(11, await fixture.CountAsOwnerAsync("event_links", b.WorkspaceId, jobB));
+        Assert.Equal(0, await fixture.CountAsOwnerAsync("events", b.WorkspaceId, jobA));
+    }
+
+    [Fact]
+    public async Task The_writer_cannot_append_to_a_job_of_another_workspace()
+    {
+        var a = await fixture.CreateTenantAsync();
+        var b = await fixture.CreateTenantAsync();
+        var jobA = (await a.Client.CreateJobAsync()).Id();
+        var request = new AppendRequest(
+            jobA, [new NewEvent(Guid.CreateVersion7(), "step.output", null, null, null)], CreateStream: false, Seal: false, null, null,
+            "runner:evil", "c", DateTime.UtcNow);
+
+        var stored = await fixture.Writer.AppendAsync(b.WorkspaceId, request, CancellationToken.None);
+
+        Assert.Empty(stored);
+        Assert.Equal(1, await fixture.CountAsOwnerAsync("events", a.WorkspaceId, jobA));
+        Assert.Equal(0, await fixture.CountAsOwnerAsync("events", b.WorkspaceId, jobA));
+    }
+
+    [Fact]
+    public async Task A_crash_between_commit_and_answer_is_answered_by_the_retry_with_the_stored_event()
+    {
+        var client = fixture.Client();
+        var job = (await client.CreateJobAsync()).Id();
+        var key = "crash-" + Guid.NewGuid().ToString("N");
+
+        fixture.Gate.ThrowAfterNextCommit();
+        var lost = await client.EmitEventAsync(job, new { type = "step.output", payload = new { line = "x" } }, key);
+        Assert.Equal(500, lost.Status);
+        var retry = await client.EmitEventAsync(job, new { type = "step.output", payload = new { line = "x" } }, key);
+
+        retry.EnsureStatus(201);
+        Assert.Equal("true", retry.Message.Headers.GetValues("Idempotent-Replayed").Single());
+        var stored = await client.ListAllEventsAsync(job);
+        Assert.Equal(2, stored.Count);
+        Assert.Equal(stored[1].GetRawText(), retry.Json.GetRawText());
+    }
+
+    [Fact]
+    public async Task Under_concurrent_load_groups_of_more_than_one_request_form_by_themselves()
+    {
+        using var sizes = new GroupSizes();
+        var client = fixture.Client();
+        var jobs = new List<Guid>();
+        for (var i = 0; i < 8; i++)
+        {
+            jobs.Add((await client.CreateJobAsync()).Id());
+        }
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => client.EmitEventAsync(jobs[i % jobs.Count], new { type = "step.progress", payload = new { i } })));
+
+        Assert.All(responses, r => r.EnsureStatus(201));
+        Assert.Contains(sizes.Values, size => size > 1);
+        foreach (var job in jobs)
+        {
+            EventsApi.AssertGapless(await client.ListAllEventsAsync(job));
+        }
+    }
+}
