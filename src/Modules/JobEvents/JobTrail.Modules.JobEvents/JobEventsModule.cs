@@ -53,7 +53,6 @@ public static class JobEventsModule
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<EventStreamOptions>>().Value);
         services.AddSingleton<JobEventHub>();
-        services.AddSingleton<StreamSlots>();
         services.AddHttpContextAccessor();
         services.AddHealthChecks().AddCheck<RelayHealthCheck>("relay", tags: ["ready"]);
         return services;
