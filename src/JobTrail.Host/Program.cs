@@ -7,6 +7,7 @@ using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Persistence;
 using Carter;
 using JobTrail.Host;
+using JobTrail.Host.Ui;
 using JobTrail.Modules.Access;
 using JobTrail.Modules.Access.Contracts;
 using JobTrail.Modules.JobEvents;
@@ -73,6 +74,7 @@ app.UseSwaggerUI(o =>
     o.RoutePrefix = "swagger";
     o.SwaggerEndpoint("/openapi/v1.json", "JobTrail v1");
 });
+app.UseDashboardAssets();
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
@@ -88,6 +90,8 @@ app.MapHealthChecks("/health/ready", new HealthCheckOptions
     ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status200OK },
 }).AllowAnonymous();
 app.MapCarter();
+app.MapAccessSessions();
+app.MapDashboard();
 
 // Every bound setting is checked here, before the first connection: a bad one stops start-up naming its variable.
 app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
