@@ -125,8 +125,10 @@ public sealed class ActivityStreamTests(ActivityStreamFixture fixture) : IClassF
         (await tenant.Client.SetJobStatusAsync(jobId, "CANCELLED")).EnsureStatus(200);
 
         await Eventually.TrueAsync(() => jobs.Events.Count >= 1 && denied.Events.Count >= 1 && deploys.Events.Count >= 1, Deadline, "each stream's match");
-        await Eventually.TrueAsync(() => jobs.Events.Count >= 1, Deadline, "the job's status change");
-        Assert.Equal(["runner_job.status_changed"], jobs.Events.Select(e => e.Json.Str("action")));
+        await Eventually.TrueAsync(() => jobs.Events.Count >= 2, Deadline, "the refused create and the job's status change");
+        // Feed order: the refused attempt was recorded before the status change; the job's own creation predates the stream.
+        Assert.Equal([("runner_job.created", "DENIED"), ("runner_job.status_changed", "SUCCEEDED")],
+            jobs.Events.Select(e => (e.Json.Str("action"), e.Json.Str("outcome"))));
         Assert.All(denied.Events, e => Assert.Equal("DENIED", e.Json.Str("outcome")));
         Assert.Equal(["deployment.started"], deploys.Events.Select(e => e.Json.Str("action")));
     }

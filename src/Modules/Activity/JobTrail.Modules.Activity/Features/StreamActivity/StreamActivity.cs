@@ -26,6 +26,12 @@ internal sealed record ActivityFeedFilter(string? Action, string? EntityType, st
 internal readonly record struct FeedCursor(ulong XactId, long Position);
 
 /// <summary>
+/// Where a feed starts: after <see cref="Cursor"/>, leaving out rows already committed in the
+/// snapshot <see cref="Since"/> when it started "now" (rows there sort after the horizon but are past).
+/// </summary>
+internal sealed record FeedStart(FeedCursor Cursor, string? Since);
+
+/// <summary>
 /// Opens the workspace's activity feed after <c>Last-Event-ID</c> (or <c>afterPosition</c>): the
 /// position of an activity this feed sent. Without either it starts now.
 /// </summary>
@@ -71,10 +77,12 @@ internal sealed class OpenActivityStreamHandler(
     public async Task<ActivityStream> Handle(OpenActivityStreamQuery request, CancellationToken cancellationToken)
     {
         var start = request.StartAfter is { } position
-            ? await FeedRows.CursorOfAsync(session, position, cancellationToken)
-              ?? throw new BadRequestException(
-                  $"No activity at position {position.ToString(CultureInfo.InvariantCulture)} in this workspace: resume after a position this stream sent.",
-                  "unknown_position")
+            ? new FeedStart(
+                await FeedRows.CursorOfAsync(session, position, cancellationToken)
+                ?? throw new BadRequestException(
+                    $"No activity at position {position.ToString(CultureInfo.InvariantCulture)} in this workspace: resume after a position this stream sent.",
+                    "unknown_position"),
+                null)
             : await FeedRows.NowAsync(session, cancellationToken);
         var slot = slots.Acquire(context.RequireWorkspace(), context.ApiKeyId, "activity stream");
         return new ActivityStream(request.Filter, start, slot, mediator, options);
@@ -83,7 +91,7 @@ internal sealed class OpenActivityStreamHandler(
 
 /// <summary>The next rows of the feed after a cursor, among those that are final.</summary>
 [RequiresScope(Scopes.ActivityRead)]
-internal sealed record ReadActivityFeedQuery(ActivityFeedFilter Filter, FeedCursor After, int Limit) : IQuery<IReadOnlyList<FeedRow>>;
+internal sealed record ReadActivityFeedQuery(ActivityFeedFilter Filter, FeedCursor After, string? Since, int Limit) : IQuery<IReadOnlyList<FeedRow>>;
 
 internal sealed record FeedRow(FeedCursor Cursor, string Json);
 
@@ -99,7 +107,7 @@ internal sealed class ReadActivityFeedValidator : AbstractValidator<ReadActivity
 internal sealed class ReadActivityFeedHandler(DbSession session) : IRequestHandler<ReadActivityFeedQuery, IReadOnlyList<FeedRow>>
 {
     public Task<IReadOnlyList<FeedRow>> Handle(ReadActivityFeedQuery request, CancellationToken cancellationToken) =>
-        FeedRows.ReadAsync(session, request.Filter, request.After, request.Limit, cancellationToken);
+        FeedRows.ReadAsync(session, request.Filter, request.After, request.Since, request.Limit, cancellationToken);
 }
 
 /// <summary>The feed's SQL: rows in <c>(xact_id, position)</c> order whose writer is below the snapshot's horizon.</summary>
@@ -117,18 +125,26 @@ internal static class FeedRows
         return await command.ExecuteScalarAsync(cancellationToken) is string xact ? new FeedCursor(ParseXid(xact), position) : null;
     }
 
-    /// <summary>"Now": before every transaction still running, after every one that has ended.</summary>
-    public static async Task<FeedCursor> NowAsync(DbSession session, CancellationToken cancellationToken)
+    /// <summary>"Now": after every row this snapshot sees, before every one it does not.</summary>
+    public static async Task<FeedStart> NowAsync(DbSession session, CancellationToken cancellationToken)
     {
-        await using var command = Command(session, "select pg_snapshot_xmin(pg_current_snapshot())::text");
-        return new FeedCursor(ParseXid((string)(await command.ExecuteScalarAsync(cancellationToken))!), 0);
+        await using var command = Command(session, "select pg_snapshot_xmin(s)::text, s::text from (select pg_current_snapshot() as s) n");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new FeedStart(new FeedCursor(ParseXid(reader.GetString(0)), 0), reader.GetString(1));
     }
 
     public static async Task<IReadOnlyList<FeedRow>> ReadAsync(
-        DbSession session, ActivityFeedFilter filter, FeedCursor after, int limit, CancellationToken cancellationToken)
+        DbSession session, ActivityFeedFilter filter, FeedCursor after, string? since, int limit, CancellationToken cancellationToken)
     {
         var args = new List<object> { session.WorkspaceId, after.XactId.ToString(CultureInfo.InvariantCulture), after.Position, limit };
         var where = new List<string>();
+        if (since is not null)
+        {
+            args.Add(since);
+            where.Add($"not pg_visible_in_snapshot(a.xact_id, ${args.Count}::pg_snapshot)");
+        }
+
         if (filter.Action is not null)
         {
             if (ActivityRules.TryGetPrefix(filter.Action, out var entity))
@@ -219,10 +235,10 @@ internal static class FeedRows
 /// <see cref="ActivityStreamOptions.PollInterval"/> for rows that have become final, with heartbeats
 /// in between, until <see cref="ActivityStreamOptions.MaxDuration"/>. Each row is sent once, in feed order.
 /// </summary>
-internal sealed class ActivityStream(ActivityFeedFilter filter, FeedCursor start, IDisposable slot, IMediator mediator, ActivityStreamOptions options)
+internal sealed class ActivityStream(ActivityFeedFilter filter, FeedStart start, IDisposable slot, IMediator mediator, ActivityStreamOptions options)
     : IAsyncDisposable
 {
-    private FeedCursor cursor = start;
+    private FeedCursor cursor = start.Cursor;
 
     public TimeSpan Retry => options.Retry;
 
@@ -235,7 +251,7 @@ internal sealed class ActivityStream(ActivityFeedFilter filter, FeedCursor start
             IReadOnlyList<FeedRow> page;
             do
             {
-                page = await mediator.Send(new ReadActivityFeedQuery(filter, cursor, options.PageSize), cancellationToken);
+                page = await mediator.Send(new ReadActivityFeedQuery(filter, cursor, start.Since, options.PageSize), cancellationToken);
                 foreach (var row in page)
                 {
                     cursor = row.Cursor;
