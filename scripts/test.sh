@@ -180,6 +180,12 @@ if [[ ! -x "$LINT_DIR/node_modules/.bin/redocly" || "$LINT_DIR/package-lock.json
     fi
 fi
 
+# The dashboard's browser tests (tests/JobTrail.UiTests) drive Debian's chromium through Playwright;
+# Playwright's own browser download is never used.
+if [[ ! -x /usr/bin/chromium ]]; then
+    apt_install chromium || log "chromium could not be installed (log: $DATA/apt.log); the dashboard tests will fail"
+fi
+
 TARGET="${JOBTRAIL_TEST_TARGET:-Modules.sln}"
 if [[ -z "${JOBTRAIL_TEST_TARGET:-}" && ! -e "$TARGET" && -e Modules.slnx ]]; then
     TARGET=Modules.slnx

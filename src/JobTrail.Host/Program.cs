@@ -7,6 +7,7 @@ using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Persistence;
 using Carter;
 using JobTrail.Host;
+using JobTrail.Host.Ui;
 using JobTrail.Modules.Access;
 using JobTrail.Modules.Access.Contracts;
 using JobTrail.Modules.JobEvents;
@@ -108,6 +109,7 @@ app.UseSwaggerUI(o =>
     o.RoutePrefix = "swagger";
     o.SwaggerEndpoint("/openapi/v1.json", "JobTrail v1");
 });
+app.UseDashboardAssets();
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
@@ -123,6 +125,8 @@ app.MapHealthChecks("/health/ready", new HealthCheckOptions
     ResultStatusCodes = { [HealthStatus.Degraded] = StatusCodes.Status200OK },
 }).AllowAnonymous();
 app.MapCarter();
+app.MapAccessSessions();
+app.MapDashboard();
 
 if (integrity.IsGenerated)
 {

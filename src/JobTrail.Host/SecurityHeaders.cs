@@ -1,6 +1,6 @@
 namespace JobTrail.Host;
 
-/// <summary>Conservative response headers for an API that serves JSON and event streams only.</summary>
+/// <summary>Conservative response headers: the API serves JSON and event streams; the dashboard gets its own strict policy.</summary>
 internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
 {
     public Task InvokeAsync(HttpContext http)
@@ -11,7 +11,11 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
             headers.XContentTypeOptions = "nosniff";
             headers.XFrameOptions = "DENY";
             headers["Referrer-Policy"] = "no-referrer";
-            if (!http.Request.Path.StartsWithSegments("/swagger"))
+            if (http.Request.Path.StartsWithSegments(Ui.Dashboard.Prefix))
+            {
+                headers.ContentSecurityPolicy = Ui.Dashboard.ContentSecurityPolicy;
+            }
+            else if (!http.Request.Path.StartsWithSegments("/swagger"))
             {
                 headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
             }

@@ -1,6 +1,7 @@
 using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.BuildingBlocks.Streaming;
 using JobTrail.BuildingBlocks.Valkey;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,6 +33,13 @@ public static class BuildingBlocksRegistration
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<DatabaseAvailability>>()));
         services.AddScoped<RequestContext>();
         services.AddSingleton<SqlMigrator>();
+        services.AddOptions<StreamCapOptions>()
+            .BindConfiguration(StreamCapOptions.Section)
+            .Validate(o => o.MaxStreamsPerWorkspace >= 1, "JobTrail__Events__Stream__MaxStreamsPerWorkspace must be at least 1.")
+            .Validate(o => o.MaxShareOfWorkspacePerKey is > 0 and <= 1, "JobTrail__Events__Stream__MaxShareOfWorkspacePerKey must be above 0 and at most 1.")
+            .ValidateOnStart();
+        // One set of counters for every kind of live stream, so the caps hold across them.
+        services.AddSingleton(sp => new StreamSlots(sp.GetRequiredService<IOptions<StreamCapOptions>>().Value));
         services.AddSingleton<IValkeyClient>(sp => new ValkeyClient(
             sp.GetRequiredService<IOptions<ValkeyOptions>>().Value.Valkey!,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ValkeyClient>>()));

@@ -6,6 +6,7 @@ using JobTrail.Modules.Access.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace JobTrail.Modules.Access;
 
@@ -17,9 +18,25 @@ public static class AccessModule
         BootstrapOptions.Register(services);
         services.AddSingleton<AccessBootstrap>();
         services.AddSingleton<IScopeRule, AccessScopeRule>();
+        services.AddOptions<UiSessionOptions>()
+            .BindConfiguration(UiSessionOptions.Section)
+            .Validate(o => o.Lifetime >= TimeSpan.FromMinutes(1) && o.Lifetime <= TimeSpan.FromDays(30), "JobTrail__Access__UiSession__Lifetime must be between one minute and 30 days.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<UiSessionOptions>>().Value);
+        services.AddSingleton<UiSessionStore>();
+        // One scheme for the fallback policy; it forwards to the bearer key or the dashboard's session cookie.
         services.AddAuthentication(AccessAuthentication.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AccessAuthentication.Scheme, null);
+            .AddPolicyScheme(AccessAuthentication.Scheme, null, o => o.ForwardDefaultSelector = AccessSchemes.Select)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AccessSchemes.Bearer, null)
+            .AddScheme<AuthenticationSchemeOptions, UiSessionAuthenticationHandler>(AccessSchemes.Session, null);
         return services;
+    }
+
+    /// <summary>Maps signing in to and out of the dashboard (<c>/api/ui/session</c>).</summary>
+    public static IEndpointRouteBuilder MapAccessSessions(this IEndpointRouteBuilder app)
+    {
+        UiSessionEndpoints.Map(app);
+        return app;
     }
 
     /// <summary>Creates the bootstrap workspace and key if configured; call after migrations.</summary>

@@ -3,6 +3,7 @@ using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.Activity.Contracts;
 using JobTrail.Modules.Activity.Capture;
+using JobTrail.Modules.Activity.Features.StreamActivity;
 using JobTrail.Modules.Activity.Features.VerifyActivityChain;
 using JobTrail.Modules.Activity.Persistence;
 using JobTrail.Modules.Activity.Retention;
@@ -29,6 +30,15 @@ public static class ActivityModule
             .Validate(o => o.SealLagWarning > TimeSpan.Zero, "JobTrail__Activity__SealLagWarning must be positive.")
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ActivityOptions>>().Value);
+        services.AddOptions<ActivityStreamOptions>()
+            .BindConfiguration(ActivityStreamOptions.Section)
+            .Validate(o => o.PollInterval >= TimeSpan.FromMilliseconds(10), "JobTrail__Activity__Stream__PollInterval must be at least 10 ms.")
+            .Validate(o => o.Heartbeat > TimeSpan.Zero, "JobTrail__Activity__Stream__Heartbeat must be positive.")
+            .Validate(o => o.Retry >= TimeSpan.Zero, "JobTrail__Activity__Stream__Retry must not be negative.")
+            .Validate(o => o.PageSize is >= 1 and <= 10_000, "JobTrail__Activity__Stream__PageSize must be between 1 and 10000.")
+            .Validate(o => o.MaxDuration > TimeSpan.Zero, "JobTrail__Activity__Stream__MaxDuration must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ActivityStreamOptions>>().Value);
         services.AddScoped<ActivityRecorder>();
         services.AddScoped<ActivityChainReader>();
         services.AddScoped<IActivityCapture>(sp => sp.GetRequiredService<ActivityRecorder>());

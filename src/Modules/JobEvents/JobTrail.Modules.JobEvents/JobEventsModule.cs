@@ -53,14 +53,12 @@ public static class JobEventsModule
             .Validate(o => o.CatchUpInterval > TimeSpan.Zero, "JobTrail__Events__Stream__CatchUpInterval must be positive.")
             .Validate(o => o.OfflinePollInterval > TimeSpan.Zero, "JobTrail__Events__Stream__OfflinePollInterval must be positive.")
             .Validate(o => o.ClientBuffer >= 1, "JobTrail__Events__Stream__ClientBuffer must be at least 1.")
-            .Validate(o => o.MaxStreamsPerWorkspace >= 1, "JobTrail__Events__Stream__MaxStreamsPerWorkspace must be at least 1.")
-            .Validate(o => o.MaxShareOfWorkspacePerKey is > 0 and <= 1, "JobTrail__Events__Stream__MaxShareOfWorkspacePerKey must be above 0 and at most 1.")
+            // MaxStreamsPerWorkspace and MaxShareOfWorkspacePerKey are validated with the shared caps (BuildingBlocks/Streaming).
             .Validate(o => o.PageSize >= 1, "JobTrail__Events__Stream__PageSize must be at least 1.")
             .Validate(o => o.MaxDuration > TimeSpan.Zero, "JobTrail__Events__Stream__MaxDuration must be positive.")
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<EventStreamOptions>>().Value);
         services.AddSingleton<JobEventHub>();
-        services.AddSingleton<StreamSlots>();
         services.AddHttpContextAccessor();
         services.AddHealthChecks().AddCheck<RelayHealthCheck>("relay", tags: ["ready"]);
         return services;

@@ -8,6 +8,7 @@ using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.BuildingBlocks.Streaming;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Persistence;

@@ -1,7 +1,9 @@
-namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
+using JobTrail.BuildingBlocks.Errors;
+
+namespace JobTrail.BuildingBlocks.Streaming;
 
 /// <summary>Which cap refused a stream.</summary>
-internal enum SlotRefusal
+public enum SlotRefusal
 {
     None,
     Workspace,
@@ -9,16 +11,29 @@ internal enum SlotRefusal
 }
 
 /// <summary>
-/// Caps the open event streams per workspace in this instance, and per API key at
-/// <see cref="MaxPerKey"/> (a share of the workspace's cap), so that one key cannot take every slot.
+/// Caps the open live streams (job events and activity alike) per workspace in this instance, and per
+/// API key at <see cref="MaxPerKey"/> (a share of the workspace's cap), so that one key cannot take every slot.
 /// </summary>
-internal sealed class StreamSlots(EventStreamOptions options)
+public sealed class StreamSlots(StreamCapOptions options)
 {
     private readonly Dictionary<Guid, int> byWorkspace = [];
     private readonly Dictionary<Guid, int> byKey = [];
 
     /// <summary>Streams one API key may hold in one workspace here: the configured share of the workspace's cap, at least 1.</summary>
     public int MaxPerKey { get; } = Math.Max(1, (int)Math.Floor(options.MaxStreamsPerWorkspace * Math.Clamp(options.MaxShareOfWorkspacePerKey, 0, 1)));
+
+    public int MaxPerWorkspace => options.MaxStreamsPerWorkspace;
+
+    /// <summary>A slot, or a 429 naming the cap that refused it (<paramref name="what"/> says which kind of stream).</summary>
+    public IDisposable Acquire(Guid workspaceId, Guid? apiKeyId, string what) =>
+        TryAcquire(workspaceId, apiKeyId, out var refusal) ?? throw (refusal == SlotRefusal.Key
+            ? new TooManyRequestsException(
+                $"This API key already holds {MaxPerKey} of this workspace's {MaxPerWorkspace} live streams here " +
+                $"(JobTrail:Events:Stream:MaxShareOfWorkspacePerKey); close one before opening another {what}, or retry later.",
+                TimeSpan.FromSeconds(5), "too_many_streams")
+            : new TooManyRequestsException(
+                $"This workspace already has {MaxPerWorkspace} open live streams here; close one before opening another {what}, or retry later.",
+                TimeSpan.FromSeconds(5), "too_many_streams"));
 
     public IDisposable? TryAcquire(Guid workspaceId, Guid? apiKeyId, out SlotRefusal refusal)
     {
