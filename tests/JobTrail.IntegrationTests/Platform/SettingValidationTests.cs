@@ -19,6 +19,8 @@ public sealed class SettingValidationTests
     [InlineData("JobTrail:Events:Stream:Heartbeat", "00:00:00", "JobTrail__Events__Stream__Heartbeat")]
     [InlineData("JobTrail:Events:Stream:MaxShareOfWorkspacePerKey", "1.5", "JobTrail__Events__Stream__MaxShareOfWorkspacePerKey")]
     [InlineData("JobTrail:RateLimit:ReplenishmentPeriod", "00:00:00", "JobTrail__RateLimit__ReplenishmentPeriod")]
+    [InlineData("JobTrail:Access:KeyCacheMaxAge", "00:05:00", "JobTrail__Access__KeyCacheMaxAge")]
+    [InlineData("JobTrail:Access:KeyCacheMaxAge", "-00:00:01", "JobTrail__Access__KeyCacheMaxAge")]
     [InlineData("JobTrail:Postgres", "", "JobTrail__Postgres")]
     [InlineData("JobTrail:Valkey", "", "JobTrail__Valkey")]
     public async Task A_bad_setting_stops_start_up_naming_its_variable(string key, string value, string variable)

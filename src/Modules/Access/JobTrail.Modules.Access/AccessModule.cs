@@ -6,6 +6,7 @@ using JobTrail.Modules.Access.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace JobTrail.Modules.Access;
 
@@ -17,6 +18,15 @@ public static class AccessModule
         // A response field without a source stops start-up here instead of failing its first request.
         AccessMapping.Config.Compile();
         services.AddSingleton<AccessBootstrap>();
+        services.AddOptions<AccessOptions>()
+            .BindConfiguration(AccessOptions.Section)
+            .Validate(o => o.KeyCacheMaxAge >= TimeSpan.Zero && o.KeyCacheMaxAge <= AccessOptions.MaxKeyCacheAge,
+                "JobTrail__Access__KeyCacheMaxAge must be between 00:00:00 (no cache) and 00:01:00.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<AccessOptions>>().Value);
+        services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton<KeyRevocations>();
+        services.AddHostedService(sp => sp.GetRequiredService<KeyRevocations>());
         services.AddSingleton<IScopeRule, AccessScopeRule>();
         services.AddAuthentication(AccessAuthentication.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(AccessAuthentication.Scheme, null);
