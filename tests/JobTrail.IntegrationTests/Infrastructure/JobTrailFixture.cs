@@ -87,6 +87,14 @@ public class JobTrailFixture : IAsyncLifetime
 
     public HttpClient AnonymousClient() => App.CreateClient();
 
+    /// <summary>A second host on the same database with the same settings, as another instance of the service; the caller disposes it.</summary>
+    internal JobTrailApp StartAnotherInstance()
+    {
+        var other = new JobTrailApp(App.Database, BootstrapKey, settings, configureServices);
+        _ = other.Server;
+        return other;
+    }
+
     /// <summary>A new workspace and a key in it with the given scopes (all workspace scopes by default).</summary>
     public async Task<Tenant> CreateTenantAsync(params string[] scopes)
     {

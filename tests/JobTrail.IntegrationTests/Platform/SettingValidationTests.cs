@@ -22,6 +22,8 @@ public sealed class SettingValidationTests
     [InlineData("JobTrail:Limits:MaxBodyBytes", "0", "JobTrail__Limits__MaxBodyBytes")]
     [InlineData("JobTrail:Bootstrap:ApiKey", "jt_not-a-key", "JobTrail__Bootstrap__ApiKey")]
     [InlineData("JobTrail:Bootstrap:Workspace", "Not A Slug", "JobTrail__Bootstrap__Workspace")]
+    [InlineData("JobTrail:Access:KeyCacheMaxAge", "00:05:00", "JobTrail__Access__KeyCacheMaxAge")]
+    [InlineData("JobTrail:Access:KeyCacheMaxAge", "-00:00:01", "JobTrail__Access__KeyCacheMaxAge")]
     [InlineData("JobTrail:Postgres", "", "JobTrail__Postgres")]
     [InlineData("JobTrail:Valkey", "", "JobTrail__Valkey")]
     public async Task A_bad_setting_stops_start_up_naming_its_variable(string key, string value, string variable)

@@ -12,6 +12,7 @@ public sealed class DbSession(NpgsqlDataSource dataSource) : IAsyncDisposable
     private NpgsqlConnection? connection;
     private NpgsqlTransaction? transaction;
     private bool committed;
+    private List<Func<Task>>? afterCommit;
 
     public bool IsOpen => transaction is not null;
 
@@ -48,16 +49,36 @@ public sealed class DbSession(NpgsqlDataSource dataSource) : IAsyncDisposable
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> once the transaction has committed (never if it rolls back),
+    /// after the connection went back to the pool; e.g. telling other instances about the change.
+    /// </summary>
+    public void OnCommitted(Func<Task> action)
+    {
+        if (!IsOpen)
+        {
+            throw new InvalidOperationException("No database session is open: send the request through the mediator.");
+        }
+
+        (afterCommit ??= []).Add(action);
+    }
+
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         await Transaction.CommitAsync(cancellationToken);
         committed = true;
+        var actions = afterCommit;
         await EndAsync();
+        foreach (var action in actions ?? [])
+        {
+            await action();
+        }
     }
 
     /// <summary>Rolls back whatever is uncommitted and returns the connection to the pool.</summary>
     public async Task EndAsync()
     {
+        afterCommit = null;
         if (transaction is not null)
         {
             if (!committed)

@@ -81,6 +81,9 @@ public interface IValkeyClient
     /// </summary>
     Task<IAsyncDisposable> SubscribeAsync(string channel, Action<string> onMessage);
 
+    /// <summary>Publishes <paramref name="message"/> on a channel; false when Valkey did not take it (down, timed out).</summary>
+    Task<bool> PublishAsync(string channel, string message);
+
     Task<TimeSpan> PingAsync();
 }
 

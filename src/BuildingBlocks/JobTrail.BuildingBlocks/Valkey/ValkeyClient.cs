@@ -138,6 +138,19 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
         return new Subscription(queue);
     }
 
+    public async Task<bool> PublishAsync(string channel, string message)
+    {
+        try
+        {
+            await connection.GetSubscriber().PublishAsync(RedisChannel.Literal(channel), message);
+            return true;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
     public Task<TimeSpan> PingAsync() => Db.PingAsync();
 
     public void Dispose() => connection.Dispose();

@@ -17,6 +17,15 @@ public static class AccessModule
         services.AddModule<AccessDbContext>(AccessDbContext.Schema, migrationOrder: 10, AccessMapping.Config);
         BootstrapOptions.Register(services);
         services.AddSingleton<AccessBootstrap>();
+        services.AddOptions<AccessOptions>()
+            .BindConfiguration(AccessOptions.Section)
+            .Validate(o => o.KeyCacheMaxAge >= TimeSpan.Zero && o.KeyCacheMaxAge <= AccessOptions.MaxKeyCacheAge,
+                "JobTrail__Access__KeyCacheMaxAge must be between 00:00:00 (no cache) and 00:01:00.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<AccessOptions>>().Value);
+        services.AddSingleton<ApiKeyCache>();
+        services.AddSingleton<KeyRevocations>();
+        services.AddHostedService(sp => sp.GetRequiredService<KeyRevocations>());
         services.AddSingleton<IScopeRule, AccessScopeRule>();
         services.AddOptions<UiSessionOptions>()
             .BindConfiguration(UiSessionOptions.Section)

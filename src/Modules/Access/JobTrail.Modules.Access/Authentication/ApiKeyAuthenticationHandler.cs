@@ -13,9 +13,10 @@ using Npgsql;
 namespace JobTrail.Modules.Access.Authentication;
 
 /// <summary>
-/// <c>Authorization: Bearer jt_…</c>. Every request reads the key afresh, so a revoked key is
-/// refused on its very next request. A database that cannot be reached is not a bad key: that
-/// exception goes on to the exception handler, which answers 503, never 401.
+/// <c>Authorization: Bearer jt_…</c>. A key read and verified is kept in <see cref="ApiKeyCache"/>
+/// for at most <see cref="AccessOptions.KeyCacheMaxAge"/>; a revocation evicts it at once here and
+/// through <see cref="KeyRevocations"/> on the other instances. A database that cannot be reached is
+/// not a bad key: that exception goes on to the exception handler, which answers 503, never 401.
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -24,7 +25,8 @@ internal sealed class ApiKeyAuthenticationHandler(
     NpgsqlDataSource dataSource,
     RequestContext requestContext,
     IProblemDetailsService problems,
-    DatabaseAvailability database)
+    DatabaseAvailability database,
+    ApiKeyCache cache)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = AccessAuthentication.Scheme;
@@ -50,6 +52,13 @@ internal sealed class ApiKeyAuthenticationHandler(
             return Fail("The API key is malformed.");
         }
 
+        var digest = KeyDigest.Of(keyId, secret);
+        if (cache.TryGet(digest, out var cached))
+        {
+            return Success(cached);
+        }
+
+        var ticket = cache.Begin();
         var stored = await FindAsync(keyId, Context.RequestAborted);
         // The first database call of every authenticated request: it is where an outage is seen to end.
         database.ReportReachable("authentication");
@@ -65,14 +74,25 @@ internal sealed class ApiKeyAuthenticationHandler(
             return Fail("The API key has been revoked.");
         }
 
-        requestContext.Authenticate(stored.WorkspaceId, keyId, stored.ActorId, stored.Scopes);
-        var claims = new List<Claim>
+        var verified = new VerifiedKey(keyId, stored.WorkspaceId, stored.ActorId, stored.Scopes);
+        cache.Add(digest, verified, ticket);
+        return Success(verified);
+    }
+
+    private AuthenticateResult Success(VerifiedKey key)
+    {
+        requestContext.Authenticate(key.WorkspaceId, key.KeyId, key.ActorId, key.Scopes);
+        var claims = new List<Claim>(3 + key.Scopes.Length)
         {
-            new(ClaimTypes.NameIdentifier, stored.ActorId),
-            new("workspace_id", stored.WorkspaceId.ToString()),
-            new("key_id", keyId.ToString()),
+            new(ClaimTypes.NameIdentifier, key.ActorId),
+            new("workspace_id", key.WorkspaceId.ToString()),
+            new("key_id", key.KeyId.ToString()),
         };
-        claims.AddRange(stored.Scopes.Select(s => new Claim("scope", s)));
+        foreach (var scope in key.Scopes)
+        {
+            claims.Add(new Claim("scope", scope));
+        }
+
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }

@@ -3,6 +3,8 @@ using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.Modules.Access.Authentication;
 using JobTrail.Modules.Access.Persistence;
 using MediatR;
 using Microsoft.EntityFrameworkCore;
@@ -32,7 +34,7 @@ internal sealed class RevokeApiKeyValidator : AbstractValidator<RevokeApiKeyComm
     }
 }
 
-internal sealed class RevokeApiKeyHandler(AccessDbContext db, RequestContext context, TimeProvider clock)
+internal sealed class RevokeApiKeyHandler(AccessDbContext db, RequestContext context, TimeProvider clock, DbSession session, KeyRevocations revocations)
     : IRequestHandler<RevokeApiKeyCommand, MediatR.Unit>
 {
     public async Task<MediatR.Unit> Handle(RevokeApiKeyCommand request, CancellationToken cancellationToken)
@@ -54,6 +56,8 @@ internal sealed class RevokeApiKeyHandler(AccessDbContext db, RequestContext con
             await db.SaveChangesAsync(cancellationToken);
         }
 
+        // Also when it was revoked already: an announcement lost the first time gets another chance.
+        session.OnCommitted(() => revocations.AnnounceAsync(key.Id));
         return MediatR.Unit.Value;
     }
 }
