@@ -42,6 +42,7 @@ builder.Services.AddHealthChecks()
 var trustedProxies = TrustedProxies.FromConfiguration(configuration);
 builder.Services.Configure<ForwardedHeadersOptions>(trustedProxies.Apply);
 builder.Services.AddJobTrailRateLimiting();
+builder.AddJobTrailObservability();
 builder.Services.AddHsts(o => o.MaxAge = TimeSpan.FromDays(365));
 builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
 

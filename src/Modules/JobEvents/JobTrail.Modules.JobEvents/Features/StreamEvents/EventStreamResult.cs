@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Globalization;
+using JobTrail.BuildingBlocks.Observability;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -31,6 +33,7 @@ internal sealed class EventStreamResult(JobEventStream stream) : IResult
 
         await using (stream)
         {
+            JobEventMetrics.SseConnections.Add(1);
             try
             {
                 await response.WriteAsync($"retry: {(long)stream.Retry.TotalMilliseconds}\n\n", token);
@@ -39,15 +42,22 @@ internal sealed class EventStreamResult(JobEventStream stream) : IResult
                 {
                     if (frame.Event is { } live)
                     {
+                        // The frame's span continues the emit's trace when the event carried it here.
+                        using var span = Telemetry.Source.StartActivity(
+                            "sse.deliver", ActivityKind.Producer, Telemetry.ParseTraceParent(live.TraceParent));
                         await response.WriteAsync(
                             string.Create(CultureInfo.InvariantCulture, $"id: {live.Seq}\nevent: {live.Type}\ndata: {live.Json}\n\n"),
                             token);
-                    }
-                    else
-                    {
-                        await response.Body.WriteAsync(PingFrame, token);
+                        await response.Body.FlushAsync(token);
+                        if (live.RecordedAt is { } recordedAt)
+                        {
+                            JobEventMetrics.SseDeliveryLatency.Record(Math.Max(0, (DateTime.UtcNow - recordedAt).TotalSeconds));
+                        }
+
+                        continue;
                     }
 
+                    await response.Body.WriteAsync(PingFrame, token);
                     await response.Body.FlushAsync(token);
                 }
             }
@@ -63,6 +73,10 @@ internal sealed class EventStreamResult(JobEventStream stream) : IResult
             {
                 // Headers are sent: the only way to report anything is to end the stream; the client resumes.
                 logger.LogWarning(ex, "Ended an event stream early");
+            }
+            finally
+            {
+                JobEventMetrics.SseConnections.Add(-1);
             }
         }
     }

@@ -130,7 +130,9 @@ internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integr
         var parsed = LiveMessage.TryParse(message);
         var live = parsed is null
             ? integrity.Verify(feed.JobId, feed.WorkspaceId, 0, message, null, DeliveryIntegrity.FromLive)
-            : integrity.Verify(feed.JobId, feed.WorkspaceId, parsed.Seq, parsed.Json, parsed.Signature, DeliveryIntegrity.FromLive);
+            : integrity.Verify(feed.JobId, feed.WorkspaceId, parsed.Seq, parsed.Json, parsed.Signature, DeliveryIntegrity.FromLive) is { } verified
+                ? verified with { TraceParent = parsed.TraceParent }
+                : null;
 
         JobEventListener[] listeners;
         lock (feed.Listeners)
