@@ -35,18 +35,6 @@ internal static class Observability
             .ValidateOnStart();
         builder.Services.AddHostedService<MetricsListener>();
 
-        // Log lines carry the trace and span ids beside the correlation id scope.
-        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
-        if (configuration.GetValue("JobTrail:Logging:Json", false))
-        {
-            builder.Logging.AddJsonConsole(o =>
-            {
-                o.IncludeScopes = true;
-                o.UseUtcTimestamp = true;
-                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
-            });
-        }
-
         var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(

@@ -53,11 +53,29 @@ public sealed partial class ValkeyClient : IValkeyClient, IDisposable
 
     private readonly ConnectionMultiplexer connection;
 
+    // 1 from the first failed connection until one is restored: an outage is logged once when it starts
+    // and once when it ends, however many connections and reconnect attempts fail in between.
+    private int down;
+
     public ValkeyClient(string configuration, ILogger<ValkeyClient> logger)
     {
         connection = ConnectionMultiplexer.Connect(Options(configuration));
-        connection.ConnectionFailed += (_, e) => logger.LogWarning("Valkey connection lost: {Failure}", e.FailureType);
-        connection.ConnectionRestored += (_, _) => logger.LogInformation("Valkey connection restored");
+        connection.ConnectionFailed += (_, e) =>
+        {
+            if (Interlocked.Exchange(ref down, 1) == 0)
+            {
+                logger.LogWarning(
+                    "Valkey cannot be reached ({Failure}): recent events and stream backfills are read from PostgreSQL and the outbox keeps new events until it is back; this is logged once per outage",
+                    e.FailureType);
+            }
+        };
+        connection.ConnectionRestored += (_, _) =>
+        {
+            if (Interlocked.Exchange(ref down, 0) == 1)
+            {
+                logger.LogInformation("Valkey is reachable again");
+            }
+        };
     }
 
     /// <summary>The library's options for <paramref name="configuration"/> (host:port[,password=…][,key=value…]) over <see cref="DefaultSettings"/>.</summary>

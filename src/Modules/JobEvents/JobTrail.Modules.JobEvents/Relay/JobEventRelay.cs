@@ -124,8 +124,10 @@ internal sealed class JobEventRelay(
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException or ValkeyUnavailableException || ex.InnerException is RedisException)
             {
+                // Warned once per run of failures (a batch that goes through clears the error), not per retry.
+                var level = state.LastError is null ? LogLevel.Warning : LogLevel.Debug;
                 Remember(ex);
-                logger.LogWarning("Valkey unavailable, the outbox keeps the events; retrying in {Backoff}: {Error}", backoff, ex.Message);
+                logger.Log(level, "Valkey unavailable, the outbox keeps the events; retrying in {Backoff}: {Error}", backoff, ex.Message);
                 await UpdateStatsAsync(force: true, stoppingToken);
                 await DelayAsync(backoff, stoppingToken);
                 backoff = Next(backoff);

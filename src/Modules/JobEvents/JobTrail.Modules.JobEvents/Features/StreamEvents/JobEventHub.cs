@@ -121,7 +121,8 @@ internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integr
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            logger.LogWarning("No live subscription for job {JobId} (Valkey unavailable); its streams poll PostgreSQL: {Error}", feed.JobId, ex.Message);
+            // Debug: the Valkey client logs the outage itself, once; this happens per stream opened.
+            logger.LogDebug("No live subscription for job {JobId} (Valkey unavailable); its streams poll PostgreSQL: {Error}", feed.JobId, ex.Message);
         }
     }
 
