@@ -86,6 +86,26 @@ public sealed class TracingTests(TracingFixture fixture) : IClassFixture<Tracing
     }
 
     [Fact]
+    public async Task An_activity_row_carries_the_requests_traceparent_beside_its_correlation_id()
+    {
+        var traceId = ActivityTraceId.CreateRandom();
+        var correlationId = "trace-" + Guid.NewGuid().ToString("N");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/runner-jobs")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { type = "ci", name = "traced" }),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+        request.Headers.Add("X-Correlation-Id", correlationId);
+        Assert.Equal(201, (int)(await fixture.Client().SendAsync(request)).StatusCode);
+
+        var stored = await fixture.ScalarAsOwnerAsync<string>(
+            $"select string_agg(coalesce(trace_parent, 'none'), ',') from activity.activity_logs where correlation_id = '{correlationId}'",
+            fixture.DefaultWorkspaceId.ToString());
+        Assert.NotNull(stored);
+        Assert.All(stored!.Split(','), t => Assert.StartsWith($"00-{traceId}-", t, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_refused_request_is_a_span_with_its_outcome()
     {
         var client = fixture.Client();

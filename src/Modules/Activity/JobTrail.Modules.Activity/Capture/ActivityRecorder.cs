@@ -2,6 +2,7 @@ using System.Net;
 using JobTrail.BuildingBlocks;
 using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Observability;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Domain;
 using JobTrail.Modules.Activity.Persistence;
@@ -27,8 +28,8 @@ internal sealed partial class ActivityRecorder(
 {
     internal const string InsertSql = """
         insert into activity.activity_logs
-            (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, metadata, ip_address, user_agent, correlation_id, occurred_at)
-        values (@id, @workspace_id, @actor_id, @action, @entity_type, @entity_id, @outcome, @metadata, @ip_address, @user_agent, @correlation_id, @occurred_at)
+            (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, metadata, ip_address, user_agent, correlation_id, occurred_at, trace_parent)
+        values (@id, @workspace_id, @actor_id, @action, @entity_type, @entity_id, @outcome, @metadata, @ip_address, @user_agent, @correlation_id, @occurred_at, @trace_parent)
         """;
 
     public async Task RecordInTransactionAsync(CapturedActivity activity, CancellationToken cancellationToken)
@@ -83,6 +84,7 @@ internal sealed partial class ActivityRecorder(
             IpAddress = ParseAddress(context.IpAddress),
             UserAgent = context.UserAgent,
             CorrelationId = context.CorrelationId,
+            TraceParent = Telemetry.CurrentTraceParent(),
             OccurredAt = now,
         };
     }
@@ -119,6 +121,7 @@ internal sealed partial class ActivityRecorder(
         new("user_agent", NpgsqlDbType.Text) { Value = (object?)entry.UserAgent ?? DBNull.Value },
         new("correlation_id", NpgsqlDbType.Text) { Value = (object?)entry.CorrelationId ?? DBNull.Value },
         new("occurred_at", NpgsqlDbType.TimestampTz) { Value = entry.OccurredAt },
+        new("trace_parent", NpgsqlDbType.Text) { Value = (object?)entry.TraceParent ?? DBNull.Value },
     ];
 
     /// <summary>IPv4 peers of a dual-stack socket arrive as <c>::ffff:a.b.c.d</c>; they are stored as <c>a.b.c.d</c>.</summary>
