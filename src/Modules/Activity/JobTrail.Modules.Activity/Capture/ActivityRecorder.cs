@@ -28,6 +28,13 @@ internal sealed partial class ActivityRecorder(
 {
     internal const string InsertSql = """
         insert into activity.activity_logs
+            (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, metadata, ip_address, user_agent, correlation_id, occurred_at)
+        values (@id, @workspace_id, @actor_id, @action, @entity_type, @entity_id, @outcome, @metadata, @ip_address, @user_agent, @correlation_id, @occurred_at)
+        """;
+
+    // The captured columns plus the request's traceparent (telemetry, outside the chain digest).
+    private const string InsertTracedSql = """
+        insert into activity.activity_logs
             (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, metadata, ip_address, user_agent, correlation_id, occurred_at, trace_parent)
         values (@id, @workspace_id, @actor_id, @action, @entity_type, @entity_id, @outcome, @metadata, @ip_address, @user_agent, @correlation_id, @occurred_at, @trace_parent)
         """;
@@ -97,12 +104,12 @@ internal sealed partial class ActivityRecorder(
     public async Task AddInSessionAsync(ActivityEntry entry, CancellationToken cancellationToken)
     {
         var db = services.GetRequiredService<ActivityDbContext>();
-        await db.Database.ExecuteSqlRawAsync(InsertSql, Parameters(entry), cancellationToken);
+        await db.Database.ExecuteSqlRawAsync(InsertTracedSql, Parameters(entry), cancellationToken);
     }
 
     private static NpgsqlBatchCommand InsertCommand(ActivityEntry entry)
     {
-        var command = new NpgsqlBatchCommand(InsertSql);
+        var command = new NpgsqlBatchCommand(InsertTracedSql);
         command.Parameters.AddRange(Parameters(entry));
         return command;
     }
