@@ -21,7 +21,8 @@
 # The last line on stdout is "N passed, N failed" (", N skipped" appended when some
 # tests were skipped), summed from the TRX files, then the PostgreSQL the tests reported using, e.g.
 # "934 passed, 0 failed (PostgreSQL: Testcontainers jobtrail-test/postgres:15)". Exit status is 0 only when
-# `dotnet test` succeeded, nothing failed and at least one test passed.
+# `dotnet test` succeeded, nothing failed and at least one test passed. `promtool check rules` over
+# deploy/prometheus/alerts.yml is counted as one more test (Debian's prometheus package, installed when missing).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -191,6 +192,20 @@ if [[ -z "${JOBTRAIL_TEST_TARGET:-}" && ! -e "$TARGET" && -e Modules.slnx ]]; th
     TARGET=Modules.slnx
 fi
 
+# The alerting rules are checked like code, as one more test: promtool comes with Debian's prometheus
+# package (installed when missing; only the tool is used, no server is started).
+promtool_passed=0
+promtool_failed=0
+if ! command -v promtool >/dev/null 2>&1; then
+    apt_install prometheus || log "prometheus (for promtool) could not be installed (log: $DATA/apt.log)"
+fi
+if command -v promtool >/dev/null 2>&1 && promtool check rules deploy/prometheus/alerts.yml >&2; then
+    promtool_passed=1
+else
+    log "promtool check rules deploy/prometheus/alerts.yml failed"
+    promtool_failed=1
+fi
+
 RESULTS="$(mktemp -d "${TMPDIR:-/tmp}/jobtrail-test-results.XXXXXX")"
 # Each test process that uses PostgreSQL writes here which one it used (TestPostgres.cs).
 export JOBTRAIL_TEST_POSTGRES_REPORT="$RESULTS/postgres-used.txt"
@@ -255,6 +270,9 @@ elif [[ "$rc" -ne 0 && "$failed" -eq 0 ]]; then
     failed=1
 fi
 log "$trx_count TRX file(s), $total test(s) in total, dotnet test exit code $rc"
+dotnet_passed=$passed
+passed=$((passed + promtool_passed))
+failed=$((failed + promtool_failed))
 
 # What the tests themselves reported using (several lines when several test processes used it).
 postgres_used="not used"
@@ -268,7 +286,7 @@ else
     printf '%d passed, %d failed (PostgreSQL: %s)\n' "$passed" "$failed" "$postgres_used"
 fi
 
-if [[ "$rc" -eq 0 && "$failed" -eq 0 && "$passed" -gt 0 ]]; then
+if [[ "$rc" -eq 0 && "$failed" -eq 0 && "$dotnet_passed" -gt 0 ]]; then
     exit 0
 fi
 exit 1

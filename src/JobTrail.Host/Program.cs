@@ -53,6 +53,7 @@ catch (InvalidOperationException e) when (StartupFailure.InOwnProcess)
 builder.Services.Configure<ForwardedHeadersOptions>(trustedProxies.Apply);
 builder.Services.AddJobTrailRateLimiting();
 builder.Services.AddJobTrailEdgeOptions();
+builder.AddJobTrailObservability();
 builder.Services.AddHsts(o => o.MaxAge = TimeSpan.FromDays(365));
 builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
 

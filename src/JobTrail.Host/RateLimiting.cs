@@ -21,6 +21,11 @@ namespace JobTrail.Host;
 /// </summary>
 internal static class RateLimiting
 {
+    /// <summary><c>jobtrail_rate_limited_total</c>: requests refused with 429 by the token buckets.</summary>
+    private static readonly System.Diagnostics.Metrics.Counter<long> Rejections =
+        new System.Diagnostics.Metrics.Meter(JobTrail.BuildingBlocks.Observability.Telemetry.Name)
+            .CreateCounter<long>("jobtrail.rate_limited", description: "Requests refused by the rate limiter (429)");
+
     public static IServiceCollection AddJobTrailRateLimiting(this IServiceCollection services)
     {
         services.AddOptions<RateLimitOptions>()
@@ -51,6 +56,7 @@ internal static class RateLimiting
             options.OnRejected = async (rejected, cancellationToken) =>
             {
                 var http = rejected.HttpContext;
+                Rejections.Add(1);
                 var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
                 var context = http.RequestServices.GetRequiredService<RequestContext>();

@@ -39,6 +39,8 @@ internal sealed class ClientTestHost(string database, string? bootstrapKey, int?
         builder.UseSetting("JobTrail:Bootstrap:ApiKey", bootstrapKey ?? string.Empty);
         builder.UseSetting("JobTrail:Bootstrap:Workspace", "default");
         builder.UseSetting("JobTrail:Integrity:Key", IntegrityKey);
+        // Several hosts run at once: no metrics listener on the default port.
+        builder.UseSetting("JobTrail:Metrics:Url", string.Empty);
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);

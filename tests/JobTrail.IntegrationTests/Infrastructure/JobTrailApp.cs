@@ -37,6 +37,8 @@ internal sealed class JobTrailApp(
         builder.UseSetting("JobTrail:Bootstrap:ApiKey", bootstrapKey ?? string.Empty);
         builder.UseSetting("JobTrail:Bootstrap:Workspace", "default");
         builder.UseSetting("JobTrail:Integrity:Key", IntegrityKey);
+        // Many hosts run at once: no metrics listener unless a fixture asks for one (on a free port).
+        builder.UseSetting("JobTrail:Metrics:Url", string.Empty);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             builder.UseSetting(key, value);

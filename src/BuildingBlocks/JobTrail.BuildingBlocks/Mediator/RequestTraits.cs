@@ -9,7 +9,12 @@ public static class RequestTraits<TRequest>
     public static readonly bool IsQuery = Implements(typeof(IQuery<>));
     public static readonly string? RequiredScope = typeof(TRequest).GetCustomAttribute<RequiresScopeAttribute>()?.Scope;
     public static readonly string Name = typeof(TRequest).Name;
+    public static readonly bool IsEmit = typeof(TRequest).IsDefined(typeof(EmitRequestAttribute), inherit: false);
 
     private static bool Implements(Type open) =>
         typeof(TRequest).GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == open);
 }
+
+/// <summary>Marks a runner's emit, whose duration is <c>jobtrail_emit_duration_seconds</c>.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class EmitRequestAttribute : Attribute;

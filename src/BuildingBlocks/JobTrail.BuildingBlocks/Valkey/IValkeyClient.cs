@@ -7,10 +7,18 @@ namespace JobTrail.BuildingBlocks.Valkey;
 /// event JSON (field <c>e</c>, empty when the entry has none) and the writer's signature (field
 /// <c>s</c>). Nothing here is trusted until the reader has verified it.
 /// </summary>
-public sealed record StreamEntry(long Seq, string Json, string? Signature);
+public sealed record StreamEntry(long Seq, string Json, string? Signature)
+{
+    /// <summary>The emit's W3C traceparent (field <c>t</c>), for tracing only: never trusted for anything else.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>One event to append to a job's stream and publish; <see cref="Terminal"/> sets the stream's expiry.</summary>
-public sealed record StreamAppend(long Seq, string Json, string Signature, bool Terminal);
+public sealed record StreamAppend(long Seq, string Json, string Signature, bool Terminal)
+{
+    /// <summary>The emit's W3C traceparent, stored (<c>t</c>) and published (<c>tp</c>) beside the event when set.</summary>
+    public string? TraceParent { get; init; }
+}
 
 /// <summary>
 /// What an append did: the first <see cref="Handled"/> entries were stored or skipped as already
@@ -25,6 +33,9 @@ public sealed record AppendOutcome(int Handled, int Appended, string? Error);
 /// </summary>
 public sealed record LiveMessage(long Seq, string Json, string Signature)
 {
+    /// <summary>The emit's W3C traceparent (<c>tp</c>), for tracing only.</summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>The message's parts, or null when it is not in the published shape.</summary>
     public static LiveMessage? TryParse(string message)
     {
@@ -37,6 +48,9 @@ public sealed record LiveMessage(long Seq, string Json, string Signature)
                 && root.TryGetProperty("sig", out var sig) && sig.ValueKind == JsonValueKind.String
                 && root.TryGetProperty("event", out var json) && json.ValueKind == JsonValueKind.Object
                 ? new LiveMessage(value, json.GetRawText(), sig.GetString()!)
+                {
+                    TraceParent = root.TryGetProperty("tp", out var tp) && tp.ValueKind == JsonValueKind.String ? tp.GetString() : null,
+                }
                 : null;
         }
         catch (JsonException)

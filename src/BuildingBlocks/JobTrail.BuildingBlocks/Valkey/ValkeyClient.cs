@@ -11,7 +11,7 @@ namespace JobTrail.BuildingBlocks.Valkey;
 /// subscriptions by itself (a subscribe made while Valkey is down fails, and the caller tries again). Lua is kept for one thing only: XADD and PUBLISH of an event as one atomic
 /// step, per job in one round trip that stops at the first error.
 /// </summary>
-public sealed class ValkeyClient : IValkeyClient, IDisposable
+public sealed partial class ValkeyClient : IValkeyClient, IDisposable
 {
     /// <summary>
     /// Settings the configuration string may override (later keys win): do not fail start-up while
@@ -20,18 +20,27 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
     internal const string DefaultSettings = "abortConnect=false,connectTimeout=2000,connectRetry=1,syncTimeout=2000,asyncTimeout=5000";
 
     // KEYS[1] the stream; ARGV[1] the channel, ARGV[2] MAXLEN, ARGV[3] the terminal expiry (ms), then
-    // (seq, json, signature, terminal) per event. Returns {handled, appended, error or ''}.
+    // (seq, json, signature, terminal, traceparent or '') per event. Returns {handled, appended, error or ''}.
     private const string AppendScript = """
         local handled, appended = 0, 0
-        for i = 4, #ARGV, 4 do
-            local seq, json, sig = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-            local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'e', json, 's', sig)
+        for i = 4, #ARGV, 5 do
+            local seq, json, sig, tp = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 4]
+            local added
+            if tp == '' then
+                added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'e', json, 's', sig)
+            else
+                added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'e', json, 's', sig, 't', tp)
+            end
             if type(added) == 'table' and added.err then
                 if not string.find(added.err, 'equal or smaller', 1, true) then
                     return {handled, appended, added.err}
                 end
             else
-                redis.call('PUBLISH', ARGV[1], '{"seq":' .. seq .. ',"sig":"' .. sig .. '","event":' .. json .. '}')
+                local trace = ''
+                if tp ~= '' then
+                    trace = ',"tp":"' .. tp .. '"'
+                end
+                redis.call('PUBLISH', ARGV[1], '{"seq":' .. seq .. ',"sig":"' .. sig .. '"' .. trace .. ',"event":' .. json .. '}')
                 appended = appended + 1
             end
             if ARGV[i + 3] == '1' then
@@ -44,11 +53,29 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
 
     private readonly ConnectionMultiplexer connection;
 
+    // 1 from the first failed connection until one is restored: an outage is logged once when it starts
+    // and once when it ends, however many connections and reconnect attempts fail in between.
+    private int down;
+
     public ValkeyClient(string configuration, ILogger<ValkeyClient> logger)
     {
         connection = ConnectionMultiplexer.Connect(Options(configuration));
-        connection.ConnectionFailed += (_, e) => logger.LogWarning("Valkey connection lost: {Failure}", e.FailureType);
-        connection.ConnectionRestored += (_, _) => logger.LogInformation("Valkey connection restored");
+        connection.ConnectionFailed += (_, e) =>
+        {
+            if (Interlocked.Exchange(ref down, 1) == 0)
+            {
+                logger.LogWarning(
+                    "Valkey cannot be reached ({Failure}): recent events and stream backfills are read from PostgreSQL and the outbox keeps new events until it is back; this is logged once per outage",
+                    e.FailureType);
+            }
+        };
+        connection.ConnectionRestored += (_, _) =>
+        {
+            if (Interlocked.Exchange(ref down, 0) == 1)
+            {
+                logger.LogInformation("Valkey is reachable again");
+            }
+        };
     }
 
     /// <summary>The library's options for <paramref name="configuration"/> (host:port[,password=…][,key=value…]) over <see cref="DefaultSettings"/>.</summary>
@@ -72,7 +99,7 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
             return new AppendOutcome(0, 0, null);
         }
 
-        var args = new RedisValue[3 + (4 * entries.Count)];
+        var args = new RedisValue[3 + (5 * entries.Count)];
         args[0] = channel;
         args[1] = maxLength;
         args[2] = (long)Math.Max(1, terminalTtl.TotalMilliseconds);
@@ -83,6 +110,7 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
             args[i++] = entry.Json;
             args[i++] = entry.Signature;
             args[i++] = entry.Terminal ? "1" : "0";
+            args[i++] = entry.TraceParent is { } tp && TraceParentShape().IsMatch(tp) ? tp : string.Empty;
         }
 
         var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(AppendScript, [streamKey], args))!;
@@ -168,7 +196,7 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
             var id = (string?)entry.Id ?? string.Empty;
             var dash = id.IndexOf('-', StringComparison.Ordinal);
             var seq = dash > 0 && long.TryParse(id.AsSpan(0, dash), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : -1;
-            string? json = null, signature = null;
+            string? json = null, signature = null, traceParent = null;
             foreach (var field in entry.Values)
             {
                 switch ((string?)field.Name)
@@ -179,14 +207,21 @@ public sealed class ValkeyClient : IValkeyClient, IDisposable
                     case "s":
                         signature ??= (string?)field.Value;
                         break;
+                    case "t":
+                        traceParent ??= (string?)field.Value;
+                        break;
                 }
             }
 
-            list.Add(new StreamEntry(seq, json ?? string.Empty, signature));
+            list.Add(new StreamEntry(seq, json ?? string.Empty, signature) { TraceParent = traceParent });
         }
 
         return list;
     }
+
+    // Only a W3C traceparent goes into the script's JSON; anything else is dropped.
+    [System.Text.RegularExpressions.GeneratedRegex("^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")]
+    private static partial System.Text.RegularExpressions.Regex TraceParentShape();
 
     private sealed class Subscription(ChannelMessageQueue queue) : IAsyncDisposable
     {

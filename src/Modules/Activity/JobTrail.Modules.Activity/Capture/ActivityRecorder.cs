@@ -2,6 +2,7 @@ using System.Net;
 using JobTrail.BuildingBlocks;
 using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Observability;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Domain;
 using JobTrail.Modules.Activity.Persistence;
@@ -29,6 +30,13 @@ internal sealed partial class ActivityRecorder(
         insert into activity.activity_logs
             (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, metadata, ip_address, user_agent, correlation_id, occurred_at)
         values (@id, @workspace_id, @actor_id, @action, @entity_type, @entity_id, @outcome, @metadata, @ip_address, @user_agent, @correlation_id, @occurred_at)
+        """;
+
+    // The captured columns plus the request's traceparent (telemetry, outside the chain digest).
+    private const string InsertTracedSql = """
+        insert into activity.activity_logs
+            (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, metadata, ip_address, user_agent, correlation_id, occurred_at, trace_parent)
+        values (@id, @workspace_id, @actor_id, @action, @entity_type, @entity_id, @outcome, @metadata, @ip_address, @user_agent, @correlation_id, @occurred_at, @trace_parent)
         """;
 
     public async Task RecordInTransactionAsync(CapturedActivity activity, CancellationToken cancellationToken)
@@ -83,6 +91,7 @@ internal sealed partial class ActivityRecorder(
             IpAddress = ParseAddress(context.IpAddress),
             UserAgent = context.UserAgent,
             CorrelationId = context.CorrelationId,
+            TraceParent = Telemetry.CurrentTraceParent(),
             OccurredAt = now,
         };
     }
@@ -95,12 +104,12 @@ internal sealed partial class ActivityRecorder(
     public async Task AddInSessionAsync(ActivityEntry entry, CancellationToken cancellationToken)
     {
         var db = services.GetRequiredService<ActivityDbContext>();
-        await db.Database.ExecuteSqlRawAsync(InsertSql, Parameters(entry), cancellationToken);
+        await db.Database.ExecuteSqlRawAsync(InsertTracedSql, Parameters(entry), cancellationToken);
     }
 
     private static NpgsqlBatchCommand InsertCommand(ActivityEntry entry)
     {
-        var command = new NpgsqlBatchCommand(InsertSql);
+        var command = new NpgsqlBatchCommand(InsertTracedSql);
         command.Parameters.AddRange(Parameters(entry));
         return command;
     }
@@ -119,6 +128,7 @@ internal sealed partial class ActivityRecorder(
         new("user_agent", NpgsqlDbType.Text) { Value = (object?)entry.UserAgent ?? DBNull.Value },
         new("correlation_id", NpgsqlDbType.Text) { Value = (object?)entry.CorrelationId ?? DBNull.Value },
         new("occurred_at", NpgsqlDbType.TimestampTz) { Value = entry.OccurredAt },
+        new("trace_parent", NpgsqlDbType.Text) { Value = (object?)entry.TraceParent ?? DBNull.Value },
     ];
 
     /// <summary>IPv4 peers of a dual-stack socket arrive as <c>::ffff:a.b.c.d</c>; they are stored as <c>a.b.c.d</c>.</summary>

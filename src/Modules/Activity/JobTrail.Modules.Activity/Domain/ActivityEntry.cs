@@ -25,4 +25,7 @@ internal sealed class ActivityEntry
     public string? UserAgent { get; init; }
     public string? CorrelationId { get; init; }
     public DateTime OccurredAt { get; init; }
+
+    /// <summary>The W3C traceparent of the request that did it; telemetry, outside the chain digest.</summary>
+    public string? TraceParent { get; init; }
 }

@@ -40,6 +40,7 @@ internal sealed class ActivityDbContext(DbContextOptions<ActivityDbContext> opti
             e.Property(x => x.UserAgent).HasColumnName("user_agent");
             e.Property(x => x.CorrelationId).HasColumnName("correlation_id");
             e.Property(x => x.OccurredAt).HasColumnName("occurred_at");
+            e.Property(x => x.TraceParent).HasColumnName("trace_parent");
             e.HasQueryFilter(x => x.WorkspaceId == WorkspaceId);
         });
     }

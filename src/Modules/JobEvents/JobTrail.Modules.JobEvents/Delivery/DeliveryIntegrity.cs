@@ -10,6 +10,12 @@ namespace JobTrail.Modules.JobEvents.Delivery;
 /// <summary>An event as it travels to clients: its seq, its type and its JSON, parsed once.</summary>
 internal sealed record LiveEvent(long Seq, string Type, string Json)
 {
+    /// <summary>When the event was recorded (committed), for the delivery latency; null when unknown.</summary>
+    public DateTime? RecordedAt { get; init; }
+
+    /// <summary>The emit's W3C traceparent, for the delivery span; null when unknown.</summary>
+    public string? TraceParent { get; init; }
+
     /// <summary>
     /// Put in a listener's buffer when a message for its job did not verify: not an event, a hint to
     /// read PostgreSQL soon in case a real event was lost with it.
@@ -122,7 +128,10 @@ internal sealed class DeliveryIntegrity
                 return "mismatch";
             }
 
-            live = new LiveEvent(seq, t.GetString()!, json);
+            live = new LiveEvent(seq, t.GetString()!, json)
+            {
+                RecordedAt = root.TryGetProperty("recordedAt", out var r) && r.TryGetDateTime(out var recordedAt) ? recordedAt.ToUniversalTime() : null,
+            };
             return null;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)

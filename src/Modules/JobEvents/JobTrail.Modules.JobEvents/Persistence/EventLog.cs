@@ -1,4 +1,5 @@
 using JobTrail.BuildingBlocks.Integrity;
+using JobTrail.BuildingBlocks.Observability;
 using JobTrail.BuildingBlocks.Persistence;
 using Npgsql;
 using NpgsqlTypes;
@@ -82,8 +83,8 @@ internal sealed class EventLog(DbSession session, IntegrityKeyRing keys)
             returning id, job_id, workspace_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at
         ),
         o as (
-            insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at)
-            select id, workspace_id, job_id, seq, recorded_at from e order by seq
+            insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at, trace_parent)
+            select id, workspace_id, job_id, seq, recorded_at, @trace from e order by seq
         ),
         n as (
             select pg_notify('{1}', @job::text) where exists (select from s)
@@ -138,6 +139,7 @@ internal sealed class EventLog(DbSession session, IntegrityKeyRing keys)
         p.Add(new NpgsqlParameter("hash", NpgsqlDbType.Bytea) { Value = (object?)request.RequestHash ?? DBNull.Value });
         p.Add(new NpgsqlParameter("actor", NpgsqlDbType.Text) { Value = request.ActorId });
         p.Add(new NpgsqlParameter("correlation", NpgsqlDbType.Text) { Value = request.CorrelationId });
+        p.Add(new NpgsqlParameter("trace", NpgsqlDbType.Text) { Value = (object?)Telemetry.CurrentTraceParent() ?? DBNull.Value });
         p.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = events.Select(e => e.Id).ToArray() });
         p.Add(new NpgsqlParameter("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = events.Select(e => e.Type).ToArray() });
         p.Add(new NpgsqlParameter("steps", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = events.Select(e => e.StepId).ToArray() });

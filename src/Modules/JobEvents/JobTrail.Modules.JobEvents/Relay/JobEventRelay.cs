@@ -1,6 +1,7 @@
 using System.Text.Json;
 using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Json;
+using JobTrail.BuildingBlocks.Observability;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Contracts;
@@ -136,8 +137,10 @@ internal sealed class JobEventRelay(
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException or ValkeyUnavailableException || ex.InnerException is RedisException)
             {
+                // Warned once per run of failures (a batch that goes through clears the error), not per retry.
+                var level = state.LastError is null ? LogLevel.Warning : LogLevel.Debug;
                 Remember(ex);
-                logger.LogWarning("Valkey unavailable, the outbox keeps the events; retrying in {Backoff}: {Error}", backoff, ex.Message);
+                logger.Log(level, "Valkey unavailable, the outbox keeps the events; retrying in {Backoff}: {Error}", backoff, ex.Message);
                 await UpdateStatsAsync(force: true, stoppingToken);
                 await DelayAsync(backoff, stoppingToken);
                 backoff = Next(backoff);
@@ -239,7 +242,10 @@ internal sealed class JobEventRelay(
                 var json = JsonSerializer.Serialize(JobEventResponse.From(stored), JsonDefaults.Options);
                 rows.Add(row);
                 entries.Add(new StreamAppend(
-                    row.Seq, json, integrity.Sign(stored.JobId, stored.WorkspaceId, stored.Seq, json), JobEventTypes.Terminal.Contains(stored.Type)));
+                    row.Seq, json, integrity.Sign(stored.JobId, stored.WorkspaceId, stored.Seq, json), JobEventTypes.Terminal.Contains(stored.Type))
+                {
+                    TraceParent = row.TraceParent,
+                });
             }
 
             if (rows.Count > 0)
@@ -308,6 +314,8 @@ internal sealed class JobEventRelay(
     /// <summary>Sends one job's rows; never throws for Valkey's errors, which the result carries.</summary>
     private async Task<JobSend> SendAsync(Guid jobId, List<OutboxRow> rows, List<StreamAppend> entries)
     {
+        // The span continues the first emit's trace and links every emit it carries.
+        using var span = RelaySpan(rows);
         try
         {
             var outcome = await valkey.AppendAndPublishAsync(
@@ -375,7 +383,7 @@ internal sealed class JobEventRelay(
     {
         await using var command = new NpgsqlCommand(
             """
-            select o.id, o.event_id, o.workspace_id, o.job_id, o.seq
+            select o.id, o.event_id, o.workspace_id, o.job_id, o.seq, o.trace_parent
             from job_events.outbox o
             where o.parked_at is null
               and not exists (
@@ -392,7 +400,10 @@ internal sealed class JobEventRelay(
         var rows = new List<OutboxRow>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new OutboxRow(reader.GetInt64(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetInt64(4)));
+            rows.Add(new OutboxRow(reader.GetInt64(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetInt64(4))
+            {
+                TraceParent = reader.IsDBNull(5) ? null : reader.GetString(5),
+            });
         }
 
         return rows;
@@ -466,7 +477,19 @@ internal sealed class JobEventRelay(
         return await EventRows.ReadAllAsync(reader, cancellationToken);
     }
 
-    private sealed record OutboxRow(long Id, Guid EventId, Guid WorkspaceId, Guid JobId, long Seq);
+    private static System.Diagnostics.Activity? RelaySpan(List<OutboxRow> rows)
+    {
+        var links = rows.Select(r => Telemetry.ParseTraceParent(r.TraceParent)).Where(c => c != default).Distinct().Select(c => new System.Diagnostics.ActivityLink(c)).ToList();
+        var span = Telemetry.Source.StartActivity("relay.deliver", System.Diagnostics.ActivityKind.Producer, links.Count > 0 ? links[0].Context : default, links: links);
+        span?.SetTag("jobtrail.relay.events", rows.Count);
+        return span;
+    }
+
+    private sealed record OutboxRow(long Id, Guid EventId, Guid WorkspaceId, Guid JobId, long Seq)
+    {
+        /// <summary>The emitting request's W3C traceparent, when it had one.</summary>
+        public string? TraceParent { get; init; }
+    }
 
     /// <summary>What one job's send did: rows handled, the error of the next row, or Valkey's own trouble.</summary>
     private sealed record JobSend(List<OutboxRow> Rows, int Handled, string? Error, Exception? Unavailable);

@@ -44,6 +44,7 @@ internal sealed class ClientEventWriter(
             cancellationToken);
         if (stored.Count > 0)
         {
+            JobEventMetrics.CountAppended(stored.Count, isBatch ? JobEventMetrics.Batch : JobEventMetrics.Client);
             return new EmittedEvents(stored.Select(JobEventResponse.From).ToList(), Replayed: false);
         }
 

@@ -9,6 +9,7 @@ namespace JobTrail.Modules.JobEvents.Features.EmitEvent;
 /// <summary>A runner reports one event about its job. A repeat with the same Idempotency-Key returns the first event.</summary>
 [RequiresScope(Scopes.EventsWrite)]
 [NotAudited("The event log records its own actor and correlation id for every event; an activity row per event would duplicate it.")]
+[EmitRequest]
 internal sealed record EmitEventCommand(
     Guid JobId, string? Type, Guid? StepId, JsonElement? Payload, DateTimeOffset? OccurredAt, string? IdempotencyKey)
     : ICommand<EmittedEvents>;

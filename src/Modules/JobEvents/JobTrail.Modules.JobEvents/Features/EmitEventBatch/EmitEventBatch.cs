@@ -14,6 +14,7 @@ internal sealed record EventBatchResponse(IReadOnlyList<JobEventResponse> Items)
 /// <summary>Up to 1000 events for one job in one transaction; captured once in the activity log, against the job.</summary>
 [RequiresScope(Scopes.EventsWrite)]
 [Audited("job_event.batch_emitted", "runner_job")]
+[EmitRequest]
 internal sealed record EmitEventBatchCommand(Guid JobId, IReadOnlyList<EventDraft?>? Events, string? IdempotencyKey)
     : ICommand<EmittedEvents>, IAuditedCommand<EmittedEvents>
 {

@@ -62,6 +62,7 @@ internal sealed class GetRecentEventsHandler(DbSession session, IValkeyClient va
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             // Valkey is down: PostgreSQL has every event.
+            JobEventMetrics.CountFallback("recent");
         }
 
         // The newest `expected` events are the stream's backfill read from head - expected.

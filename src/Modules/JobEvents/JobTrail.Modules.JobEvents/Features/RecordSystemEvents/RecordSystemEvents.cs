@@ -81,5 +81,7 @@ internal sealed class RecordSystemEventsHandler(EventLog store, RequestContext c
         {
             throw JobEventErrors.Sealed(jobId);
         }
+
+        JobEventMetrics.CountAppended(1, JobEventMetrics.System);
     }
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Text;
+using JobTrail.BuildingBlocks.Observability;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,6 +32,7 @@ internal sealed class EventStreamResult(JobEventStream stream) : IResult
 
         await using (stream)
         {
+            JobEventMetrics.SseConnections.Add(1);
             try
             {
                 await response.WriteAsync($"retry: {(long)stream.Retry.TotalMilliseconds}\n\n", token);
@@ -38,13 +41,20 @@ internal sealed class EventStreamResult(JobEventStream stream) : IResult
                 {
                     if (frame.Event is { } live)
                     {
+                        // The frame's span continues the emit's trace when the event carried it here.
+                        using var span = Telemetry.Source.StartActivity(
+                            "sse.deliver", ActivityKind.Producer, Telemetry.ParseTraceParent(live.TraceParent));
                         await response.Body.WriteAsync(live.Frame, token);
-                    }
-                    else
-                    {
-                        await response.Body.WriteAsync(PingFrame, token);
+                        await response.Body.FlushAsync(token);
+                        if (live.RecordedAt is { } recordedAt)
+                        {
+                            JobEventMetrics.SseDeliveryLatency.Record(Math.Max(0, (DateTime.UtcNow - recordedAt).TotalSeconds));
+                        }
+
+                        continue;
                     }
 
+                    await response.Body.WriteAsync(PingFrame, token);
                     await response.Body.FlushAsync(token);
                 }
             }
@@ -60,6 +70,10 @@ internal sealed class EventStreamResult(JobEventStream stream) : IResult
             {
                 // Headers are sent: the only way to report anything is to end the stream; the client resumes.
                 logger.LogWarning(ex, "Ended an event stream early");
+            }
+            finally
+            {
+                JobEventMetrics.SseConnections.Add(-1);
             }
         }
     }

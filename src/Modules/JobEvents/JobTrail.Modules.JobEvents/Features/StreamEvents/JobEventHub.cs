@@ -121,7 +121,8 @@ internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integr
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            logger.LogWarning("No live subscription for job {JobId} (Valkey unavailable); its streams poll PostgreSQL: {Error}", feed.JobId, ex.Message);
+            // Debug: the Valkey client logs the outage itself, once; this happens per stream opened.
+            logger.LogDebug("No live subscription for job {JobId} (Valkey unavailable); its streams poll PostgreSQL: {Error}", feed.JobId, ex.Message);
         }
     }
 
@@ -130,7 +131,9 @@ internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integr
         var parsed = LiveMessage.TryParse(message);
         var live = parsed is null
             ? integrity.Verify(feed.JobId, feed.WorkspaceId, 0, message, null, DeliveryIntegrity.FromLive)
-            : integrity.Verify(feed.JobId, feed.WorkspaceId, parsed.Seq, parsed.Json, parsed.Signature, DeliveryIntegrity.FromLive);
+            : integrity.Verify(feed.JobId, feed.WorkspaceId, parsed.Seq, parsed.Json, parsed.Signature, DeliveryIntegrity.FromLive) is { } verified
+                ? verified with { TraceParent = parsed.TraceParent }
+                : null;
 
         JobEventListener[] listeners;
         lock (feed.Listeners)

@@ -94,7 +94,7 @@ internal sealed class ReadEventsAfterHandler(DbSession session) : IRequestHandle
         var head = await StreamHead.ReadAsync(session, request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
         var rows = await ReadAsync(session, request.JobId, request.AfterSeq, request.Limit, cancellationToken);
         var events = rows
-            .Select(e => new LiveEvent(e.Seq, e.Type, JsonSerializer.Serialize(JobEventResponse.From(e), JsonDefaults.Options)))
+            .Select(e => new LiveEvent(e.Seq, e.Type, JsonSerializer.Serialize(JobEventResponse.From(e), JsonDefaults.Options)) { RecordedAt = e.RecordedAt })
             .ToList();
         return new EventsAfter(events, head);
     }
@@ -282,7 +282,7 @@ internal sealed class JobEventStream(
                         break;
                     }
 
-                    run.Add(live);
+                    run.Add(live with { TraceParent = entry.TraceParent });
                 }
 
                 if (run.Count > 0)
@@ -293,6 +293,7 @@ internal sealed class JobEventStream(
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
+            JobEventMetrics.CountFallback("backfill");
             logger.LogDebug("Backfill for job {JobId} reads PostgreSQL: Valkey unavailable ({Error})", jobId, ex.Message);
         }
 

@@ -1,0 +1,119 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using JobTrail.IntegrationTests.Infrastructure;
+using JobTrail.IntegrationTests.JobEvents;
+using JobTrail.IntegrationTests.Streaming;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Trace;
+
+namespace JobTrail.IntegrationTests.Observability;
+
+/// <summary>A host with the relay on and every finished span kept in memory.</summary>
+public sealed class TracingFixture : JobTrailFixture
+{
+    public TracingFixture()
+        : this(new ConcurrentBag<System.Diagnostics.Activity>())
+    {
+    }
+
+    private TracingFixture(ConcurrentBag<System.Diagnostics.Activity> spans)
+        : base(
+            new Dictionary<string, string?>
+            {
+                ["JobTrail:Relay:Enabled"] = "true",
+                ["JobTrail:Relay:PollInterval"] = "00:00:00.200",
+                ["JobTrail:Events:Stream:Heartbeat"] = "00:00:00.200",
+            },
+            services => services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(new SimpleActivityExportProcessor(new Collector(spans)))))
+    {
+        Spans = spans;
+    }
+
+    public ConcurrentBag<System.Diagnostics.Activity> Spans { get; }
+
+    private sealed class Collector(ConcurrentBag<System.Diagnostics.Activity> spans) : BaseExporter<System.Diagnostics.Activity>
+    {
+        public override ExportResult Export(in Batch<System.Diagnostics.Activity> batch)
+        {
+            foreach (var span in batch)
+            {
+                spans.Add(span);
+            }
+
+            return ExportResult.Success;
+        }
+    }
+}
+
+public sealed class TracingTests(TracingFixture fixture) : IClassFixture<TracingFixture>
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task An_emit_its_relay_and_its_sse_write_are_one_trace()
+    {
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        await using var stream = await SseClient.OpenAsync(client, $"/api/runner-jobs/{jobId}/events/stream");
+        await Eventually.TrueAsync(() => stream.Events.Count >= 1, Deadline, "job.created on the stream");
+
+        var traceId = ActivityTraceId.CreateRandom();
+        var caller = ActivitySpanId.CreateRandom();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/runner-jobs/{jobId}/events")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { type = "step.output", payload = new { line = "traced" } }),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{caller}-01");
+        Assert.Equal(201, (int)(await client.SendAsync(request)).StatusCode);
+        await Eventually.TrueAsync(() => stream.Events.Count >= 2, Deadline, "the emitted event on the stream");
+
+        var trace = await Eventually.GetAsync(
+            () => Task.FromResult(fixture.Spans.Where(s => s.TraceId == traceId).ToList()),
+            spans => spans.Any(s => s.OperationName == "relay.deliver") && spans.Any(s => s.OperationName == "sse.deliver"),
+            Deadline, "the relay and SSE spans in the emit's trace");
+
+        var emit = Assert.Single(trace, s => s.OperationName == "EmitEventCommand");
+        Assert.Equal("ok", emit.GetTagItem("jobtrail.outcome"));
+        var server = Assert.Single(trace, s => s.Kind == ActivityKind.Server);
+        Assert.Equal(caller, server.ParentSpanId);
+        Assert.Equal(server.SpanId, emit.ParentSpanId);
+        var relay = Assert.Single(trace, s => s.OperationName == "relay.deliver");
+        Assert.Equal(emit.SpanId, relay.ParentSpanId);
+        Assert.Contains(relay.Links, l => l.Context.SpanId == emit.SpanId);
+        var delivery = Assert.Single(trace, s => s.OperationName == "sse.deliver");
+        Assert.Equal(emit.SpanId, delivery.ParentSpanId);
+    }
+
+    [Fact]
+    public async Task An_activity_row_carries_the_requests_traceparent_beside_its_correlation_id()
+    {
+        var traceId = ActivityTraceId.CreateRandom();
+        var correlationId = "trace-" + Guid.NewGuid().ToString("N");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/runner-jobs")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { type = "ci", name = "traced" }),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+        request.Headers.Add("X-Correlation-Id", correlationId);
+        Assert.Equal(201, (int)(await fixture.Client().SendAsync(request)).StatusCode);
+
+        var stored = await fixture.ScalarAsOwnerAsync<string>(
+            $"select string_agg(coalesce(trace_parent, 'none'), ',') from activity.activity_logs where correlation_id = '{correlationId}'",
+            fixture.DefaultWorkspaceId.ToString());
+        Assert.NotNull(stored);
+        Assert.All(stored!.Split(','), t => Assert.StartsWith($"00-{traceId}-", t, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_refused_request_is_a_span_with_its_outcome()
+    {
+        var client = fixture.Client();
+        (await client.EmitEventAsync(Guid.NewGuid(), new { type = "step.output" })).EnsureStatus(404);
+
+        var span = await Eventually.GetAsync(
+            () => Task.FromResult(fixture.Spans.FirstOrDefault(s => s.OperationName == "EmitEventCommand" && "refused".Equals(s.GetTagItem("jobtrail.outcome")))),
+            s => s is not null, Deadline, "the refused emit's span");
+        Assert.Equal("EmitEventCommand", span!.GetTagItem("jobtrail.request"));
+    }
+}
