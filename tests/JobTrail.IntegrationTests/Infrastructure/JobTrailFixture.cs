@@ -187,7 +187,9 @@ public sealed record ApiResponse(int Status, JsonElement Json, string Body, Http
         return this;
     }
 
-    public string Detail => Json.GetProperty("detail").GetString() ?? string.Empty;
+    /// <summary>The problem's detail; empty for a body that is not a problem (so printing a response never throws).</summary>
+    public string Detail =>
+        Json.ValueKind == JsonValueKind.Object && Json.TryGetProperty("detail", out var detail) ? detail.GetString() ?? string.Empty : string.Empty;
 }
 
 public static class HttpClientJsonExtensions
