@@ -30,7 +30,7 @@ public sealed class KeyCacheFixture : JobTrailFixture
 }
 
 /// <summary>Two instances on a Valkey of the test's own, stopped on purpose; cached keys live two seconds.</summary>
-public sealed class KeyCacheWithoutValkeyFixture : JobTrailFixture
+public sealed class KeyCacheWithoutValkeyFixture : PrivateValkeyFixture
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(2);
 
@@ -40,22 +40,14 @@ public sealed class KeyCacheWithoutValkeyFixture : JobTrailFixture
     }
 
     private KeyCacheWithoutValkeyFixture(ValkeyServer valkey)
-        : base(new Dictionary<string, string?>
-        {
-            ["JobTrail:Valkey"] = valkey.Configuration,
-            ["JobTrail:Access:KeyCacheMaxAge"] = MaxAge.ToString(),
-        }, null)
+        : base(valkey, new Dictionary<string, string?> { ["JobTrail:Access:KeyCacheMaxAge"] = MaxAge.ToString() }, null)
     {
-        Valkey = valkey;
     }
-
-    public ValkeyServer Valkey { get; }
 
     internal JobTrailApp Other { get; private set; } = null!;
 
     public override async Task InitializeAsync()
     {
-        await Valkey.StartAsync();
         await base.InitializeAsync();
         Other = StartAnotherInstance();
     }
@@ -64,7 +56,6 @@ public sealed class KeyCacheWithoutValkeyFixture : JobTrailFixture
     {
         await Other.DisposeAsync();
         await base.DisposeAsync();
-        await Valkey.DisposeAsync();
     }
 }
 

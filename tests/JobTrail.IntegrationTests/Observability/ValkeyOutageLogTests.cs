@@ -11,7 +11,7 @@ using CapturedLogs = JobTrail.IntegrationTests.Infrastructure.CapturedLogs;
 namespace JobTrail.IntegrationTests.Observability;
 
 /// <summary>A host on a private Valkey the test stops and starts, with the relay retrying fast and its logs captured.</summary>
-public sealed class ValkeyOutageFixture : JobTrailFixture
+public sealed class ValkeyOutageFixture : PrivateValkeyFixture
 {
     public ValkeyOutageFixture()
         : this(new ValkeyServer(), new CapturedLogs())
@@ -20,9 +20,9 @@ public sealed class ValkeyOutageFixture : JobTrailFixture
 
     private ValkeyOutageFixture(ValkeyServer server, CapturedLogs logs)
         : base(
+            server,
             new Dictionary<string, string?>
             {
-                ["JobTrail:Valkey"] = server.Configuration,
                 ["JobTrail:Relay:Enabled"] = "true",
                 ["JobTrail:Relay:PollInterval"] = "00:00:00.100",
                 ["JobTrail:Relay:MinBackoff"] = "00:00:00.050",
@@ -35,25 +35,10 @@ public sealed class ValkeyOutageFixture : JobTrailFixture
                 services.Configure<LoggerFilterOptions>(o => o.AddFilter<CapturedLogs>(typeof(ValkeyClient).FullName, LogLevel.Information));
             })
     {
-        Valkey = server;
         Logs = logs;
     }
 
-    public ValkeyServer Valkey { get; }
-
     public CapturedLogs Logs { get; }
-
-    public override async Task InitializeAsync()
-    {
-        await Valkey.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await Valkey.DisposeAsync();
-    }
 }
 
 public sealed class ValkeyOutageLogTests(ValkeyOutageFixture fixture) : IClassFixture<ValkeyOutageFixture>

@@ -32,7 +32,7 @@ internal sealed class FlakyCommitHook : IRelayCommitHook
 }
 
 /// <summary>A host on a Valkey server of its own, which the tests stop and start.</summary>
-public sealed class ValkeyFaultFixture : JobTrailFixture
+public sealed class ValkeyFaultFixture : PrivateValkeyFixture
 {
     public ValkeyFaultFixture()
         : this(new ValkeyServer(), new FlakyCommitHook())
@@ -41,9 +41,9 @@ public sealed class ValkeyFaultFixture : JobTrailFixture
 
     private ValkeyFaultFixture(ValkeyServer server, FlakyCommitHook hook)
         : base(
+            server,
             new Dictionary<string, string?>
             {
-                ["JobTrail:Valkey"] = server.Configuration,
                 ["JobTrail:Relay:Enabled"] = "true",
                 ["JobTrail:Relay:PollInterval"] = "00:00:00.200",
                 ["JobTrail:Relay:MinBackoff"] = "00:00:00.050",
@@ -53,25 +53,10 @@ public sealed class ValkeyFaultFixture : JobTrailFixture
             },
             services => services.AddSingleton<IRelayCommitHook>(hook))
     {
-        Valkey = server;
         Hook = hook;
     }
 
-    public ValkeyServer Valkey { get; }
-
     internal FlakyCommitHook Hook { get; }
-
-    public override async Task InitializeAsync()
-    {
-        await Valkey.StartAsync();
-        await base.InitializeAsync();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await Valkey.DisposeAsync();
-    }
 }
 
 public sealed class DeliveryFaultTests(ValkeyFaultFixture fixture) : IClassFixture<ValkeyFaultFixture>

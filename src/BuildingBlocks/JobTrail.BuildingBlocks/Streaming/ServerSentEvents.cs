@@ -21,34 +21,58 @@ public sealed record SseFrame(string? Id, string? Event, string? Data)
 /// or the service stops. <paramref name="owner"/> (the stream's slot and subscriptions) is disposed at
 /// the end. By hand because .NET's SSE result cannot send comments, which the heartbeat needs.
 /// </summary>
+/// <summary>What every live stream does first and between frames, whichever module writes it.</summary>
+public static class ServerSentEvents
+{
+    /// <summary>A <c>: ping</c> comment: keeps idle connections (and proxies) open.</summary>
+    public static ReadOnlyMemory<byte> PingBytes { get; } = Encoding.UTF8.GetBytes(": ping\n\n");
+
+    /// <summary>
+    /// Makes the response an unbuffered <c>text/event-stream</c> and returns what ends it: the client going
+    /// away or the service stopping (the client then resumes elsewhere with Last-Event-ID).
+    /// </summary>
+    public static CancellationTokenSource Open(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var stopping = http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        var ended = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
+        var response = http.Response;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        return ended;
+    }
+
+    /// <summary>The reconnection delay the client should use, sent before the first frame.</summary>
+    public static async Task WriteRetryAsync(HttpResponse response, TimeSpan retry, CancellationToken token)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        await response.WriteAsync($"retry: {(long)retry.TotalMilliseconds}\n\n", token);
+        await response.Body.FlushAsync(token);
+    }
+}
+
 public sealed class ServerSentEventsResult(IAsyncEnumerable<SseFrame> frames, TimeSpan retry, IAsyncDisposable owner) : IResult
 {
-    private static readonly byte[] PingBytes = Encoding.UTF8.GetBytes(": ping\n\n");
-
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         ArgumentNullException.ThrowIfNull(httpContext);
         var logger = httpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger<ServerSentEventsResult>();
-        var stopping = httpContext.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-        using var ended = CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, stopping);
+        using var ended = ServerSentEvents.Open(httpContext);
         var token = ended.Token;
         var response = httpContext.Response;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        httpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         await using (owner)
         {
             try
             {
-                await response.WriteAsync($"retry: {(long)retry.TotalMilliseconds}\n\n", token);
-                await response.Body.FlushAsync(token);
+                await ServerSentEvents.WriteRetryAsync(response, retry, token);
                 await foreach (var frame in frames.WithCancellation(token))
                 {
                     if (frame.IsPing)
                     {
-                        await response.Body.WriteAsync(PingBytes, token);
+                        await response.Body.WriteAsync(ServerSentEvents.PingBytes, token);
                     }
                     else
                     {

@@ -1,11 +1,9 @@
 using System.Diagnostics;
-using System.Text;
 using JobTrail.BuildingBlocks.Observability;
+using JobTrail.BuildingBlocks.Streaming;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Hosting;
 
 namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 
@@ -16,27 +14,19 @@ namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 /// </summary>
 internal sealed class EventStreamResult(JobEventStream stream) : IResult
 {
-    private static readonly byte[] PingFrame = Encoding.UTF8.GetBytes(": ping\n\n");
-
     public async Task ExecuteAsync(HttpContext http)
     {
         var logger = http.RequestServices.GetRequiredService<ILogger<EventStreamResult>>();
-        var stopping = http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-        using var ended = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
+        using var ended = ServerSentEvents.Open(http);
         var token = ended.Token;
         var response = http.Response;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
         await using (stream)
         {
             JobEventMetrics.SseConnections.Add(1);
             try
             {
-                await response.WriteAsync($"retry: {(long)stream.Retry.TotalMilliseconds}\n\n", token);
-                await response.Body.FlushAsync(token);
+                await ServerSentEvents.WriteRetryAsync(response, stream.Retry, token);
                 await foreach (var frame in stream.ReadAsync(token))
                 {
                     if (frame.Event is { } live)
@@ -54,7 +44,7 @@ internal sealed class EventStreamResult(JobEventStream stream) : IResult
                         continue;
                     }
 
-                    await response.Body.WriteAsync(PingFrame, token);
+                    await response.Body.WriteAsync(ServerSentEvents.PingBytes, token);
                     await response.Body.FlushAsync(token);
                 }
             }

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobTrail.IntegrationTests.Infrastructure;
+
+/// <summary>A host on a Valkey server of its own, which its tests stop and start (never the shared one).</summary>
+public abstract class PrivateValkeyFixture : JobTrailFixture
+{
+    protected PrivateValkeyFixture(
+        ValkeyServer valkey, IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? configureServices)
+        : base(new Dictionary<string, string?>(settings) { ["JobTrail:Valkey"] = valkey.Configuration }, configureServices)
+    {
+        Valkey = valkey;
+    }
+
+    public ValkeyServer Valkey { get; }
+
+    public override async Task InitializeAsync()
+    {
+        await Valkey.StartAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Valkey.DisposeAsync();
+    }
+}
