@@ -32,16 +32,11 @@ internal sealed class ListActivitiesValidator : AbstractValidator<ListActivities
 {
     public ListActivitiesValidator()
     {
-        RuleFor(x => x.ActorId).MaximumLength(ActivityRules.MaxActorIdLength)
-            .WithMessage($"'actorId' must be at most {ActivityRules.MaxActorIdLength} characters.");
-        RuleFor(x => x.Action).Must(a => a is null || ActivityRules.IsActionFilter(a))
-            .WithMessage("'action' must be an action such as 'runner_job.created', or a prefix such as 'runner_job.*'.");
-        RuleFor(x => x.EntityType).Must(t => t is null || ActivityRules.IsEntityType(t))
-            .WithMessage("'entityType' must be 1-64 characters of a-z, 0-9 and '_', starting with a letter.");
-        RuleFor(x => x.EntityId).Must(i => i is null || ActivityRules.IsEntityId(i))
-            .WithMessage($"'entityId' must be 1-{ActivityRules.MaxEntityIdLength} characters without control characters.");
-        RuleFor(x => x.Outcome).Must(o => o is null || ActivityRules.TryParseOutcome(o, out _))
-            .WithMessage($"'outcome' must be one of {ActivityRules.AllOutcomes}.");
+        RuleFor(x => x.ActorId).ActorIdFilter();
+        RuleFor(x => x.Action).ActionFilter();
+        RuleFor(x => x.EntityType).EntityType();
+        RuleFor(x => x.EntityId).EntityId();
+        RuleFor(x => x.Outcome).Outcome();
         RuleFor(x => x.To).GreaterThan(x => x.From).When(x => x.From is not null && x.To is not null)
             .WithMessage("'to' must be later than 'from'.");
         RuleFor(x => x.Limit).ValidLimit();

@@ -30,14 +30,11 @@ internal sealed class RecordActivityValidator : AbstractValidator<RecordActivity
             .Must(ActivityRules.IsAction)
             .WithMessage("'action' must look like '<entity>.<verb>' (e.g. 'auth.login'): two parts of a-z, 0-9 and '_', each 1-64 characters starting with a letter.");
         RuleFor(x => x.EntityType).NotEmpty().WithMessage("'entityType' is required.")
-            .Must(ActivityRules.IsEntityType)
-            .WithMessage("'entityType' must be 1-64 characters of a-z, 0-9 and '_', starting with a letter.");
+            .EntityType();
         RuleFor(x => x.EntityId).NotEmpty().WithMessage("'entityId' is required.")
-            .Must(ActivityRules.IsEntityId)
-            .WithMessage($"'entityId' must be 1-{ActivityRules.MaxEntityIdLength} characters without control characters.");
+            .EntityId();
         RuleFor(x => x.Metadata).OptionalJsonObject("metadata", JsonRules.MaxMetadataBytes);
-        RuleFor(x => x.Outcome).Must(o => o is null || ActivityRules.TryParseOutcome(o, out _))
-            .WithMessage($"'outcome' must be one of {ActivityRules.AllOutcomes}.");
+        RuleFor(x => x.Outcome).Outcome();
     }
 }
 

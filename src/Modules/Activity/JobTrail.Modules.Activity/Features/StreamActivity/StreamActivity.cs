@@ -59,14 +59,10 @@ internal sealed class ActivityFeedFilterValidator : AbstractValidator<ActivityFe
 {
     public ActivityFeedFilterValidator()
     {
-        RuleFor(x => x.ActorId).MaximumLength(ActivityRules.MaxActorIdLength)
-            .WithMessage($"'actorId' must be at most {ActivityRules.MaxActorIdLength} characters.");
-        RuleFor(x => x.Action).Must(a => a is null || ActivityRules.IsActionFilter(a))
-            .WithMessage("'action' must be an action such as 'runner_job.created', or a prefix such as 'runner_job.*'.");
-        RuleFor(x => x.EntityType).Must(t => t is null || ActivityRules.IsEntityType(t))
-            .WithMessage("'entityType' must be 1-64 characters of a-z, 0-9 and '_', starting with a letter.");
-        RuleFor(x => x.Outcome).Must(o => o is null || ActivityRules.TryParseOutcome(o, out _))
-            .WithMessage($"'outcome' must be one of {ActivityRules.AllOutcomes}.");
+        RuleFor(x => x.ActorId).ActorIdFilter();
+        RuleFor(x => x.Action).ActionFilter();
+        RuleFor(x => x.EntityType).EntityType();
+        RuleFor(x => x.Outcome).Outcome();
     }
 }
 
