@@ -14,7 +14,11 @@ internal static class Eventually
                 return value;
             }
 
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out after {timeout} waiting for {what}; last value: {value}");
+            // The message is built only on failure: printing a value may be costly, or fail for a value still in flux.
+            if (DateTime.UtcNow >= deadline)
+            {
+                Assert.Fail($"Timed out after {timeout} waiting for {what}; last value: {value}");
+            }
             await Task.Delay(20);
         }
     }

@@ -77,7 +77,7 @@ public sealed class TenantIsolationTests(JobTrailFixture fixture) : IClassFixtur
         Assert.True((await a.Client.GetJsonAsync($"/api/runner-jobs/{job}/events/verify")).EnsureStatus(200).Json.GetProperty("valid").GetBoolean());
     }
 
-    /// <summary>Every table that holds a workspace's rows (the directories and the relay's outbox of pointers are outside row-level security by design, ADR 10).</summary>
+    /// <summary>Every table that holds a workspace's rows (the directories, dashboard sessions and the relay's outbox of pointers are outside row-level security by design, ADRs 10 and 0027).</summary>
     private static readonly string[] TenantTableNames =
     [
         "runner_jobs.jobs", "job_steps.steps", "access.api_keys", "access.workspaces",
@@ -96,7 +96,7 @@ public sealed class TenantIsolationTests(JobTrailFixture fixture) : IClassFixtur
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             join pg_attribute a on a.attrelid = c.oid and a.attname = 'workspace_id'
             where c.relkind in ('r', 'p') and not c.relispartition and n.nspname not in ('pg_catalog', 'information_schema')
-              and (n.nspname, c.relname) not in (('access', 'workspace_slugs'), ('access', 'api_key_directory'), ('job_events', 'outbox'))
+              and (n.nspname, c.relname) not in (('access', 'workspace_slugs'), ('access', 'api_key_directory'), ('access', 'ui_sessions'), ('job_events', 'outbox'))
             """, null, r => r.GetString(0));
 
         Assert.Equal(TenantTableNames.Order(StringComparer.Ordinal), tables.Order(StringComparer.Ordinal));
@@ -171,8 +171,10 @@ public sealed class TenantIsolationTests(JobTrailFixture fixture) : IClassFixtur
             join pg_attribute a on a.attrelid = c.oid and a.attname = 'workspace_id'
             where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')
               -- Directory tables and the relay's outbox of pointers are deliberately outside RLS
-              -- (docs/adr); the service role reads the directories only through access.find_api_key.
-              and (n.nspname, c.relname) not in (('access', 'workspace_slugs'), ('access', 'api_key_directory'), ('job_events', 'outbox'))
+              -- (docs/adr); the service role reads the directories only through access.find_api_key,
+              -- and dashboard sessions, on which it has no privileges, only through the session
+              -- functions (ADR 0027; UiSessionTests shows the role cannot read the table).
+              and (n.nspname, c.relname) not in (('access', 'workspace_slugs'), ('access', 'api_key_directory'), ('access', 'ui_sessions'), ('job_events', 'outbox'))
             """, null, r => (Name: r.GetString(0), Enabled: r.GetBoolean(1), Forced: r.GetBoolean(2)));
 
         Assert.NotEmpty(tables);

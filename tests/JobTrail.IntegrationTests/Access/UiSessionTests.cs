@@ -30,6 +30,21 @@ public sealed class UiSessionTests(JobTrailFixture fixture) : IClassFixture<JobT
         Assert.Equal(body.GetProperty("csrfToken").GetString(), again.GetProperty("csrfToken").GetString());
     }
 
+    [Theory]
+    [InlineData("select count(*) from access.ui_sessions")]
+    [InlineData("update access.ui_sessions set expires_at = now() + interval '10 years'")]
+    [InlineData("insert into access.ui_sessions (id_hash, workspace_id, api_key_id, created_at, expires_at) select id_hash, workspace_id, api_key_id, created_at, expires_at from access.ui_sessions")]
+    public async Task The_service_role_cannot_touch_the_session_table_except_through_its_functions(string sql)
+    {
+        var tenant = await fixture.CreateTenantAsync("jobs:read");
+        await SignInAsync(tenant.Key);
+
+        // Outside row-level security like the key directory, so no privilege at all: 42501 with any workspace set.
+        var error = await Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
+            fixture.QueryAsServiceAsync(sql, tenant.WorkspaceId.ToString(), r => r.GetValue(0)));
+        Assert.Equal("42501", error.SqlState);
+    }
+
     [Fact]
     public async Task The_cookie_authenticates_with_the_key_scopes_and_no_more()
     {

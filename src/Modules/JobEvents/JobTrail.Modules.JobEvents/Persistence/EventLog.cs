@@ -23,7 +23,8 @@ internal sealed record AppendRequest(
     byte[]? RequestHash,
     string ActorId,
     string CorrelationId,
-    DateTime Now);
+    DateTime Now,
+    string? TraceParent = null);
 
 /// <summary>Why an append wrote nothing: no stream (no such job here), a sealed stream, or a used key.</summary>
 internal sealed record AppendRefusal(bool StreamExists, bool Sealed, byte[]? KeyRequestHash, IReadOnlyList<EventRecord> KeyEvents);

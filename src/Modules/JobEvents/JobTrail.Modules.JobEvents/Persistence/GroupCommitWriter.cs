@@ -106,8 +106,8 @@ internal sealed class GroupCommitWriter(
             returning id, job_id, workspace_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at
         ),
         o as (
-            insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at)
-            select id, workspace_id, job_id, seq, recorded_at from e order by seq
+            insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at, trace_parent)
+            select id, workspace_id, job_id, seq, recorded_at, @trace from e order by seq
         )
         select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
                e.occurred_at, e.recorded_at, s.last_hash
@@ -337,6 +337,8 @@ internal sealed class GroupCommitWriter(
         p.Add(new NpgsqlParameter("hash", NpgsqlDbType.Bytea) { Value = (object?)request.RequestHash ?? DBNull.Value });
         p.Add(new NpgsqlParameter("actor", NpgsqlDbType.Text) { Value = request.ActorId });
         p.Add(new NpgsqlParameter("correlation", NpgsqlDbType.Text) { Value = request.CorrelationId });
+        // The emit's trace travels with its outbox rows, so the relay and the SSE write link back to the request.
+        p.Add(new NpgsqlParameter("trace", NpgsqlDbType.Text) { Value = (object?)request.TraceParent ?? DBNull.Value });
         p.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = events.Select(e => e.Id).ToArray() });
         p.Add(new NpgsqlParameter("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = events.Select(e => e.Type).ToArray() });
         p.Add(new NpgsqlParameter("steps", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = events.Select(e => e.StepId).ToArray() });

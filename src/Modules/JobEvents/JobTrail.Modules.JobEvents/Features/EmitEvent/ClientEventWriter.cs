@@ -6,6 +6,7 @@ using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Json;
+using JobTrail.BuildingBlocks.Observability;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Persistence;
@@ -40,7 +41,9 @@ internal sealed class ClientEventWriter(
         // Written and committed by the group writer, under this request's workspace; answered only after that commit.
         var stored = await groupWriter.AppendAsync(
             session.WorkspaceId,
-            new AppendRequest(jobId, events, CreateStream: false, Seal: false, idempotencyKey, hash, context.RequireActor(), context.CorrelationId, now),
+            new AppendRequest(
+                jobId, events, CreateStream: false, Seal: false, idempotencyKey, hash, context.RequireActor(), context.CorrelationId, now,
+                Telemetry.CurrentTraceParent()),
             cancellationToken);
         if (stored.Count > 0)
         {
