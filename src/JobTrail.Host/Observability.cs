@@ -1,4 +1,5 @@
 using JobTrail.BuildingBlocks.Observability;
+using JobTrail.BuildingBlocks.Valkey;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
@@ -44,7 +45,16 @@ internal static class Observability
                 .AddSource(Telemetry.Name)
                 .AddSource("Npgsql")
                 .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
-                .AddHttpClientInstrumentation())
+                .AddHttpClientInstrumentation()
+                // Valkey commands as client spans, on the multiplexer the service already holds.
+                .AddRedisInstrumentation()
+                .ConfigureRedisInstrumentation((services, redis) =>
+                {
+                    if (services.GetRequiredService<IValkeyClient>() is ValkeyClient valkey)
+                    {
+                        redis.AddConnection(valkey.Connection);
+                    }
+                }))
             .WithMetrics(metrics =>
             {
                 metrics

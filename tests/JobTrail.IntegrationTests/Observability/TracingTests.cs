@@ -86,6 +86,22 @@ public sealed class TracingTests(TracingFixture fixture) : IClassFixture<Tracing
     }
 
     [Fact]
+    public async Task Valkey_commands_are_client_spans()
+    {
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        // The relay writes the job's stream and the recent read goes to Valkey: both are Valkey commands.
+        await Eventually.GetAsync(() => client.GetJsonAsync($"/api/runner-jobs/{jobId}/events/recent"), r => r.Status == 200, Deadline, "recent events");
+
+        // The instrumentation turns profiled commands into spans when it flushes (every few seconds).
+        var commands = await Eventually.GetAsync(
+            () => Task.FromResult(fixture.Spans.Where(s => s.Source.Name == "OpenTelemetry.Instrumentation.StackExchangeRedis").ToList()),
+            spans => spans.Count > 0, Deadline, "a span of a Valkey command");
+
+        Assert.All(commands, s => Assert.Equal(ActivityKind.Client, s.Kind));
+    }
+
+    [Fact]
     public async Task An_activity_row_carries_the_requests_traceparent_beside_its_correlation_id()
     {
         var traceId = ActivityTraceId.CreateRandom();

@@ -89,6 +89,9 @@ public sealed partial class ValkeyClient : IValkeyClient, IDisposable
 
     public bool IsConnected => connection.IsConnected;
 
+    /// <summary>The client's one multiplexer, for instrumentation (commands as trace spans); not for commands.</summary>
+    public IConnectionMultiplexer Connection => connection;
+
     private IDatabase Db => connection.GetDatabase();
 
     public async Task<AppendOutcome> AppendAndPublishAsync(
