@@ -62,18 +62,12 @@ internal sealed class EventLog(DbSession session, IntegrityKeyRing keys)
         returning last_seq - @count as base, last_hash
         """;
 
-    // The key row goes first: a concurrent request with the same key waits on it, then finds it
-    // taken and writes nothing. Without a key, k is empty and unused.
-    private const string AppendTemplate = """
-        with k as (
-            insert into job_events.idempotency_keys (job_id, idempotency_key, workspace_id, request_hash, created_at)
-            select @job, @key, @workspace, @hash, @now where @key is not null
-            on conflict (job_id, idempotency_key) do nothing
-            returning 1
-        ),
-        s as (
-            {0}
-        ),
+    /// <summary>
+    /// The events of one append, numbered after the advanced stream row <c>s</c>, and their outbox rows with
+    /// the emit's trace: the same in every append, system (<see cref="AppendTemplate"/>) or grouped client
+    /// (<see cref="GroupCommitWriter"/>).
+    /// </summary>
+    internal const string InsertEventsAndOutbox = """
         e as (
             insert into job_events.events
                 (id, workspace_id, job_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at, idempotency_key)
@@ -86,7 +80,22 @@ internal sealed class EventLog(DbSession session, IntegrityKeyRing keys)
         o as (
             insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at, trace_parent)
             select id, workspace_id, job_id, seq, recorded_at, @trace from e order by seq
+        )
+        """;
+
+    // The key row goes first: a concurrent request with the same key waits on it, then finds it
+    // taken and writes nothing. Without a key, k is empty and unused.
+    private const string AppendTemplate = $$"""
+        with k as (
+            insert into job_events.idempotency_keys (job_id, idempotency_key, workspace_id, request_hash, created_at)
+            select @job, @key, @workspace, @hash, @now where @key is not null
+            on conflict (job_id, idempotency_key) do nothing
+            returning 1
         ),
+        s as (
+            {0}
+        ),
+        {{InsertEventsAndOutbox}},
         n as (
             select pg_notify('{1}', @job::text) where exists (select from s)
         )

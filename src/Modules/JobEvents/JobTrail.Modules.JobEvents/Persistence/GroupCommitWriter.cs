@@ -76,7 +76,7 @@ internal sealed class GroupCommitWriter(
     // The stream row is locked first, and the key row is inserted only while the stream is open, so
     // an append that cannot write leaves nothing behind in the group's transaction. A concurrent
     // request with the same key (another instance) waits on the lock, then finds the key taken.
-    private const string AppendSql = """
+    private const string AppendSql = $$"""
         with st as (
             select 1 from job_events.job_streams
             where job_id = @job and workspace_id = @workspace and sealed_at is null
@@ -96,19 +96,7 @@ internal sealed class GroupCommitWriter(
               and (@key is null or exists (select from k))
             returning last_seq - @count as base, last_hash
         ),
-        e as (
-            insert into job_events.events
-                (id, workspace_id, job_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at, idempotency_key)
-            select u.id, @workspace, @job, s.base + u.ord, u.type, u.step_id, u.payload::jsonb, @actor, @correlation,
-                   coalesce(u.occurred_at, @now), @now, @key
-            from s cross join unnest(@ids, @types, @steps, @payloads, @occurred)
-                with ordinality as u(id, type, step_id, payload, occurred_at, ord)
-            returning id, job_id, workspace_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at
-        ),
-        o as (
-            insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at, trace_parent)
-            select id, workspace_id, job_id, seq, recorded_at, @trace from e order by seq
-        )
+        {{EventLog.InsertEventsAndOutbox}}
         select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
                e.occurred_at, e.recorded_at, s.last_hash
         from e cross join s
