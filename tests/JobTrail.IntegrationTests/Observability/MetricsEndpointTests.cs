@@ -65,7 +65,12 @@ public sealed partial class MetricsEndpointTests(MetricsFixture fixture) : IClas
 
         Assert.Equal(1, refused);
 
-        var text = await scraper.GetStringAsync(fixture.MetricsUrl);
+        // ASP.NET Core records a request's duration when the request ends, which may be after its answer
+        // reached the client: scrape until the requests above are all in (a deadline, not a pause).
+        var text = await Eventually.GetAsync(
+            () => scraper.GetStringAsync(fixture.MetricsUrl),
+            t => PrometheusText.Parse(t).Where(s => s.Name == "http_server_request_duration_seconds_count").Sum(s => s.Value) >= 5,
+            Deadline, "the requests' durations on /metrics");
         var samples = PrometheusText.Parse(text);
 
         double Sum(string name, string? label = null, string? value = null) =>
