@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using JobTrail.BuildingBlocks.Valkey;
+using JobTrail.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace JobTrail.BuildingBlocks.Tests;
@@ -36,7 +37,7 @@ public sealed class ValkeyClientTests : IDisposable
             Assert.Equal(new AppendOutcome(2, 2, null), await AppendAsync(Entry(1, "{\"a\":1}"), Entry(2, "{\"b\":2}")));
             Assert.Equal(new AppendOutcome(3, 1, null), await AppendAsync(Entry(2, "{\"b\":\"again\"}"), Entry(1, "{\"a\":\"again\"}"), Entry(3, "{\"c\":3}")));
 
-            await Eventually.TrueAsync(() => received.Count >= 3, TimeSpan.FromSeconds(10));
+            await Eventually.TrueAsync(() => received.Count >= 3, TimeSpan.FromSeconds(10), "three messages on the channel");
         }
 
         Assert.Equal(
@@ -124,19 +125,5 @@ public sealed class ValkeyClientTests : IDisposable
         }
 
         client.Dispose();
-    }
-}
-
-internal static class Eventually
-{
-    /// <summary>Polls a condition until it holds or the deadline passes (then fails).</summary>
-    public static async Task TrueAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Condition not met within {timeout}.");
-            await Task.Delay(10);
-        }
     }
 }
