@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Options;
 
 namespace JobTrail.Host;
 
@@ -28,6 +30,13 @@ internal static class EdgeRegistration
     {
         services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<HttpsOptions>().BindConfiguration(HttpsOptions.Section).ValidateOnStart();
+        // Reading the list is the check: an entry that is neither an address nor a network throws, naming it.
+        services.AddOptions<TrustedProxyOptions>()
+            .BindConfiguration(TrustedProxyOptions.Section)
+            .Validate(o => TrustedProxies.From(o) is not null)
+            .ValidateOnStart();
+        services.AddSingleton(sp => TrustedProxies.From(sp.GetRequiredService<IOptions<TrustedProxyOptions>>().Value));
+        services.AddOptions<ForwardedHeadersOptions>().Configure<TrustedProxies>((options, proxies) => proxies.Apply(options));
         return services;
     }
 }

@@ -40,17 +40,6 @@ builder.Services.AddOpenApi(OpenApiDescription.Configure);
 builder.Services.AddHealthChecks()
     .AddCheck<PostgresReadinessCheck>("postgres", tags: ["ready"])
     .AddCheck<ValkeyReadinessCheck>("valkey", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
-TrustedProxies trustedProxies;
-try
-{
-    trustedProxies = TrustedProxies.FromConfiguration(configuration);
-}
-catch (InvalidOperationException e) when (StartupFailure.InOwnProcess)
-{
-    return StartupFailure.Report(e.Message);
-}
-
-builder.Services.Configure<ForwardedHeadersOptions>(trustedProxies.Apply);
 builder.Services.AddJobTrailRateLimiting();
 builder.Services.AddJobTrailEdgeOptions();
 builder.AddJobTrailObservability();
@@ -85,7 +74,7 @@ if (database.UsesOneRole)
 
 // X-Forwarded-* count only when the operator named proxies (empty lists mean "everyone" to the
 // middleware), and only from a peer: with none (TestServer, a Unix socket) nobody vouches for them.
-if (trustedProxies.Any)
+if (app.Services.GetRequiredService<TrustedProxies>().Any)
 {
     app.UseWhen(http => http.Connection.RemoteIpAddress is not null, branch => branch.UseForwardedHeaders());
 }

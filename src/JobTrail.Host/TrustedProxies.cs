@@ -11,7 +11,6 @@ namespace JobTrail.Host;
 /// </summary>
 internal sealed class TrustedProxies
 {
-    private const string Section = "JobTrail:TrustedProxies";
 
     private TrustedProxies(IReadOnlyList<IPAddress> addresses, IReadOnlyList<System.Net.IPNetwork> networks)
     {
@@ -25,14 +24,14 @@ internal sealed class TrustedProxies
 
     public bool Any => Addresses.Count > 0 || Networks.Count > 0;
 
-    /// <summary>Reads the setting; an entry that is neither an address nor a network stops start-up, naming it.</summary>
-    public static TrustedProxies FromConfiguration(IConfiguration configuration)
+    /// <summary>Reads the setting; an entry that is neither an address nor a network throws, naming it.</summary>
+    public static TrustedProxies From(TrustedProxyOptions options)
     {
         var addresses = new List<IPAddress>();
         var networks = new List<System.Net.IPNetwork>();
-        foreach (var entry in configuration.GetSection(Section).GetChildren())
+        foreach (var (index, entry) in options.TrustedProxies)
         {
-            var value = entry.Value?.Trim();
+            var value = entry?.Trim();
             if (string.IsNullOrEmpty(value))
             {
                 continue;
@@ -49,7 +48,7 @@ internal sealed class TrustedProxies
             else
             {
                 throw new InvalidOperationException(
-                    $"{entry.Path.Replace(":", "__", StringComparison.Ordinal)} = '{value}' is neither an IP address nor a CIDR network (e.g. 10.0.0.5 or 10.0.0.0/8).");
+                    $"JobTrail__TrustedProxies__{index} = '{value}' is neither an IP address nor a CIDR network (e.g. 10.0.0.5 or 10.0.0.0/8).");
             }
         }
 
@@ -72,4 +71,12 @@ internal sealed class TrustedProxies
             options.KnownIPNetworks.Add(network);
         }
     }
+}
+
+/// <summary><c>JobTrail:TrustedProxies:&lt;n&gt;</c>, keyed by the entry's index so that an error names its variable.</summary>
+internal sealed class TrustedProxyOptions
+{
+    public const string Section = "JobTrail";
+
+    public Dictionary<string, string?> TrustedProxies { get; } = new(StringComparer.Ordinal);
 }

@@ -27,8 +27,12 @@ public static class BuildingBlocksRegistration
             .ValidateOnStart();
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<DatabaseOptions>().ServiceConnectionString).Build());
         services.AddScoped<DbSession>();
-        services.AddSingleton(sp => DatabaseAvailability.From(
-            sp.GetRequiredService<IConfiguration>(),
+        services.AddOptions<DatabaseAvailabilityOptions>()
+            .BindConfiguration(DatabaseAvailabilityOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton(sp => new DatabaseAvailability(
+            TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<DatabaseAvailabilityOptions>>().Value.RetryAfterSeconds),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<DatabaseAvailability>>()));
         services.AddScoped<RequestContext>();
@@ -45,14 +49,19 @@ public static class BuildingBlocksRegistration
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ValkeyClient>>()));
         services.TryAddSingleton(TimeProvider.System);
         // Only Development and Testing may run on a throw-away key; anywhere else a missing key stops start-up.
-        services.AddSingleton(sp =>
-        {
-            var environment = sp.GetRequiredService<IHostEnvironment>();
-            return IntegrityKeyRing.From(sp.GetRequiredService<IConfiguration>(), environment.IsDevelopment() || environment.IsEnvironment("Testing"));
-        });
+        // Building the ring is the check: a missing or malformed setting throws, naming it.
+        services.AddOptions<IntegrityOptions>()
+            .BindConfiguration(IntegrityOptions.Section)
+            .Validate<IHostEnvironment>((o, environment) => IntegrityKeyRing.From(o, AllowsThrowAwayKey(environment)) is not null)
+            .ValidateOnStart();
+        services.AddSingleton(sp => IntegrityKeyRing.From(
+            sp.GetRequiredService<IOptions<IntegrityOptions>>().Value, AllowsThrowAwayKey(sp.GetRequiredService<IHostEnvironment>())));
         services.AddModuleMigrations("jobtrail", typeof(BuildingBlocksRegistration).Assembly, order: 0);
         return services;
     }
+
+    private static bool AllowsThrowAwayKey(IHostEnvironment environment) =>
+        environment.IsDevelopment() || environment.IsEnvironment("Testing");
 
     /// <summary>Registers a module's embedded SQL migrations; lower <paramref name="order"/> runs first.</summary>
     public static IServiceCollection AddModuleMigrations(this IServiceCollection services, string module, System.Reflection.Assembly assembly, int order)

@@ -65,16 +65,19 @@ public sealed class IntegrityKeyRing
 
     public bool TryGet(string keyId, out IntegrityKey key) => keys.TryGetValue(keyId, out key!);
 
+    /// <summary>Reads the ring from the <c>JobTrail:Integrity</c> section (see <see cref="From(IntegrityOptions, bool)"/>).</summary>
+    public static IntegrityKeyRing From(IConfiguration configuration, bool allowGenerated) =>
+        From(configuration.GetSection(Section).Get<IntegrityOptions>() ?? new IntegrityOptions(), allowGenerated);
+
     /// <summary>
-    /// Reads the ring from configuration. Without <c>JobTrail:Integrity:Key</c> it fails, unless
+    /// Builds the ring from its settings. Without <c>JobTrail:Integrity:Key</c> it fails, unless
     /// <paramref name="allowGenerated"/> (Development, Testing): then a random key is made, and links
-    /// written with it stop verifying once the process ends.
+    /// written with it stop verifying once the process ends. A malformed setting throws, naming it.
     /// </summary>
-    public static IntegrityKeyRing From(IConfiguration configuration, bool allowGenerated)
+    public static IntegrityKeyRing From(IntegrityOptions options, bool allowGenerated)
     {
-        var section = configuration.GetSection(Section);
-        var text = section["Key"];
-        if (string.IsNullOrWhiteSpace(text))
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.Key))
         {
             if (!allowGenerated)
             {
@@ -89,11 +92,11 @@ public sealed class IntegrityKeyRing
             return new IntegrityKeyRing(new IntegrityKey("gen-" + IntegrityKey.DeriveId(generated), generated), isGenerated: true);
         }
 
-        var secret = Decode(text, $"{Section}:Key");
-        var id = section["KeyId"] is { Length: > 0 } configuredId ? ValidId(configuredId, $"{Section}:KeyId") : IntegrityKey.DeriveId(secret);
-        var previous = section.GetSection("PreviousKeys").GetChildren()
-            .Where(child => !string.IsNullOrWhiteSpace(child.Value))
-            .Select(child => new IntegrityKey(ValidId(child.Key, $"{Section}:PreviousKeys"), Decode(child.Value!, $"{Section}:PreviousKeys:{child.Key}")))
+        var secret = Decode(options.Key, $"{Section}:Key");
+        var id = options.KeyId is { Length: > 0 } configuredId ? ValidId(configuredId, $"{Section}:KeyId") : IntegrityKey.DeriveId(secret);
+        var previous = options.PreviousKeys
+            .Where(entry => !string.IsNullOrWhiteSpace(entry.Value))
+            .Select(entry => new IntegrityKey(ValidId(entry.Key, $"{Section}:PreviousKeys"), Decode(entry.Value!, $"{Section}:PreviousKeys:{entry.Key}")))
             .ToList();
         return new IntegrityKeyRing(new IntegrityKey(id, secret), previous);
     }
@@ -119,4 +122,19 @@ public sealed class IntegrityKeyRing
         id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
             ? id
             : throw new InvalidOperationException($"{name}: a key id is 1-64 characters of letters, digits, '-', '_' and '.' (got '{id}').");
+}
+
+/// <summary>
+/// The <c>JobTrail:Integrity</c> settings: <c>Key</c> (base64, at least 32 bytes), <c>KeyId</c> (optional) and
+/// <c>PreviousKeys:&lt;id&gt;</c> (base64). Checked at start-up by building the <see cref="IntegrityKeyRing"/>.
+/// </summary>
+public sealed class IntegrityOptions
+{
+    public const string Section = IntegrityKeyRing.Section;
+
+    public string? Key { get; set; }
+
+    public string? KeyId { get; set; }
+
+    public Dictionary<string, string?> PreviousKeys { get; } = new(StringComparer.Ordinal);
 }

@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using JobTrail.BuildingBlocks.Behaviors;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -65,7 +64,7 @@ public static class DatabaseFailure
 public sealed partial class DatabaseAvailability
 {
     /// <summary>The configuration key of <see cref="RetryAfter"/>, in whole seconds.</summary>
-    public const string RetryAfterKey = "JobTrail:Database:RetryAfterSeconds";
+    public const string RetryAfterKey = DatabaseAvailabilityOptions.Section + ":RetryAfterSeconds";
 
     private static readonly Meter Meter = new(PipelineMetrics.MeterName);
     private readonly Lock gate = new();
@@ -96,17 +95,6 @@ public sealed partial class DatabaseAvailability
             var ticks = Volatile.Read(ref unreachableSinceTicks);
             return ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
         }
-    }
-
-    public static DatabaseAvailability From(IConfiguration configuration, TimeProvider clock, ILogger<DatabaseAvailability> logger)
-    {
-        var seconds = configuration.GetValue(RetryAfterKey, 5);
-        if (seconds is < 1 or > 3600)
-        {
-            throw new InvalidOperationException($"{RetryAfterKey} must be between 1 and 3600 (got {seconds}).");
-        }
-
-        return new DatabaseAvailability(TimeSpan.FromSeconds(seconds), clock, logger);
     }
 
     /// <summary>
@@ -183,4 +171,13 @@ public sealed partial class DatabaseAvailability
     [LoggerMessage(EventId = 2, EventName = "DatabaseReachable", Level = LogLevel.Information,
         Message = "PostgreSQL is reachable again (seen by {Source}) after {OutageSeconds} s; {Failures} database call(s) failed meanwhile.")]
     private partial void LogReachable(string source, double outageSeconds, long failures);
+}
+
+/// <summary><c>JobTrail:Database:RetryAfterSeconds</c>: what a 503 tells clients to wait while PostgreSQL is away.</summary>
+public sealed class DatabaseAvailabilityOptions
+{
+    public const string Section = "JobTrail:Database";
+
+    [System.ComponentModel.DataAnnotations.Range(1, 3600, ErrorMessage = "JobTrail__Database__RetryAfterSeconds must be between 1 and 3600.")]
+    public int RetryAfterSeconds { get; set; } = 5;
 }

@@ -1,9 +1,10 @@
+using JobTrail.BuildingBlocks;
 using JobTrail.BuildingBlocks.Persistence;
 using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.Access.Persistence;
 
-internal sealed class Workspace
+internal sealed class Workspace : IWorkspaceOwned
 {
     public Guid WorkspaceId { get; init; }
     public required string Slug { get; init; }
@@ -24,7 +25,7 @@ internal sealed class ApiKeyDirectoryEntry
     public Guid WorkspaceId { get; init; }
 }
 
-internal sealed class ApiKey
+internal sealed class ApiKey : IWorkspaceOwned
 {
     public Guid Id { get; init; }
     public Guid WorkspaceId { get; init; }
@@ -38,7 +39,8 @@ internal sealed class ApiKey
     public string? RevokedBy { get; set; }
 }
 
-internal sealed class AccessDbContext(DbContextOptions<AccessDbContext> options, DbSession session) : DbContext(options)
+internal sealed class AccessDbContext(DbContextOptions<AccessDbContext> options, DbSession session)
+    : WorkspaceDbContext(options, session, Schema)
 {
     public const string Schema = "access";
 
@@ -47,36 +49,12 @@ internal sealed class AccessDbContext(DbContextOptions<AccessDbContext> options,
     public DbSet<ApiKeyDirectoryEntry> ApiKeyDirectory => Set<ApiKeyDirectoryEntry>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
-    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) => configurationBuilder.UseSnakeCaseColumns();
-
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    protected override void Configure(ModelBuilder modelBuilder)
     {
-        modelBuilder.HasDefaultSchema(Schema);
-
-        modelBuilder.Entity<Workspace>(e =>
-        {
-            e.ToTable("workspaces");
-            e.HasKey(x => x.WorkspaceId);
-            e.HasQueryFilter(x => x.WorkspaceId == session.WorkspaceId);
-        });
-
-        modelBuilder.Entity<WorkspaceSlug>(e =>
-        {
-            e.ToTable("workspace_slugs");
-            e.HasKey(x => x.Slug);
-        });
-
-        modelBuilder.Entity<ApiKeyDirectoryEntry>(e =>
-        {
-            e.ToTable("api_key_directory");
-            e.HasKey(x => x.KeyId);
-        });
-
-        modelBuilder.Entity<ApiKey>(e =>
-        {
-            e.ToTable("api_keys");
-            e.HasKey(x => x.Id);
-            e.HasQueryFilter(x => x.WorkspaceId == session.WorkspaceId);
-        });
+        WorkspaceTable<Workspace>(modelBuilder, "workspaces").HasKey(x => x.WorkspaceId);
+        // Directories: read before the workspace is known, so no workspace filter (ADR 0010).
+        modelBuilder.Entity<WorkspaceSlug>().ToTable("workspace_slugs").HasKey(x => x.Slug);
+        modelBuilder.Entity<ApiKeyDirectoryEntry>().ToTable("api_key_directory").HasKey(x => x.KeyId);
+        WorkspaceTable<ApiKey>(modelBuilder, "api_keys").HasKey(x => x.Id);
     }
 }

@@ -28,7 +28,7 @@ internal enum StepStatus
     Failed,
 }
 
-internal sealed class JobStep
+internal sealed class JobStep : IWorkspaceOwned
 {
     public Guid Id { get; init; }
     public Guid WorkspaceId { get; init; }

@@ -4,25 +4,19 @@ using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.JobSteps.Persistence;
 
-internal sealed class JobStepsDbContext(DbContextOptions<JobStepsDbContext> options, DbSession session) : DbContext(options)
+internal sealed class JobStepsDbContext(DbContextOptions<JobStepsDbContext> options, DbSession session)
+    : WorkspaceDbContext(options, session, Schema)
 {
     public const string Schema = "job_steps";
 
     public DbSet<JobStep> Steps => Set<JobStep>();
 
-    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) => configurationBuilder.UseSnakeCaseColumns();
-
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    protected override void Configure(ModelBuilder modelBuilder)
     {
-        modelBuilder.HasDefaultSchema(Schema);
-        modelBuilder.Entity<JobStep>(e =>
-        {
-            e.ToTable("steps");
-            e.HasKey(x => x.Id);
-            e.Property(x => x.Phase).HasConversion(new UpperSnakeCaseEnumConverter<StepPhase>());
-            e.Property(x => x.Type).HasConversion(new UpperSnakeCaseEnumConverter<StepType>());
-            e.Property(x => x.Status).HasConversion(new UpperSnakeCaseEnumConverter<StepStatus>());
-            e.HasQueryFilter(x => x.WorkspaceId == session.WorkspaceId);
-        });
+        var steps = WorkspaceTable<JobStep>(modelBuilder, "steps");
+        steps.HasKey(x => x.Id);
+        steps.Property(x => x.Phase).HasConversion(new UpperSnakeCaseEnumConverter<StepPhase>());
+        steps.Property(x => x.Type).HasConversion(new UpperSnakeCaseEnumConverter<StepType>());
+        steps.Property(x => x.Status).HasConversion(new UpperSnakeCaseEnumConverter<StepStatus>());
     }
 }

@@ -12,7 +12,7 @@ internal enum JobStatus
     Cancelled,
 }
 
-internal sealed class RunnerJob
+internal sealed class RunnerJob : IWorkspaceOwned
 {
     public Guid Id { get; init; }
     public Guid WorkspaceId { get; init; }

@@ -4,25 +4,19 @@ using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.RunnerJobs.Persistence;
 
-internal sealed class RunnerJobsDbContext(DbContextOptions<RunnerJobsDbContext> options, DbSession session) : DbContext(options)
+internal sealed class RunnerJobsDbContext(DbContextOptions<RunnerJobsDbContext> options, DbSession session)
+    : WorkspaceDbContext(options, session, Schema)
 {
     public const string Schema = "runner_jobs";
 
     public DbSet<RunnerJob> Jobs => Set<RunnerJob>();
 
-    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder) => configurationBuilder.UseSnakeCaseColumns();
-
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    protected override void Configure(ModelBuilder modelBuilder)
     {
-        modelBuilder.HasDefaultSchema(Schema);
-        modelBuilder.Entity<RunnerJob>(e =>
-        {
-            e.ToTable("jobs");
-            e.HasKey(x => x.Id);
-            e.Property(x => x.Status).HasConversion(new UpperSnakeCaseEnumConverter<JobStatus>());
-            e.Property(x => x.Metadata).HasColumnType("jsonb");
-            e.Ignore(x => x.IsTerminal);
-            e.HasQueryFilter(x => x.WorkspaceId == session.WorkspaceId);
-        });
+        var jobs = WorkspaceTable<RunnerJob>(modelBuilder, "jobs");
+        jobs.HasKey(x => x.Id);
+        jobs.Property(x => x.Status).HasConversion(new UpperSnakeCaseEnumConverter<JobStatus>());
+        jobs.Property(x => x.Metadata).HasColumnType("jsonb");
+        jobs.Ignore(x => x.IsTerminal);
     }
 }
