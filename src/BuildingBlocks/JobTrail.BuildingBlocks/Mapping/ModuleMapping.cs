@@ -16,4 +16,15 @@ public static class ModuleMapping
         configure(config);
         return config;
     }
+
+    /// <summary>
+    /// A module whose responses come from one stored type: <typeparamref name="TSource"/> to
+    /// <typeparamref name="TResponse"/>, with <paramref name="map"/> for the members that are more than a copy.
+    /// </summary>
+    public static TypeAdapterConfig For<TSource, TResponse>(Action<TypeAdapterSetter<TSource, TResponse>>? map = null) =>
+        Create(config =>
+        {
+            var setter = config.NewConfig<TSource, TResponse>();
+            map?.Invoke(setter);
+        });
 }

@@ -9,10 +9,7 @@ namespace JobTrail.Modules.Activity;
 /// <summary>How a stored activity becomes its response; compiled at start-up so a bad mapping stops the host.</summary>
 internal static class ActivityMapping
 {
-    public static TypeAdapterConfig Config { get; } = ModuleMapping.Create(config =>
-    {
-        config.NewConfig<ActivityEntry, ActivityResponse>()
-            .Map(d => d.Metadata, s => JsonRules.FromStoredJson(s.Metadata))
-            .Map(d => d.IpAddress, s => s.IpAddress == null ? null : s.IpAddress.ToString());
-    });
+    public static TypeAdapterConfig Config { get; } = ModuleMapping.For<ActivityEntry, ActivityResponse>(map => map
+        .Map(d => d.Metadata, s => JsonRules.FromStoredJson(s.Metadata))
+        .Map(d => d.IpAddress, s => s.IpAddress == null ? null : s.IpAddress.ToString()));
 }

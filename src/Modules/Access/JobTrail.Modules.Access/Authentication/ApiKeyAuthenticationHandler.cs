@@ -5,7 +5,6 @@ using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -97,30 +96,14 @@ internal sealed class ApiKeyAuthenticationHandler(
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
-    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
-        var detail = Context.Items.TryGetValue(FailureKey, out var reason) && reason is string text
-            ? text
-            : "Send an API key as 'Authorization: Bearer <key>'.";
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status401Unauthorized,
-                Detail = detail,
-                Extensions = { ["code"] = "unauthorized" },
-            },
-        });
+        return AuthenticationRefusal.ChallengeAsync(problems, Context, FailureKey, StatusCodes.Status401Unauthorized, "unauthorized",
+            "Send an API key as 'Authorization: Bearer <key>'.");
     }
 
-    private AuthenticateResult Fail(string reason)
-    {
-        Context.Items[FailureKey] = reason;
-        return AuthenticateResult.Fail(reason);
-    }
+    private AuthenticateResult Fail(string reason) => AuthenticationRefusal.Fail(Context, FailureKey, reason);
 
     private async Task<StoredKey?> FindAsync(Guid keyId, CancellationToken cancellationToken)
     {

@@ -3,7 +3,6 @@ using System.Text.Encodings.Web;
 using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Persistence;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -79,29 +78,13 @@ internal sealed class UiSessionAuthenticationHandler(
         return AuthenticateResult.Success(new AuthenticationTicket(principal, AccessSchemes.Session));
     }
 
-    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var csrf = Context.Items.ContainsKey(CsrfItem);
-        var status = csrf ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized;
-        Response.StatusCode = status;
-        var detail = Context.Items.TryGetValue(FailureItem, out var reason) && reason is string text
-            ? text
-            : "Sign in to the dashboard, or send an API key as 'Authorization: Bearer <key>'.";
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = status,
-                Detail = detail,
-                Extensions = { ["code"] = csrf ? "csrf_token" : "unauthorized" },
-            },
-        });
+        return AuthenticationRefusal.ChallengeAsync(problems, Context, FailureItem,
+            csrf ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized, csrf ? "csrf_token" : "unauthorized",
+            "Sign in to the dashboard, or send an API key as 'Authorization: Bearer <key>'.");
     }
 
-    private AuthenticateResult Fail(string reason)
-    {
-        Context.Items[FailureItem] = reason;
-        return AuthenticateResult.Fail(reason);
-    }
+    private AuthenticateResult Fail(string reason) => AuthenticationRefusal.Fail(Context, FailureItem, reason);
 }

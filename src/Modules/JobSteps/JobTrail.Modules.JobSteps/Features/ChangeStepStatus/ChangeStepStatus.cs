@@ -5,7 +5,6 @@ using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.JobSteps.Contracts;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
-using Mapster;
 using MediatR;
 using JobTrail.Modules.Activity.Contracts;
 
@@ -16,22 +15,18 @@ internal sealed record ChangeStepStatusBody(string? Status, string? Error);
 [RequiresScope(Scopes.JobsWrite)]
 [Audited("job_step.status_changed", "job_step")]
 internal sealed record ChangeStepStatusCommand(Guid JobId, Guid StepId, string? Status, string? Error)
-    : ICommand<StepResponse>, IAuditedCommand<StepResponse>
+    : StepChangeCommand(JobId, StepId)
 {
-    public string? GetAuditEntityId(StepResponse? response) => StepId.ToString();
-
-    public IReadOnlyDictionary<string, object?>? GetAuditMetadata(StepResponse? response) =>
+    public override IReadOnlyDictionary<string, object?>? GetAuditMetadata(StepResponse? response) =>
         new Dictionary<string, object?> { ["jobId"] = JobId, ["to"] = Status };
 }
 
-internal sealed class ChangeStepStatusValidator : AbstractValidator<ChangeStepStatusCommand>
+internal sealed class ChangeStepStatusValidator : StepChangeValidator<ChangeStepStatusCommand>
 {
     private static readonly string Targets = "RUNNING, COMPLETED, FAILED";
 
     public ChangeStepStatusValidator()
     {
-        RuleFor(x => x.JobId).NotEmpty().WithMessage("'jobId' must be a job id.");
-        RuleFor(x => x.StepId).NotEmpty().WithMessage("'stepId' must be a step id.");
         RuleFor(x => x.Status).NotEmpty().WithMessage("'status' is required.")
             .Must(s => EnumText.TryParse<StepStatus>(s, out var v) && v != StepStatus.Pending)
             .WithMessage($"'status' must be one of {Targets}.");
@@ -43,18 +38,13 @@ internal sealed class ChangeStepStatusValidator : AbstractValidator<ChangeStepSt
 internal sealed class ChangeStepStatusHandler(JobStepsDbContext db, IMediator mediator, TimeProvider clock)
     : IRequestHandler<ChangeStepStatusCommand, StepResponse>
 {
-    public async Task<StepResponse> Handle(ChangeStepStatusCommand request, CancellationToken cancellationToken)
-    {
-        var step = await db.LockStepForChangeAsync(mediator, request.JobId, request.StepId, cancellationToken);
-        EnumText.TryParse<StepStatus>(request.Status, out var next);
-        step.TransitionTo(next, request.Error, clock.UtcNowMicros());
-        await db.SaveChangesAsync(cancellationToken);
-        // Subscribers (the event log) write in this transaction: their failure rolls the move back.
-        await mediator.Publish(
-            new JobStepStatusChanged(
+    public Task<StepResponse> Handle(ChangeStepStatusCommand request, CancellationToken cancellationToken) =>
+        db.ChangeStepAsync(mediator, request, step =>
+        {
+            EnumText.TryParse<StepStatus>(request.Status, out var next);
+            step.TransitionTo(next, request.Error, clock.UtcNowMicros());
+            return new JobStepStatusChanged(
                 step.JobId, step.Id, step.Name, step.Ordinal, EnumText.Spell(step.Phase), EnumText.Spell(step.Type),
-                EnumText.Spell(step.Status), step.DurationMs, step.Error),
-            cancellationToken);
-        return step.Adapt<StepResponse>(JobStepsMapping.Config);
-    }
+                EnumText.Spell(step.Status), step.DurationMs, step.Error);
+        }, cancellationToken);
 }
