@@ -15,7 +15,10 @@ public sealed class SeededActivityFixture : JobTrailFixture
 
     public Tenant Tenant { get; private set; } = null!;
 
-    /// <summary>The SQL rows occur one second apart from here (the start of this UTC month).</summary>
+    /// <summary>
+    /// The SQL rows occur one second apart from here: the start of the previous UTC month, so that no row the API
+    /// records while the class runs can fall among them (early in a month, "now" is inside the seeded range).
+    /// </summary>
     public DateTime MonthStart { get; private set; }
 
     public override async Task InitializeAsync()
@@ -23,7 +26,8 @@ public sealed class SeededActivityFixture : JobTrailFixture
         await base.InitializeAsync();
         Tenant = await CreateTenantAsync();
         var now = DateTime.UtcNow;
-        MonthStart = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc);
+        MonthStart = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(-1);
+        await ScalarAsOwnerAsync<string>($"select activity.ensure_partition('activity_logs', '{MonthStart:yyyy-MM-dd}')");
 
         string[] actions = ["auth.login", "auth.logout", "auth.password_reset"];
         await Parallel.ForEachAsync(Enumerable.Range(0, RecordedThroughApi), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
