@@ -44,10 +44,11 @@ internal static class RateLimiting
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((options, settings) =>
         {
             var (perSecond, burst, recordWindow, period) = (settings.Value.PerSecond, settings.Value.Burst, settings.Value.RecordWindow, settings.Value.ReplenishmentPeriod);
+            var shared = settings.Value.Shared;
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
                 var context = http.RequestServices.GetRequiredService<RequestContext>();
-                if (context.ApiKeyId is { } key)
+                if (context.ApiKeyId is { } key && shared)
                 {
                     // A key's allowance is one bucket in Valkey for every instance (this instance's own while it is down).
                     return RateLimitPartition.Get("key:" + key.ToString("N"), _ => new SharedTokenBucket(
@@ -55,7 +56,9 @@ internal static class RateLimiting
                         http.RequestServices.GetRequiredService<IValkeyClient>(), http.RequestServices.GetRequiredService<SharedBucketHealth>()));
                 }
 
-                return RateLimitPartition.GetTokenBucketLimiter("ip:" + (context.IpAddress ?? "unknown"), _ => SharedTokenBucket.LocalOptions(perSecond, burst, period));
+                return RateLimitPartition.GetTokenBucketLimiter(
+                    context.ApiKeyId is { } local ? "key:" + local.ToString("N") : "ip:" + (context.IpAddress ?? "unknown"),
+                    _ => SharedTokenBucket.LocalOptions(perSecond, burst, period));
             });
             options.OnRejected = async (rejected, cancellationToken) =>
             {
@@ -124,6 +127,12 @@ internal sealed class RateLimitOptions
     public int Burst { get; set; } = 400;
 
     public TimeSpan RecordWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Whether a key's bucket is shared by every instance through Valkey (default); false keeps it per instance, which
+    /// saves the round trip per request where one instance runs.
+    /// </summary>
+    public bool Shared { get; set; } = true;
 
     /// <summary>How often <see cref="PerSecond"/> tokens are added; one second unless a deployment (or a test that must not see a refill) says otherwise.</summary>
     public TimeSpan ReplenishmentPeriod { get; set; } = TimeSpan.FromSeconds(1);
