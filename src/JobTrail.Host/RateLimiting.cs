@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Http;
+using JobTrail.BuildingBlocks.Valkey;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -14,7 +15,9 @@ namespace JobTrail.Host;
 /// A token bucket per API key (per client IP before authentication): <c>JobTrail:RateLimit:PerSecond</c>
 /// tokens a second (default 200; the period is <c>JobTrail:RateLimit:ReplenishmentPeriod</c>, default one second)
 /// up to <c>JobTrail:RateLimit:Burst</c> (default 400). Past that: 429
-/// with <c>Retry-After</c>. Buckets live in this instance; several instances each allow the rate.
+/// with <c>Retry-After</c>. A key's bucket lives in Valkey, shared by every instance (one script call per
+/// request); while Valkey cannot be reached each instance falls back to a bucket of its own with the same
+/// settings, so an outage never removes the limit. Per-IP buckets (before authentication) live in each instance.
 /// A key's rejections are recorded in its workspace's activity log as one <c>api_key.rate_limited</c>
 /// row (DENIED) per <c>JobTrail:RateLimit:RecordWindow</c> (default one minute), not one per request:
 /// a flood must not become a flood of audit rows.
@@ -36,22 +39,26 @@ internal static class RateLimiting
             .ValidateOnStart();
         services.AddSingleton(sp => new RateLimitRecordWindows(
             sp.GetRequiredService<IOptions<RateLimitOptions>>().Value.RecordWindow, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<SharedBucketHealth>();
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((options, settings) =>
         {
             var (perSecond, burst, recordWindow, period) = (settings.Value.PerSecond, settings.Value.Burst, settings.Value.RecordWindow, settings.Value.ReplenishmentPeriod);
+            var shared = settings.Value.Shared;
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
                 var context = http.RequestServices.GetRequiredService<RequestContext>();
-                var partition = context.ApiKeyId is { } key ? "key:" + key.ToString("N") : "ip:" + (context.IpAddress ?? "unknown");
-                return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
+                if (context.ApiKeyId is { } key && shared)
                 {
-                    TokenLimit = burst,
-                    TokensPerPeriod = perSecond,
-                    ReplenishmentPeriod = period,
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                });
+                    // A key's allowance is one bucket in Valkey for every instance (this instance's own while it is down).
+                    return RateLimitPartition.Get("key:" + key.ToString("N"), _ => new SharedTokenBucket(
+                        SharedKeys.RateLimit(key), perSecond, burst, period,
+                        http.RequestServices.GetRequiredService<IValkeyClient>(), http.RequestServices.GetRequiredService<SharedBucketHealth>()));
+                }
+
+                return RateLimitPartition.GetTokenBucketLimiter(
+                    context.ApiKeyId is { } local ? "key:" + local.ToString("N") : "ip:" + (context.IpAddress ?? "unknown"),
+                    _ => SharedTokenBucket.LocalOptions(perSecond, burst, period));
             });
             options.OnRejected = async (rejected, cancellationToken) =>
             {
@@ -121,6 +128,12 @@ internal sealed class RateLimitOptions
 
     public TimeSpan RecordWindow { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Whether a key's bucket is shared by every instance through Valkey (default); false keeps it per instance, which
+    /// saves the round trip per request where one instance runs.
+    /// </summary>
+    public bool Shared { get; set; } = true;
+
     /// <summary>How often <see cref="PerSecond"/> tokens are added; one second unless a deployment (or a test that must not see a refill) says otherwise.</summary>
     public TimeSpan ReplenishmentPeriod { get; set; } = TimeSpan.FromSeconds(1);
 }
@@ -178,4 +191,117 @@ internal sealed class RateLimitRecordWindows(TimeSpan window, TimeProvider clock
             }
         }
     }
+}
+
+/// <summary>
+/// An API key's token bucket in Valkey (<see cref="IValkeyClient.TakeTokenAsync"/>), with a bucket of this
+/// instance's own, of the same settings, that takes over while Valkey cannot be reached.
+/// </summary>
+internal sealed class SharedTokenBucket(string key, int perPeriod, int burst, TimeSpan period, IValkeyClient valkey, SharedBucketHealth health)
+    : RateLimiter
+{
+    private static readonly RateLimitLease Granted = new Lease(true, null);
+    private static readonly RateLimitLease NotDecidedHere = new Lease(false, null);
+    private readonly TokenBucketRateLimiter local = new(LocalOptions(perPeriod, burst, period));
+    private long lastUsed = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>
+    /// Idle for as long as it was not asked, once its own bucket is full again: the partitioned limiter may then drop it
+    /// (the shared state is in Valkey), never while the fallback bucket still counts an outage's requests.
+    /// </summary>
+    public override TimeSpan? IdleDuration => local.IdleDuration is null ? null : System.Diagnostics.Stopwatch.GetElapsedTime(Interlocked.Read(ref lastUsed));
+
+    public static TokenBucketRateLimiterOptions LocalOptions(int perPeriod, int burst, TimeSpan period) => new()
+    {
+        TokenLimit = burst,
+        TokensPerPeriod = perPeriod,
+        ReplenishmentPeriod = period,
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    };
+
+    public override RateLimiterStatistics? GetStatistics() => local.GetStatistics();
+
+    // Not decided without a round trip: the middleware then asks AcquireAsync, which asks Valkey.
+    protected override RateLimitLease AttemptAcquireCore(int permitCount) => permitCount == 0 ? Granted : NotDecidedHere;
+
+    protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref lastUsed, System.Diagnostics.Stopwatch.GetTimestamp());
+        if (permitCount == 0)
+        {
+            return Granted;
+        }
+
+        if (valkey.IsConnected)
+        {
+            try
+            {
+                var take = await valkey.TakeTokenAsync(key, burst, perPeriod, period);
+                health.Reachable();
+                return take.Taken ? Granted : new Lease(false, take.RetryAfter);
+            }
+            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                health.Unreachable(ex.Message);
+            }
+        }
+        else
+        {
+            health.Unreachable("not connected");
+        }
+
+        return local.AttemptAcquire(permitCount);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            local.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private sealed class Lease(bool acquired, TimeSpan? retryAfter) : RateLimitLease
+    {
+        public override bool IsAcquired => acquired;
+
+        public override IEnumerable<string> MetadataNames => retryAfter is null ? [] : [MetadataName.RetryAfter.Name];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = retryAfter;
+            return retryAfter is not null && metadataName == MetadataName.RetryAfter.Name;
+        }
+    }
+}
+
+/// <summary>Logs once when the shared buckets fall back to per-instance ones and once when they are shared again.</summary>
+internal sealed partial class SharedBucketHealth(ILogger<SharedBucketHealth> logger)
+{
+    private int down;
+
+    public void Unreachable(string reason)
+    {
+        if (Interlocked.Exchange(ref down, 1) == 0)
+        {
+            LogFallback(reason);
+        }
+    }
+
+    public void Reachable()
+    {
+        if (Interlocked.Exchange(ref down, 0) == 1)
+        {
+            LogShared();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rate limits are counted per instance while Valkey cannot be reached ({Reason}); this is logged once per outage.")]
+    private partial void LogFallback(string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rate limits are shared through Valkey again.")]
+    private partial void LogShared();
 }

@@ -41,9 +41,13 @@ public static class BuildingBlocksRegistration
             .BindConfiguration(StreamCapOptions.Section)
             .Validate(o => o.MaxStreamsPerWorkspace >= 1, "JobTrail__Events__Stream__MaxStreamsPerWorkspace must be at least 1.")
             .Validate(o => o.MaxShareOfWorkspacePerKey is > 0 and <= 1, "JobTrail__Events__Stream__MaxShareOfWorkspacePerKey must be above 0 and at most 1.")
+            .Validate(o => o.LeaseTtl >= TimeSpan.FromSeconds(1), "JobTrail__Events__Stream__LeaseTtl must be at least one second.")
             .ValidateOnStart();
-        // One set of counters for every kind of live stream, so the caps hold across them.
-        services.AddSingleton(sp => new StreamSlots(sp.GetRequiredService<IOptions<StreamCapOptions>>().Value));
+        // One set of counters for every kind of live stream, so the caps hold across them (and, through Valkey, across instances).
+        services.AddSingleton(sp => new StreamSlots(
+            sp.GetRequiredService<IOptions<StreamCapOptions>>().Value,
+            sp.GetRequiredService<IValkeyClient>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<StreamSlots>>()));
         services.AddSingleton<IValkeyClient>(sp => new ValkeyClient(
             sp.GetRequiredService<IOptions<ValkeyOptions>>().Value.Valkey!,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ValkeyClient>>()));

@@ -49,6 +49,9 @@ public class JobTrailFixture : IAsyncLifetime
         this.configureServices = configureServices;
     }
 
+    /// <summary>Sets a host setting known only once the fixture starts (a server's ports); call before <see cref="InitializeAsync"/> runs the host.</summary>
+    protected void SetSetting(string key, string? value) => settings[key] = value;
+
     public string BootstrapKey { get; } =
         $"jt_{Guid.NewGuid():N}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32))}";
 

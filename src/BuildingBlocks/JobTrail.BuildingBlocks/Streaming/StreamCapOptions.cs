@@ -2,7 +2,8 @@ namespace JobTrail.BuildingBlocks.Streaming;
 
 /// <summary>
 /// The caps every live stream counts against, read from <c>JobTrail:Events:Stream</c> where operators
-/// have always set them: one budget per workspace for event streams and the activity feed together.
+/// have always set them: one budget per workspace for event streams and the activity feed together,
+/// shared by every instance through Valkey.
 /// </summary>
 public sealed class StreamCapOptions
 {
@@ -12,4 +13,10 @@ public sealed class StreamCapOptions
 
     /// <summary>The share (0..1) of <see cref="MaxStreamsPerWorkspace"/> one API key may hold; at least one stream.</summary>
     public double MaxShareOfWorkspacePerKey { get; set; } = 0.5;
+
+    /// <summary>
+    /// How long a stream's shared lease lives unless renewed (every third of it while the stream is open), so
+    /// that the slots of an instance that died free themselves within this time.
+    /// </summary>
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -1,54 +1,120 @@
+using System.Collections.Concurrent;
 using JobTrail.BuildingBlocks.Errors;
+using JobTrail.BuildingBlocks.Valkey;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
 
 namespace JobTrail.BuildingBlocks.Streaming;
 
-/// <summary>Which cap refused a stream.</summary>
-public enum SlotRefusal
-{
-    None,
-    Workspace,
-    Key,
-}
-
 /// <summary>
-/// Caps the open live streams (job events and activity alike) per workspace in this instance, and per
-/// API key at <see cref="MaxPerKey"/> (a share of the workspace's cap), so that one key cannot take every slot.
+/// Caps the open live streams (job events and activity alike) per workspace, and per API key at
+/// <see cref="MaxPerKey"/> (a share of the workspace's cap), so that one key cannot take every slot.
+/// The caps hold across instances: each stream also holds a lease in Valkey (renewed while it lives,
+/// expiring by itself when its instance dies). While Valkey cannot be reached, each instance counts
+/// alone (the caps then hold per instance), so an outage never removes them.
 /// </summary>
-public sealed class StreamSlots(StreamCapOptions options)
+public sealed partial class StreamSlots : IDisposable
 {
+    private readonly StreamCapOptions options;
+    private readonly IValkeyClient? valkey;
+    private readonly ILogger logger;
     private readonly Dictionary<Guid, int> byWorkspace = [];
     private readonly Dictionary<Guid, int> byKey = [];
+    private readonly ConcurrentDictionary<string, (string WorkspaceKey, string? ApiKeyKey, string LeaseId)> leases = new();
+    private readonly Timer? renewal;
+    private int down;
 
-    /// <summary>Streams one API key may hold in one workspace here: the configured share of the workspace's cap, at least 1.</summary>
-    public int MaxPerKey { get; } = Math.Max(1, (int)Math.Floor(options.MaxStreamsPerWorkspace * Math.Clamp(options.MaxShareOfWorkspacePerKey, 0, 1)));
+    /// <summary>Slots counted in this instance only (no <paramref name="valkey"/>), or shared through it.</summary>
+    public StreamSlots(StreamCapOptions options, IValkeyClient? valkey = null, ILogger<StreamSlots>? logger = null)
+    {
+        this.options = options;
+        this.valkey = valkey;
+        this.logger = (ILogger?)logger ?? NullLogger.Instance;
+        MaxPerKey = Math.Max(1, (int)Math.Floor(options.MaxStreamsPerWorkspace * Math.Clamp(options.MaxShareOfWorkspacePerKey, 0, 1)));
+        if (valkey is not null)
+        {
+            var every = options.LeaseTtl / 3;
+            renewal = new Timer(_ => _ = RenewAsync(), null, every, every);
+        }
+    }
+
+    /// <summary>Streams one API key may hold in one workspace: the configured share of the workspace's cap, at least 1.</summary>
+    public int MaxPerKey { get; }
 
     public int MaxPerWorkspace => options.MaxStreamsPerWorkspace;
 
+    /// <summary>Shared leases this instance holds now.</summary>
+    public int SharedLeases => leases.Count;
+
     /// <summary>A slot, or a 429 naming the cap that refused it (<paramref name="what"/> says which kind of stream).</summary>
-    public IDisposable Acquire(Guid workspaceId, Guid? apiKeyId, string what) =>
-        TryAcquire(workspaceId, apiKeyId, out var refusal) ?? throw (refusal == SlotRefusal.Key
+    public async Task<IDisposable> AcquireAsync(Guid workspaceId, Guid? apiKeyId, string what)
+    {
+        var (slot, refusal) = await TryAcquireAsync(workspaceId, apiKeyId);
+        return slot ?? throw (refusal == SlotRefusal.Key
             ? new TooManyRequestsException(
-                $"This API key already holds {MaxPerKey} of this workspace's {MaxPerWorkspace} live streams here " +
+                $"This API key already holds {MaxPerKey} of this workspace's {MaxPerWorkspace} live streams " +
                 $"(JobTrail:Events:Stream:MaxShareOfWorkspacePerKey); close one before opening another {what}, or retry later.",
                 TimeSpan.FromSeconds(5), "too_many_streams")
             : new TooManyRequestsException(
-                $"This workspace already has {MaxPerWorkspace} open live streams here; close one before opening another {what}, or retry later.",
+                $"This workspace already has {MaxPerWorkspace} open live streams; close one before opening another {what}, or retry later.",
                 TimeSpan.FromSeconds(5), "too_many_streams"));
+    }
 
-    public IDisposable? TryAcquire(Guid workspaceId, Guid? apiKeyId, out SlotRefusal refusal)
+    /// <summary>A slot, or null and the cap that refused it.</summary>
+    public async Task<(IDisposable? Slot, SlotRefusal Refusal)> TryAcquireAsync(Guid workspaceId, Guid? apiKeyId)
+    {
+        var local = TryAcquireHere(workspaceId, apiKeyId);
+        if (local != SlotRefusal.None)
+        {
+            return (null, local);
+        }
+
+        if (valkey is null || !valkey.IsConnected)
+        {
+            return (new Slot(this, workspaceId, apiKeyId, null), SlotRefusal.None);
+        }
+
+        var lease = (SharedKeys.StreamLeases(workspaceId), apiKeyId is { } key ? SharedKeys.StreamLeases(workspaceId, key) : null, Guid.NewGuid().ToString("N"));
+        try
+        {
+            var shared = await valkey.TryLeaseAsync(lease.Item1, lease.Item2, lease.Item3, MaxPerWorkspace, MaxPerKey, options.LeaseTtl);
+            Interlocked.Exchange(ref down, 0);
+            if (shared != SlotRefusal.None)
+            {
+                ReleaseHere(workspaceId, apiKeyId);
+                return (null, shared);
+            }
+
+            leases[lease.Item3] = lease;
+            return (new Slot(this, workspaceId, apiKeyId, lease.Item3), SlotRefusal.None);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Valkey is unreachable: this instance's own count is the cap until it is back.
+            if (Interlocked.Exchange(ref down, 1) == 0)
+            {
+                LogCountingHere(ex.Message);
+            }
+
+            return (new Slot(this, workspaceId, apiKeyId, null), SlotRefusal.None);
+        }
+    }
+
+    public void Dispose() => renewal?.Dispose();
+
+    private SlotRefusal TryAcquireHere(Guid workspaceId, Guid? apiKeyId)
     {
         lock (byWorkspace)
         {
             if (byWorkspace.GetValueOrDefault(workspaceId) >= options.MaxStreamsPerWorkspace)
             {
-                refusal = SlotRefusal.Workspace;
-                return null;
+                return SlotRefusal.Workspace;
             }
 
             if (apiKeyId is { } key && byKey.GetValueOrDefault(key) >= MaxPerKey)
             {
-                refusal = SlotRefusal.Key;
-                return null;
+                return SlotRefusal.Key;
             }
 
             byWorkspace[workspaceId] = byWorkspace.GetValueOrDefault(workspaceId) + 1;
@@ -57,12 +123,11 @@ public sealed class StreamSlots(StreamCapOptions options)
                 byKey[held] = byKey.GetValueOrDefault(held) + 1;
             }
 
-            refusal = SlotRefusal.None;
-            return new Slot(this, workspaceId, apiKeyId);
+            return SlotRefusal.None;
         }
     }
 
-    private void Release(Guid workspaceId, Guid? apiKeyId)
+    private void ReleaseHere(Guid workspaceId, Guid? apiKeyId)
     {
         lock (byWorkspace)
         {
@@ -71,6 +136,42 @@ public sealed class StreamSlots(StreamCapOptions options)
             {
                 Decrement(byKey, key);
             }
+        }
+    }
+
+    private async Task ReleaseSharedAsync(string leaseId)
+    {
+        if (!leases.TryRemove(leaseId, out var lease) || valkey is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await valkey.ReleaseLeaseAsync(lease.WorkspaceKey, lease.ApiKeyKey, lease.LeaseId);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // Not given back: the lease expires by itself within LeaseTtl.
+            LogNotReleased(ex.Message);
+        }
+    }
+
+    private async Task RenewAsync()
+    {
+        if (valkey is null || leases.IsEmpty)
+        {
+            return;
+        }
+
+        try
+        {
+            await valkey.RenewLeasesAsync([.. leases.Values], options.LeaseTtl);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // The next renewal tries again; a lease that expires meanwhile is added back by it.
+            LogNotRenewed(ex.Message);
         }
     }
 
@@ -86,7 +187,16 @@ public sealed class StreamSlots(StreamCapOptions options)
         }
     }
 
-    private sealed class Slot(StreamSlots owner, Guid workspaceId, Guid? apiKeyId) : IDisposable
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stream caps are counted per instance while Valkey cannot be reached ({Reason}); this is logged once per outage.")]
+    private partial void LogCountingHere(string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A stream lease was not given back to Valkey ({Reason}); it expires by itself.")]
+    private partial void LogNotReleased(string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Stream leases were not renewed in Valkey ({Reason}); retrying at the next renewal.")]
+    private partial void LogNotRenewed(string reason);
+
+    private sealed class Slot(StreamSlots owner, Guid workspaceId, Guid? apiKeyId, string? leaseId) : IDisposable
     {
         private int released;
 
@@ -94,7 +204,11 @@ public sealed class StreamSlots(StreamCapOptions options)
         {
             if (Interlocked.Exchange(ref released, 1) == 0)
             {
-                owner.Release(workspaceId, apiKeyId);
+                owner.ReleaseHere(workspaceId, apiKeyId);
+                if (leaseId is not null)
+                {
+                    _ = owner.ReleaseSharedAsync(leaseId);
+                }
             }
         }
     }

@@ -99,6 +99,37 @@ public interface IValkeyClient
     Task<bool> PublishAsync(string channel, string message);
 
     Task<TimeSpan> PingAsync();
+
+    /// <summary>
+    /// Takes one token from the bucket at <paramref name="key"/> (shared by every instance): it holds at most
+    /// <paramref name="burst"/> tokens and gains <paramref name="perPeriod"/> every <paramref name="period"/>,
+    /// counted on the server's clock. One round trip, atomic.
+    /// </summary>
+    Task<TokenTake> TakeTokenAsync(string key, int burst, int perPeriod, TimeSpan period);
+
+    /// <summary>
+    /// Adds lease <paramref name="leaseId"/> to the live-stream leases of a workspace (<paramref name="workspaceKey"/>) and,
+    /// when <paramref name="apiKeyKey"/> is set, of an API key, unless either already holds its cap of unexpired leases.
+    /// Both keys must share a hash slot. Expired leases (of instances that died) are dropped first.
+    /// </summary>
+    Task<SlotRefusal> TryLeaseAsync(string workspaceKey, string? apiKeyKey, string leaseId, int maxPerWorkspace, int maxPerKey, TimeSpan ttl);
+
+    /// <summary>Extends held leases to <paramref name="ttl"/> from now (a lease that already expired is not brought back).</summary>
+    Task RenewLeasesAsync(IReadOnlyList<(string WorkspaceKey, string? ApiKeyKey, string LeaseId)> leases, TimeSpan ttl);
+
+    /// <summary>Gives a lease back.</summary>
+    Task ReleaseLeaseAsync(string workspaceKey, string? apiKeyKey, string leaseId);
+}
+
+/// <summary>What a shared token bucket said: a token was taken, or when the next one will be there.</summary>
+public readonly record struct TokenTake(bool Taken, TimeSpan RetryAfter);
+
+/// <summary>Which cap refused a stream.</summary>
+public enum SlotRefusal
+{
+    None,
+    Workspace,
+    Key,
 }
 
 /// <summary>Tells Valkey's own trouble (unreachable, loading, out of memory, refusing auth…) from an error of one key.</summary>

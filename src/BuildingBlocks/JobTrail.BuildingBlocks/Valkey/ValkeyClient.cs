@@ -51,6 +51,65 @@ public sealed partial class ValkeyClient : IValkeyClient, IDisposable
         return {handled, appended, ''}
         """;
 
+    // KEYS[1] the bucket (hash: t tokens, at ms); ARGV burst, tokens per period, period (ms). The server's clock
+    // counts, so instances need not agree on the time. Returns {taken 1/0, ms until a token is there}.
+    private const string TokenScript = """
+        local burst, per, period = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+        local state = redis.call('HMGET', KEYS[1], 't', 'at')
+        local tokens, at = tonumber(state[1]), tonumber(state[2])
+        if tokens == nil or at == nil then
+            tokens, at = burst, now
+        elseif now > at then
+            tokens = math.min(burst, tokens + (now - at) * per / period)
+            at = now
+        end
+        local taken, wait = 0, 0
+        if tokens >= 1 then
+            tokens = tokens - 1
+            taken = 1
+        else
+            wait = math.ceil((1 - tokens) * period / per)
+        end
+        redis.call('HSET', KEYS[1], 't', tostring(tokens), 'at', string.format('%d', at))
+        redis.call('PEXPIRE', KEYS[1], math.ceil(burst * period / per) + 1000)
+        return {taken, wait}
+        """;
+
+    // KEYS[1] a workspace's stream leases, KEYS[2] (optional) an API key's, sorted sets scored by expiry (ms);
+    // ARGV lease id, workspace cap, key cap, ttl (ms). Returns 0 leased, 1 workspace full, 2 key full.
+    private const string LeaseScript = """
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+        local ttl = tonumber(ARGV[4])
+        for i = 1, #KEYS do
+            redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+        end
+        if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+            return 1
+        end
+        if #KEYS > 1 and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+            return 2
+        end
+        for i = 1, #KEYS do
+            redis.call('ZADD', KEYS[i], now + ttl, ARGV[1])
+            redis.call('PEXPIRE', KEYS[i], ttl)
+        end
+        return 0
+        """;
+
+    // KEYS the lease sets of one lease; ARGV lease id, ttl (ms). Extends it (re-adds it if it had expired).
+    private const string RenewScript = """
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+        for i = 1, #KEYS do
+            redis.call('ZADD', KEYS[i], now + tonumber(ARGV[2]), ARGV[1])
+            redis.call('PEXPIRE', KEYS[i], ARGV[2])
+        end
+        return 0
+        """;
+
     private readonly ConnectionMultiplexer connection;
 
     // 1 from the first failed connection until one is restored: an outage is logged once when it starts
@@ -183,6 +242,41 @@ public sealed partial class ValkeyClient : IValkeyClient, IDisposable
     }
 
     public Task<TimeSpan> PingAsync() => Db.PingAsync();
+
+    public async Task<TokenTake> TakeTokenAsync(string key, int burst, int perPeriod, TimeSpan period)
+    {
+        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(
+            TokenScript, [key], [burst, perPeriod, (long)Math.Max(1, period.TotalMilliseconds)]))!;
+        return new TokenTake((int)reply[0] == 1, TimeSpan.FromMilliseconds((long)reply[1]));
+    }
+
+    public async Task<SlotRefusal> TryLeaseAsync(string workspaceKey, string? apiKeyKey, string leaseId, int maxPerWorkspace, int maxPerKey, TimeSpan ttl)
+    {
+        RedisKey[] keys = apiKeyKey is null ? [workspaceKey] : [workspaceKey, apiKeyKey];
+        var reply = (int)(await Db.ScriptEvaluateAsync(
+            LeaseScript, keys, [leaseId, maxPerWorkspace, maxPerKey, (long)Math.Max(1, ttl.TotalMilliseconds)]));
+        return reply switch
+        {
+            1 => SlotRefusal.Workspace,
+            2 => SlotRefusal.Key,
+            _ => SlotRefusal.None,
+        };
+    }
+
+    public Task RenewLeasesAsync(IReadOnlyList<(string WorkspaceKey, string? ApiKeyKey, string LeaseId)> leases, TimeSpan ttl)
+    {
+        var ms = (long)Math.Max(1, ttl.TotalMilliseconds);
+        // One script per lease: different workspaces may live on different cluster nodes; the multiplexer pipelines them.
+        return Task.WhenAll(leases.Select(lease => Db.ScriptEvaluateAsync(
+            RenewScript,
+            lease.ApiKeyKey is null ? [lease.WorkspaceKey] : [lease.WorkspaceKey, lease.ApiKeyKey],
+            [lease.LeaseId, ms])));
+    }
+
+    public Task ReleaseLeaseAsync(string workspaceKey, string? apiKeyKey, string leaseId) =>
+        apiKeyKey is null
+            ? Db.SortedSetRemoveAsync(workspaceKey, leaseId)
+            : Task.WhenAll(Db.SortedSetRemoveAsync(workspaceKey, leaseId), Db.SortedSetRemoveAsync(apiKeyKey, leaseId));
 
     public void Dispose() => connection.Dispose();
 

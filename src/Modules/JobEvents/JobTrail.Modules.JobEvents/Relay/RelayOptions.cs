@@ -21,10 +21,16 @@ internal sealed record RelayOptions
     public const string Section = "JobTrail:Relay";
 }
 
-/// <summary>Valkey key names, per job so that a cluster can spread them.</summary>
+/// <summary>
+/// Valkey key names, per job so that a cluster can spread them. The braces are a hash tag: a job's stream
+/// and channel hash to one slot, so the append script (which touches the stream and publishes on the
+/// channel) runs on one cluster node. Streams written under the earlier, untagged names
+/// (<c>jobtrail:job:&lt;id&gt;:events</c>) are no longer read: a reader that finds the new stream short
+/// backfills from PostgreSQL, so nothing is lost; the old keys expire or can be deleted.
+/// </summary>
 internal static class ValkeyKeys
 {
-    public static string Stream(Guid jobId) => $"jobtrail:job:{jobId:N}:events";
+    public static string Stream(Guid jobId) => $"jobtrail:{{job:{jobId:N}}}:events";
 
-    public static string Channel(Guid jobId) => $"jobtrail:job:{jobId:N}:live";
+    public static string Channel(Guid jobId) => $"jobtrail:{{job:{jobId:N}}}:live";
 }

@@ -80,7 +80,7 @@ internal sealed class OpenActivityStreamHandler(
                     "unknown_position"),
                 null)
             : await FeedRows.NowAsync(session, cancellationToken);
-        var slot = slots.Acquire(context.RequireWorkspace(), context.ApiKeyId, "activity stream");
+        var slot = await slots.AcquireAsync(context.RequireWorkspace(), context.ApiKeyId, "activity stream");
         return new ActivityStream(request.Filter, start, slot, mediator, options);
     }
 }

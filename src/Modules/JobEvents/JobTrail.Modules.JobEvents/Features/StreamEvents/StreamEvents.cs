@@ -55,7 +55,8 @@ internal sealed class OpenEventStreamHandler(
     {
         _ = await StreamHead.ReadAsync(session, request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
         var workspaceId = context.RequireWorkspace();
-        var slot = slots.TryAcquire(workspaceId, context.ApiKeyId, out var refusal) ?? throw refusal switch
+        var (acquired, refusal) = await slots.TryAcquireAsync(workspaceId, context.ApiKeyId);
+        var slot = acquired ?? throw refusal switch
         {
             SlotRefusal.Key => new TooManyRequestsException(
                 $"This API key already holds {slots.MaxPerKey} of this workspace's {options.MaxStreamsPerWorkspace} event streams here " +
