@@ -27,6 +27,7 @@ public static class BuildingBlocksRegistration
             .ValidateOnStart();
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<DatabaseOptions>().ServiceConnectionString).Build());
         services.AddScoped<DbSession>();
+        services.AddScoped<JoinedWrites>();
         services.AddSingleton(sp => DatabaseAvailability.From(
             sp.GetRequiredService<IConfiguration>(),
             sp.GetRequiredService<TimeProvider>(),
