@@ -27,6 +27,7 @@ public static class BuildingBlocksRegistration
             .ValidateOnStart();
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<DatabaseOptions>().ServiceConnectionString).Build());
         services.AddScoped<DbSession>();
+        services.AddScoped<JoinedWrites>();
         services.AddOptions<DatabaseAvailabilityOptions>()
             .BindConfiguration(DatabaseAvailabilityOptions.Section)
             .ValidateDataAnnotations()

@@ -23,4 +23,15 @@ public interface IActivityCapture
 
     /// <summary>Writes a refused attempt in its own short transaction (the command's has rolled back).</summary>
     Task RecordRefusalAsync(CapturedActivity activity, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// For a command whose writes another writer commits (a client emit, committed by the group writer):
+    /// the row joins that writer's transaction, so it exists exactly when the command's writes do.
+    /// </summary>
+    void RecordInJoinedTransaction(CapturedActivity activity)
+    {
+    }
+
+    /// <summary>A success that wrote nothing with its writer (an idempotent replay): recorded in a short transaction of its own.</summary>
+    Task RecordAloneAsync(CapturedActivity activity, CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -2,6 +2,7 @@ using System.Reflection;
 using FluentValidation;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Mediator;
+using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Contracts;
 using MediatR;
 
@@ -17,15 +18,22 @@ internal static class AuditTraits<TRequest>
 
 /// <summary>
 /// Innermost: after an audited command's handler succeeds, records SUCCEEDED in the same
-/// transaction, so the activity row exists exactly when the change does.
+/// transaction, so the activity row exists exactly when the change does. For a command whose writes
+/// another writer commits (<see cref="JoinedWrites"/>), the row is described before the handler runs
+/// and joins that writer's transaction.
 /// </summary>
-internal sealed class ActivityCaptureBehavior<TRequest, TResponse>(IEnumerable<IActivityCapture> captures)
+internal sealed class ActivityCaptureBehavior<TRequest, TResponse>(IEnumerable<IActivityCapture> captures, JoinedWrites joined)
     : IPipelineBehavior<TRequest, TResponse>
 {
     public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
     {
-        var response = await next();
         var audited = AuditTraits<TRequest>.Audited;
+        if (audited is not null && joined.IsActive)
+        {
+            return await HandleJoinedAsync(audited, request, next, cancellationToken);
+        }
+
+        var response = await next();
         if (audited is null)
         {
             return response;
@@ -35,6 +43,29 @@ internal sealed class ActivityCaptureBehavior<TRequest, TResponse>(IEnumerable<I
         foreach (var capture in captures)
         {
             await capture.RecordInTransactionAsync(activity, cancellationToken);
+        }
+
+        return response;
+    }
+
+    private async Task<TResponse> HandleJoinedAsync(
+        AuditedAttribute audited, TRequest request, RequestHandlerDelegate<TResponse> next, CancellationToken cancellationToken)
+    {
+        // The writer commits before the handler returns, so the row cannot depend on the response.
+        var activity = ActivityDescription.Of<TRequest, TResponse>(audited, request, default, ActivityOutcome.Succeeded, errorCode: null);
+        foreach (var capture in captures)
+        {
+            capture.RecordInJoinedTransaction(activity);
+        }
+
+        var response = await next();
+        if (!joined.Committed)
+        {
+            // Nothing was written with the writer (an idempotent replay): the success is still recorded, on its own.
+            foreach (var capture in captures)
+            {
+                await capture.RecordAloneAsync(activity, cancellationToken);
+            }
         }
 
         return response;

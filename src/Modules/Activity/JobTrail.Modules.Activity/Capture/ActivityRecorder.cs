@@ -21,6 +21,7 @@ namespace JobTrail.Modules.Activity.Capture;
 internal sealed partial class ActivityRecorder(
     IServiceProvider services,
     DbSession session,
+    JoinedWrites joined,
     RequestContext context,
     NpgsqlDataSource dataSource,
     TimeProvider clock,
@@ -56,6 +57,27 @@ internal sealed partial class ActivityRecorder(
 
         var entry = Describe(workspaceId, activity.Action, activity.EntityType, activity.EntityId, activity.Outcome,
             ActivityMetadata.FromCaptured(activity.Metadata));
+        await WriteAloneAsync(entry, activity, cancellationToken);
+    }
+
+    public void RecordInJoinedTransaction(CapturedActivity activity)
+    {
+        var entry = Describe(joined.WorkspaceId, activity.Action, activity.EntityType, activity.EntityId, activity.Outcome,
+            ActivityMetadata.FromCaptured(activity.Metadata));
+        joined.Add(() => InsertCommand(entry));
+    }
+
+    public async Task RecordAloneAsync(CapturedActivity activity, CancellationToken cancellationToken)
+    {
+        var entry = Describe(context.RequireWorkspace(), activity.Action, activity.EntityType, activity.EntityId, activity.Outcome,
+            ActivityMetadata.FromCaptured(activity.Metadata));
+        await WriteAloneAsync(entry, activity, cancellationToken);
+    }
+
+    /// <summary>One row in a short transaction of its own, under the row's workspace.</summary>
+    private async Task WriteAloneAsync(ActivityEntry entry, CapturedActivity activity, CancellationToken cancellationToken)
+    {
+        var workspaceId = entry.WorkspaceId;
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -70,7 +92,7 @@ internal sealed partial class ActivityRecorder(
         {
             // The client still gets its refusal; losing the record of it must not turn a 409 into a 500.
             // A database that cannot be reached is let through: the answer is 503, and the retry is recorded.
-            LogRefusalNotRecorded(ex, activity.Action, activity.Outcome);
+            LogNotRecorded(ex, activity.Action, activity.Outcome);
         }
     }
 
@@ -140,6 +162,6 @@ internal sealed partial class ActivityRecorder(
     [LoggerMessage(Level = LogLevel.Warning, Message = "A refused {Action} has no workspace to be recorded in.")]
     private partial void LogUnattributableRefusal(string action);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Could not record a refused {Action} ({Outcome}) in the activity log.")]
-    private partial void LogRefusalNotRecorded(Exception exception, string action, ActivityOutcome outcome);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not record a {Action} ({Outcome}) in a transaction of its own in the activity log.")]
+    private partial void LogNotRecorded(Exception exception, string action, ActivityOutcome outcome);
 }

@@ -25,12 +25,15 @@ internal sealed record GroupCommitOptions
 }
 
 /// <summary>A client append as queued: the request's workspace, what it asks for, and who waits for the answer.</summary>
-internal sealed class PendingAppend(Guid workspaceId, AppendRequest request, CancellationToken cancellationToken)
+internal sealed class PendingAppend(Guid workspaceId, AppendRequest request, JoinedWrites? joined, CancellationToken cancellationToken)
 {
     private readonly TaskCompletionSource<IReadOnlyList<EventRecord>> answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Guid WorkspaceId { get; } = workspaceId;
     public AppendRequest Request { get; } = request;
+
+    /// <summary>What the request joined to its events (its activity row), written only if its events are.</summary>
+    public JoinedWrites? Joined { get; } = joined;
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
     /// <summary>The events as committed; empty when nothing was written (missing or sealed stream, used key).</summary>
@@ -127,9 +130,19 @@ internal sealed class GroupCommitWriter(
     public int Queued => queue.Reader.Count;
 
     /// <summary>Queues an append under the request's workspace and waits until its group committed.</summary>
-    public Task<IReadOnlyList<EventRecord>> AppendAsync(Guid workspaceId, AppendRequest request, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<EventRecord>> AppendAsync(Guid workspaceId, AppendRequest request, CancellationToken cancellationToken) =>
+        AppendAsync(workspaceId, request, joined: null, cancellationToken);
+
+    /// <summary>As above, with the rows the request joined to its events (its activity row), written in the same transaction.</summary>
+    public Task<IReadOnlyList<EventRecord>> AppendAsync(
+        Guid workspaceId, AppendRequest request, JoinedWrites? joined, CancellationToken cancellationToken)
     {
-        var pending = new PendingAppend(workspaceId, request, cancellationToken);
+        if (joined is not null && joined.WorkspaceId != workspaceId)
+        {
+            throw new InvalidOperationException("A request's joined writes belong to the workspace it authenticated as.");
+        }
+
+        var pending = new PendingAppend(workspaceId, request, joined, cancellationToken);
         if (!queue.Writer.TryWrite(pending))
         {
             throw new InvalidOperationException("The event writer has stopped.");
@@ -286,6 +299,17 @@ internal sealed class GroupCommitWriter(
             await using var finish = new NpgsqlBatch(db, transaction);
             finish.BatchCommands.Add(LinksCommand(workspace, links));
             finish.BatchCommands.Add(HeadsCommand(workspace, heads));
+            // The requests' joined rows (activity), under the same workspace setting, for those whose events were written.
+            for (var i = 0; i < group.Count; i++)
+            {
+                if (results[i].Count > 0 && group[i].Joined is { } joined)
+                {
+                    foreach (var statement in joined.Statements)
+                    {
+                        finish.BatchCommands.Add(statement());
+                    }
+                }
+            }
             if (options.NotifyOtherInstances)
             {
                 finish.BatchCommands.Add(new NpgsqlBatchCommand($"select pg_notify('{EventLog.Channel}', '')"));
@@ -295,6 +319,14 @@ internal sealed class GroupCommitWriter(
         }
 
         await transaction.CommitAsync(stoppingToken);
+        for (var i = 0; i < group.Count; i++)
+        {
+            if (results[i].Count > 0)
+            {
+                group[i].Joined?.MarkCommitted();
+            }
+        }
+
         GroupSize.Record(group.Count);
         if (links.Count > 0)
         {

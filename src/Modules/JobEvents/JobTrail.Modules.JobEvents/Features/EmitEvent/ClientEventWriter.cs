@@ -25,25 +25,33 @@ internal sealed record EmittedEvents(IReadOnlyList<JobEventResponse> Events, boo
 /// under the same key is 409).
 /// </summary>
 internal sealed class ClientEventWriter(
-    EventLog store, GroupCommitWriter groupWriter, DbSession session, IMediator mediator, RequestContext context, TimeProvider clock)
+    EventLog store, GroupCommitWriter groupWriter, DbSession session, JoinedWrites joined, IMediator mediator, RequestContext context,
+    TimeProvider clock)
 {
     public async Task<EmittedEvents> EmitAsync(
         Guid jobId, IReadOnlyList<EventDraft> drafts, string? idempotencyKey, bool isBatch, CancellationToken cancellationToken)
     {
         EnsureClientTypes(drafts, isBatch);
-        await EnsureStepsBelongToJobAsync(jobId, drafts, isBatch, cancellationToken);
+        if (drafts.Any(d => d.StepId is not null))
+        {
+            await ReadAsync(() => EnsureStepsBelongToJobAsync(jobId, drafts, isBatch, cancellationToken), cancellationToken);
+        }
+
+        var workspace = joined.IsActive ? joined.WorkspaceId : session.WorkspaceId;
 
         var now = clock.UtcNowMicros();
         var events = drafts
             .Select(d => new NewEvent(Guid.CreateVersion7(), d.Type!, d.StepId, d.Payload.ToStoredJson(), d.OccurredAt is { } at ? Micros(at) : null))
             .ToList();
         var hash = idempotencyKey is null ? null : Fingerprint(drafts, isBatch);
-        // Written and committed by the group writer, under this request's workspace; answered only after that commit.
+        // Written and committed by the group writer, under this request's workspace, with what the request
+        // joined to it (its activity row); answered only after that commit.
         var stored = await groupWriter.AppendAsync(
-            session.WorkspaceId,
+            workspace,
             new AppendRequest(
                 jobId, events, CreateStream: false, Seal: false, idempotencyKey, hash, context.RequireActor(), context.CorrelationId, now,
                 Telemetry.CurrentTraceParent()),
+            joined.IsActive ? joined : null,
             cancellationToken);
         if (stored.Count > 0)
         {
@@ -53,7 +61,7 @@ internal sealed class ClientEventWriter(
 
         // Read after the group committed: a key used earlier, in this group too, is there with its events.
         // The group writer never keeps a key row of an append that wrote nothing.
-        var refusal = await store.ExplainRefusalAsync(jobId, idempotencyKey, cancellationToken);
+        var refusal = await ReadAsync(() => store.ExplainRefusalAsync(jobId, idempotencyKey, cancellationToken), cancellationToken);
         if (refusal.KeyRequestHash is not null && refusal.KeyEvents.Count > 0)
         {
             return refusal.KeyRequestHash.AsSpan().SequenceEqual(hash)
@@ -63,6 +71,28 @@ internal sealed class ClientEventWriter(
 
         throw refusal.StreamExists ? JobEventErrors.Sealed(jobId) : JobEventErrors.JobNotFound(jobId);
     }
+
+    /// <summary>An emit opens no transaction of its own: its few reads run in a short read-only session.</summary>
+    private async Task<T> ReadAsync<T>(Func<Task<T>> read, CancellationToken cancellationToken)
+    {
+        if (session.IsOpen)
+        {
+            return await read();
+        }
+
+        await session.BeginAsync(joined.WorkspaceId, readOnly: true, cancellationToken);
+        try
+        {
+            return await read();
+        }
+        finally
+        {
+            await session.EndAsync();
+        }
+    }
+
+    private async Task ReadAsync(Func<Task> read, CancellationToken cancellationToken) =>
+        await ReadAsync(async () => { await read(); return true; }, cancellationToken);
 
     private static void EnsureClientTypes(IReadOnlyList<EventDraft> drafts, bool isBatch)
     {
