@@ -42,6 +42,7 @@ internal sealed class JobEventRelay(
     ILogger<JobEventRelay> logger) : BackgroundService
 {
     private static readonly TimeSpan StatsInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan DrainedStatsInterval = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan ListenerWait = TimeSpan.FromMilliseconds(500);
     private DateTime statsTakenAt = DateTime.MinValue;
     private DateTime? activeSince;
@@ -165,7 +166,8 @@ internal sealed class JobEventRelay(
                 continue;
             }
 
-            await UpdateStatsAsync(force: false, stoppingToken);
+            // A short claim after a reported backlog: report the drain now rather than up to a second later.
+            await UpdateStatsAsync(force: relayed < options.BatchSize && state.Backlog > 0 && DateTime.UtcNow - statsTakenAt > DrainedStatsInterval, stoppingToken);
             if (relayed < options.BatchSize)
             {
                 // Sleep until a commit wakes it (this instance's writer, or another's NOTIFY), the poll
@@ -240,13 +242,9 @@ internal sealed class JobEventRelay(
         }
 
         var events = new Dictionary<Guid, EventRecord>(claimed.Count);
-        foreach (var group in claimed.GroupBy(r => r.WorkspaceId))
+        foreach (var stored in await ReadEventsAsync(connection, transaction, claimed, cancellationToken))
         {
-            var ids = group.Select(r => r.EventId).ToArray();
-            foreach (var stored in await ReadEventsAsync(connection, transaction, group.Key, ids, cancellationToken))
-            {
-                events[stored.Id] = stored;
-            }
+            events[stored.Id] = stored;
         }
 
         // One script per job, issued in outbox order on one multiplexed connection.
@@ -493,19 +491,33 @@ internal sealed class JobEventRelay(
     }
 
     /// <summary>
-    /// The claimed rows' events of one workspace, read under that workspace's row-level security
-    /// setting: the relay runs outside any request.
+    /// The claimed rows' events, each workspace's read under that workspace's row-level security
+    /// setting (the relay runs outside any request); all workspaces in one round trip.
     /// </summary>
     private static async Task<List<EventRecord>> ReadEventsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid workspaceId, Guid[] ids, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<OutboxRow> claimed, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(WorkspaceSetting.Command(workspaceId));
-        batch.BatchCommands.Add(EventRows.Command(
-            $"select {EventRows.Columns} from job_events.events where workspace_id = $1 and id = any($2)", workspaceId, ids));
+        var workspaces = 0;
+        foreach (var group in claimed.GroupBy(r => r.WorkspaceId))
+        {
+            batch.BatchCommands.Add(WorkspaceSetting.Command(group.Key));
+            batch.BatchCommands.Add(EventRows.Command(
+                $"select {EventRows.Columns} from job_events.events where workspace_id = $1 and id = any($2)", group.Key, group.Select(r => r.EventId).ToArray()));
+            workspaces++;
+        }
+
+        var events = new List<EventRecord>(claimed.Count);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken);
-        return await EventRows.ReadAllAsync(reader, cancellationToken);
+        for (var i = 0; i < workspaces; i++)
+        {
+            // Past the setting's result to the workspace's events, then on to the next setting.
+            await reader.NextResultAsync(cancellationToken);
+            events.AddRange(await EventRows.ReadAllAsync(reader, cancellationToken));
+            await reader.NextResultAsync(cancellationToken);
+        }
+
+        return events;
     }
 
     private static System.Diagnostics.Activity? RelaySpan(List<OutboxRow> rows)

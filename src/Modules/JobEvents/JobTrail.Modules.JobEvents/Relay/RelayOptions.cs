@@ -3,7 +3,7 @@ namespace JobTrail.Modules.JobEvents.Relay;
 /// <summary>Settings under <c>JobTrail:Relay</c>; every interval is a TimeSpan ("00:00:01").</summary>
 internal sealed record RelayOptions
 {
-    public int BatchSize { get; init; } = 500;
+    public int BatchSize { get; init; } = 1000;
     public int StreamMaxLength { get; init; } = 1000;
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>How often an instance looks at the live instances and takes free partitions or gives up extra ones.</summary>
