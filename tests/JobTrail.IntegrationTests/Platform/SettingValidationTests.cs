@@ -16,6 +16,8 @@ public sealed class SettingValidationTests
     [InlineData("JobTrail:RateLimit:RecordWindow", "00:00:00", "JobTrail__RateLimit__RecordWindow")]
     [InlineData("JobTrail:Relay:BatchSize", "0", "JobTrail__Relay__BatchSize")]
     [InlineData("JobTrail:Relay:MaxBackoff", "00:00:00.001", "JobTrail__Relay__MaxBackoff")]
+    [InlineData("JobTrail:Relay:Partitions", "0", "JobTrail__Relay__Partitions")]
+    [InlineData("JobTrail:Relay:Partitions", "5000", "JobTrail__Relay__Partitions")]
     [InlineData("JobTrail:Events:Stream:Heartbeat", "00:00:00", "JobTrail__Events__Stream__Heartbeat")]
     [InlineData("JobTrail:Events:Stream:MaxShareOfWorkspacePerKey", "1.5", "JobTrail__Events__Stream__MaxShareOfWorkspacePerKey")]
     [InlineData("JobTrail:RateLimit:ReplenishmentPeriod", "00:00:00", "JobTrail__RateLimit__ReplenishmentPeriod")]

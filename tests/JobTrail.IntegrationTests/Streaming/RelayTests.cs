@@ -140,26 +140,44 @@ public sealed class RelayTests(FastRelayFixture fixture) : IClassFixture<FastRel
     }
 
     [Fact]
-    public async Task Of_two_relay_instances_on_one_database_only_one_relays()
+    public async Task Two_relay_instances_on_one_database_split_the_partitions_and_each_relays_its_own_jobs()
     {
         var first = fixture.App.Services.GetRequiredService<RelayState>();
         await Eventually.TrueAsync(() => first.IsActive, Deadline, "the fixture's relay to become active");
-        var second = new JobTrailApp(fixture.App.Database, bootstrapKey: null, new Dictionary<string, string?>
-        {
-            ["JobTrail:Relay:PollInterval"] = "00:00:00.200",
-            ["JobTrail:Relay:StandbyPollInterval"] = "00:00:00.200",
-        });
+        var second = fixture.StartAnotherInstance();
         try
         {
             var secondState = second.Services.GetRequiredService<RelayState>();
-            var client = fixture.Client();
-            var jobId = (await client.CreateJobAsync()).Id();
-            (await client.EmitBatchAsync(jobId, Enumerable.Range(0, 20).Select(_ => (object)new { type = "step.output" }))).EnsureStatus(201);
-            await Eventually.GetAsync(() => valkey.ReadAfterAsync(ValkeyKeys.Stream(jobId), 0, 100), s => s.Count == 21, Deadline, "21 events in the stream");
+            var all = Enumerable.Range(0, 16).ToArray();
+            await Eventually.TrueAsync(
+                () => first.Partitions.Count > 0 && secondState.Partitions.Count > 0 && first.Partitions.Concat(secondState.Partitions).Order().SequenceEqual(all),
+                Deadline, "the 16 partitions to be split between both instances");
+            Assert.Empty(first.Partitions.Intersect(secondState.Partitions));
 
-            Assert.True(first.IsActive);
-            Assert.False(secondState.IsActive);
-            Assert.Equal(0, secondState.Relayed);
+            var client = fixture.Client();
+            var jobs = new List<Guid>();
+            for (var i = 0; i < 12; i++)
+            {
+                var jobId = (await client.CreateJobAsync()).Id();
+                jobs.Add(jobId);
+                (await client.EmitBatchAsync(jobId, Enumerable.Range(0, 20).Select(_ => (object)new { type = "step.output" }))).EnsureStatus(201);
+            }
+
+            foreach (var jobId in jobs)
+            {
+                var stream = await Eventually.GetAsync(() => valkey.ReadAfterAsync(ValkeyKeys.Stream(jobId), 0, 100), s => s.Count == 21, Deadline, "21 events in the stream");
+                Assert.Equal(Enumerable.Range(1, 21).Select(i => (long)i), stream.Select(e => e.Seq));
+            }
+
+            // The second instance relayed the jobs of its partitions (they never left them during the test).
+            var ofSecond = 0;
+            foreach (var jobId in jobs)
+            {
+                var partition = await fixture.ScalarAsOwnerAsync<int>($"select job_events.relay_partition('{jobId}', 16)");
+                ofSecond += secondState.Partitions.Contains(partition) ? 1 : 0;
+            }
+
+            Assert.True(ofSecond == 0 || secondState.Relayed >= ofSecond * 21, $"the second instance relayed {secondState.Relayed} events of {ofSecond} jobs in its partitions");
         }
         finally
         {

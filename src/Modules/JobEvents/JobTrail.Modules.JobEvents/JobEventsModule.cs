@@ -41,6 +41,7 @@ public static class JobEventsModule
             .Validate(o => o.MaxBackoff >= o.MinBackoff, "JobTrail__Relay__MaxBackoff must be at least JobTrail__Relay__MinBackoff.")
             .Validate(o => o.TerminalStreamTtl > TimeSpan.Zero, "JobTrail__Relay__TerminalStreamTtl must be positive.")
             .Validate(o => o.MaxAttempts >= 1, "JobTrail__Relay__MaxAttempts must be at least 1.")
+            .Validate(o => o.Partitions is >= 1 and <= 4096, "JobTrail__Relay__Partitions must be between 1 and 4096.")
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<RelayOptions>>().Value);
         services.AddSingleton<RelayState>();

@@ -19,9 +19,11 @@ namespace JobTrail.Modules.JobEvents.Relay;
 /// <summary>
 /// Moves committed events from the outbox to Valkey: each job's stream (XADD, capped near 1000) and
 /// its live channel (PUBLISH), signed (<see cref="DeliveryIntegrity"/>), in one script per job and
-/// batch. One instance is active (an advisory lock); it wakes when this instance's group writer commits or
+/// batch. The outbox is sharded by job into <see cref="RelayOptions.Partitions"/> partitions, each relayed
+/// by the one live instance that holds its advisory lock (<see cref="RelayPartitions"/>: every instance
+/// takes its fair share and gives up the rest). It wakes when this instance's group writer commits or
 /// another instance NOTIFYs, and polls as a fallback. A
-/// batch is claimed FOR UPDATE, sent in outbox order (per job that is seq order), then deleted and
+/// batch of its partitions' rows is claimed FOR UPDATE, sent in outbox order (per job that is seq order), then deleted and
 /// committed. If anything fails before the commit the rows stay and are sent again; the script skips
 /// ids the stream already has, so a re-send neither duplicates the stream nor republishes. While
 /// Valkey is down the relay backs off and the outbox keeps everything; a row that fails for a reason
@@ -39,8 +41,8 @@ internal sealed class JobEventRelay(
     IServiceProvider services,
     ILogger<JobEventRelay> logger) : BackgroundService
 {
-    private const long LockKey = 0x4A_54_52_45_4C; // "JTREL"
     private static readonly TimeSpan StatsInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan DrainedStatsInterval = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan ListenerWait = TimeSpan.FromMilliseconds(500);
     private DateTime statsTakenAt = DateTime.MinValue;
     private DateTime? activeSince;
@@ -93,46 +95,63 @@ internal sealed class JobEventRelay(
 
     private async Task RunWhileActiveAsync(CancellationToken stoppingToken)
     {
-        // A connection of its own, never pooled: it holds the session advisory lock, and closing it
-        // (on any error) must end the session so that the lock is released at once.
+        // A connection of its own, never pooled: it holds the session advisory locks (membership and
+        // partitions), and closing it (on any error) must end the session so that they are released at once.
         var unpooled = new NpgsqlConnectionStringBuilder(database.ServiceConnectionString) { Pooling = false };
         await using var control = new NpgsqlConnection(unpooled.ConnectionString);
         await control.OpenAsync(stoppingToken);
         state.DatabaseUnreachableSince = null;
         availability.ReportReachable("the event relay");
-        while (!await TryLockAsync(control, stoppingToken))
-        {
-            state.IsActive = false;
-            // A standby's readiness reports the outbox too (parked rows make every instance Degraded).
-            await UpdateStatsAsync(force: false, stoppingToken);
-            await DelayAsync(options.StandbyPollInterval, stoppingToken);
-        }
-
-        state.IsActive = true;
+        var partitions = new RelayPartitions(control, options.Partitions, logger);
+        await partitions.JoinAsync(stoppingToken);
         activeSince = DateTime.UtcNow;
-        logger.LogInformation("Event relay is active");
         using var listening = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var listener = ListenAsync(listening.Token);
         try
         {
-            await RelayWhileActiveAsync(control, stoppingToken);
+            await RelayWhileConnectedAsync(control, partitions, stoppingToken);
         }
         finally
         {
+            state.IsActive = false;
+            state.Partitions = [];
             await listening.CancelAsync();
             await listener;
         }
     }
 
-    private async Task RelayWhileActiveAsync(NpgsqlConnection control, CancellationToken stoppingToken)
+    private async Task RelayWhileConnectedAsync(NpgsqlConnection control, RelayPartitions partitions, CancellationToken stoppingToken)
     {
         var backoff = options.MinBackoff;
+        var rebalanceDue = DateTime.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
+            if (DateTime.UtcNow >= rebalanceDue)
+            {
+                // Between batches only: a partition is given up after its last batch committed.
+                await partitions.RebalanceAsync(stoppingToken);
+                rebalanceDue = DateTime.UtcNow + options.StandbyPollInterval;
+                if (partitions.Conflict is { } conflict)
+                {
+                    state.RecordError(conflict);
+                }
+
+                state.Partitions = partitions.Held;
+                state.IsActive = partitions.Held.Count > 0;
+            }
+
+            if (partitions.Held.Count == 0)
+            {
+                // Another instance relays every partition; readiness still reports the outbox.
+                await UpdateStatsAsync(force: false, stoppingToken);
+                await DelayAsync(Until(rebalanceDue), stoppingToken);
+                continue;
+            }
+
             int relayed;
             try
             {
-                relayed = await RelayBatchAsync(control, stoppingToken);
+                relayed = await RelayBatchAsync(control, partitions.Held, stoppingToken);
                 backoff = options.MinBackoff;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException or ValkeyUnavailableException || ex.InnerException is RedisException)
@@ -147,13 +166,22 @@ internal sealed class JobEventRelay(
                 continue;
             }
 
-            await UpdateStatsAsync(force: false, stoppingToken);
+            // A short claim after a reported backlog: report the drain now rather than up to a second later.
+            await UpdateStatsAsync(force: relayed < options.BatchSize && state.Backlog > 0 && DateTime.UtcNow - statsTakenAt > DrainedStatsInterval, stoppingToken);
             if (relayed < options.BatchSize)
             {
-                // Sleep until a commit wakes it (this instance's writer, or another's NOTIFY), or the poll interval passes.
-                await wakeup.WaitAsync(options.PollInterval, stoppingToken);
+                // Sleep until a commit wakes it (this instance's writer, or another's NOTIFY), the poll
+                // interval passes, or it is time to look at the partitions again.
+                var wait = Until(rebalanceDue);
+                await wakeup.WaitAsync(wait < options.PollInterval ? wait : options.PollInterval, stoppingToken);
             }
         }
+    }
+
+    private static TimeSpan Until(DateTime due)
+    {
+        var left = due - DateTime.UtcNow;
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
     /// <summary>
@@ -203,10 +231,10 @@ internal sealed class JobEventRelay(
     /// it is parked. The job's later rows wait behind it (the claim skips them); every other job's rows
     /// are delivered and deleted as usual. Returns how many rows it claimed.
     /// </summary>
-    internal async Task<int> RelayBatchAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    internal async Task<int> RelayBatchAsync(NpgsqlConnection connection, IReadOnlyList<int> partitions, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var claimed = await ClaimAsync(connection, transaction, cancellationToken);
+        var claimed = await ClaimAsync(connection, transaction, partitions, cancellationToken);
         if (claimed.Count == 0)
         {
             await transaction.CommitAsync(cancellationToken);
@@ -214,13 +242,9 @@ internal sealed class JobEventRelay(
         }
 
         var events = new Dictionary<Guid, EventRecord>(claimed.Count);
-        foreach (var group in claimed.GroupBy(r => r.WorkspaceId))
+        foreach (var stored in await ReadEventsAsync(connection, transaction, claimed, cancellationToken))
         {
-            var ids = group.Select(r => r.EventId).ToArray();
-            foreach (var stored in await ReadEventsAsync(connection, transaction, group.Key, ids, cancellationToken))
-            {
-                events[stored.Id] = stored;
-            }
+            events[stored.Id] = stored;
         }
 
         // One script per job, issued in outbox order on one multiplexed connection.
@@ -376,16 +400,21 @@ internal sealed class JobEventRelay(
     }
 
     /// <summary>
-    /// The oldest rows the relay may send now, in outbox order: not parked, and of a job that has no
-    /// parked row and no row waiting for its retry, so that no row overtakes an earlier one of its job.
+    /// The oldest rows the relay may send now, in outbox order, of the partitions this instance holds:
+    /// not parked, and of a job that has no parked row and no row waiting for its retry, so that no
+    /// row overtakes an earlier one of its job. A job's rows are all in one partition, so they are
+    /// claimed by one instance at a time, still in outbox (= seq) order.
     /// </summary>
-    private async Task<List<OutboxRow>> ClaimAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    private async Task<List<OutboxRow>> ClaimAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<int> partitions, CancellationToken cancellationToken)
     {
+        var all = partitions.Count >= options.Partitions;
         await using var command = new NpgsqlCommand(
-            """
+            $"""
             select o.id, o.event_id, o.workspace_id, o.job_id, o.seq, o.trace_parent
             from job_events.outbox o
             where o.parked_at is null
+              {(all ? string.Empty : "and job_events.relay_partition(o.job_id, $2) = any($3)")}
               and not exists (
                   select from job_events.outbox b
                   where b.job_id = o.job_id
@@ -396,6 +425,12 @@ internal sealed class JobEventRelay(
             """,
             connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = options.BatchSize });
+        if (!all)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = options.Partitions });
+            command.Parameters.Add(new NpgsqlParameter { Value = partitions.ToArray() });
+        }
+
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<OutboxRow>();
         while (await reader.ReadAsync(cancellationToken))
@@ -439,12 +474,6 @@ internal sealed class JobEventRelay(
         state.Held = reader.GetInt64(3);
     }
 
-    private static async Task<bool> TryLockAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand($"select pg_try_advisory_lock({LockKey})", connection);
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
     private void Remember(Exception ex) => state.RecordError(ex.Message);
 
     private TimeSpan Next(TimeSpan backoff) => TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, options.MaxBackoff.Ticks));
@@ -462,19 +491,33 @@ internal sealed class JobEventRelay(
     }
 
     /// <summary>
-    /// The claimed rows' events of one workspace, read under that workspace's row-level security
-    /// setting: the relay runs outside any request.
+    /// The claimed rows' events, each workspace's read under that workspace's row-level security
+    /// setting (the relay runs outside any request); all workspaces in one round trip.
     /// </summary>
     private static async Task<List<EventRecord>> ReadEventsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid workspaceId, Guid[] ids, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<OutboxRow> claimed, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(WorkspaceSetting.Command(workspaceId));
-        batch.BatchCommands.Add(EventRows.Command(
-            $"select {EventRows.Columns} from job_events.events where workspace_id = $1 and id = any($2)", workspaceId, ids));
+        var workspaces = 0;
+        foreach (var group in claimed.GroupBy(r => r.WorkspaceId))
+        {
+            batch.BatchCommands.Add(WorkspaceSetting.Command(group.Key));
+            batch.BatchCommands.Add(EventRows.Command(
+                $"select {EventRows.Columns} from job_events.events where workspace_id = $1 and id = any($2)", group.Key, group.Select(r => r.EventId).ToArray()));
+            workspaces++;
+        }
+
+        var events = new List<EventRecord>(claimed.Count);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken);
-        return await EventRows.ReadAllAsync(reader, cancellationToken);
+        for (var i = 0; i < workspaces; i++)
+        {
+            // Past the setting's result to the workspace's events, then on to the next setting.
+            await reader.NextResultAsync(cancellationToken);
+            events.AddRange(await EventRows.ReadAllAsync(reader, cancellationToken));
+            await reader.NextResultAsync(cancellationToken);
+        }
+
+        return events;
     }
 
     private static System.Diagnostics.Activity? RelaySpan(List<OutboxRow> rows)

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace JobTrail.Modules.JobEvents.Relay;
 
 /// <summary>
-/// Readiness details of the relay: whether this instance is the active one, the outbox backlog and
+/// Readiness details of the relay: whether this instance relays any partition and how many, the outbox backlog and
 /// the age of its oldest row, parked and held rows, and the last error until a batch succeeds. A
 /// backlog never makes the service unready: events are safe in PostgreSQL. Parked rows make it
 /// Degraded (still ready) until an operator re-drives them;
@@ -16,6 +16,8 @@ internal sealed class RelayHealthCheck(RelayState state) : IHealthCheck
         var data = new Dictionary<string, object>
         {
             ["active"] = state.IsActive,
+            ["partitions"] = state.Partitions.Count,
+            ["partitionIds"] = state.Partitions.ToArray(),
             ["backlog"] = state.Backlog,
             ["lagSeconds"] = Math.Round(state.OldestAge.TotalSeconds, 3),
             ["relayed"] = state.Relayed,
@@ -34,7 +36,9 @@ internal sealed class RelayHealthCheck(RelayState state) : IHealthCheck
                 $"The relay cannot reach PostgreSQL (since {since:O}); committed events wait in the outbox.", data: data));
         }
 
-        var description = state.IsActive ? "This instance relays the outbox." : "Another instance relays the outbox (or this one is starting).";
+        var description = state.IsActive
+            ? $"This instance relays {state.Partitions.Count} partition(s) of the outbox."
+            : "Other instances relay the outbox (or this one is starting).";
         if (state.Parked > 0)
         {
             return Task.FromResult(HealthCheckResult.Degraded(

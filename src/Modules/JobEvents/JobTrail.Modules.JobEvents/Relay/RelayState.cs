@@ -16,9 +16,14 @@ internal sealed class RelayState
         Meter.CreateObservableGauge("jobtrail.relay.lag", () => OldestAge.TotalSeconds, unit: "s", description: "Age of the oldest outbox row");
         Meter.CreateObservableGauge("jobtrail.relay.parked", () => Parked, description: "Outbox rows parked after failing MaxAttempts times");
         Meter.CreateObservableGauge("jobtrail.relay.held", () => Held, description: "Outbox rows held behind a parked row of their job");
+        Meter.CreateObservableGauge("jobtrail.relay.partitions", () => Partitions.Count, description: "Outbox partitions this instance relays");
     }
 
+    /// <summary>Whether this instance relays at least one partition of the outbox.</summary>
     public bool IsActive { get; set; }
+
+    /// <summary>The outbox partitions this instance relays now, ascending.</summary>
+    public IReadOnlyList<int> Partitions { get; set; } = [];
 
     /// <summary>Rows the relay may claim now or after a retry delay (parked and held rows are not counted).</summary>
     public long Backlog { get; set; }
