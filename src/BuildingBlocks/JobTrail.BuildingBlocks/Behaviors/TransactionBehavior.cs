@@ -22,7 +22,7 @@ public sealed class TransactionBehavior<TRequest, TResponse>(DbSession session, 
         }
 
         var workspace = request is ITargetsWorkspace targeted ? targeted.TargetWorkspaceId : context.RequireWorkspace();
-        await session.BeginAsync(workspace, readOnly: !isCommand, cancellationToken);
+        await session.BeginAsync(workspace, readOnly: !isCommand, preferReplica: RequestTraits<TRequest>.ReadsFromReplica, cancellationToken);
         try
         {
             var response = await next();
