@@ -60,3 +60,37 @@ internal sealed class ValkeyReadinessCheck(JobTrail.BuildingBlocks.Valkey.IValke
         }
     }
 }
+
+/// <summary>
+/// The read replica, when configured: down is Degraded, not unready (list and audit queries read from
+/// the primary meanwhile). Reports how far replay lags behind the last transaction it received.
+/// </summary>
+internal sealed class ReplicaReadinessCheck(ReadReplica replica) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (replica.DataSource is null)
+        {
+            return HealthCheckResult.Healthy("No read replica is configured: every read goes to the primary.");
+        }
+
+        try
+        {
+            await using var command = replica.DataSource.CreateCommand(
+                "select pg_is_in_recovery(), coalesce(extract(epoch from now() - pg_last_xact_replay_timestamp()), 0)::float8");
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var data = new Dictionary<string, object> { ["inRecovery"] = reader.GetBoolean(0), ["replayLagSeconds"] = Math.Round(reader.GetDouble(1), 3) };
+            replica.ReportReachable();
+            return HealthCheckResult.Healthy("The read replica answers; list and audit queries read from it.", data);
+        }
+        catch (Exception ex) when (replica.ReportFailure(ex))
+        {
+            return HealthCheckResult.Degraded($"The read replica is not reachable (since {replica.DownSince:O}): list and audit queries read from the primary.");
+        }
+        catch (PostgresException ex)
+        {
+            return HealthCheckResult.Degraded($"The read replica refused the readiness query ({ex.SqlState}).", ex);
+        }
+    }
+}

@@ -39,7 +39,8 @@ builder.Services.AddAuthorizationBuilder()
 builder.Services.AddOpenApi(OpenApiDescription.Configure);
 builder.Services.AddHealthChecks()
     .AddCheck<PostgresReadinessCheck>("postgres", tags: ["ready"])
-    .AddCheck<ValkeyReadinessCheck>("valkey", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
+    .AddCheck<ValkeyReadinessCheck>("valkey", failureStatus: HealthStatus.Degraded, tags: ["ready"])
+    .AddCheck<ReplicaReadinessCheck>("postgres_replica", failureStatus: HealthStatus.Degraded, tags: ["ready"]);
 builder.Services.AddJobTrailRateLimiting();
 builder.Services.AddJobTrailEdgeOptions();
 builder.AddJobTrailObservability();

@@ -26,6 +26,7 @@ public static class BuildingBlocksRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton(sp => new NpgsqlDataSourceBuilder(sp.GetRequiredService<DatabaseOptions>().ServiceConnectionString).Build());
+        services.AddSingleton<ReadReplica>();
         services.AddScoped<DbSession>();
         services.AddScoped<JoinedWrites>();
         services.AddOptions<DatabaseAvailabilityOptions>()

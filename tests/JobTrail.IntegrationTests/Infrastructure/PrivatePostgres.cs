@@ -21,8 +21,19 @@ public sealed class PrivatePostgres : IAsyncDisposable
     private readonly string bin = FindBinaries();
     private readonly bool asRoot = Environment.IsPrivilegedProcess;
     private bool initialised;
+    private PrivatePostgres? primary;
 
     public int Port { get; } = FreePort();
+
+    /// <summary>Configures the cluster to stream its WAL to standbys (<c>wal_level = replica</c>); set before the first start.</summary>
+    public bool ForReplication { get; init; }
+
+    /// <summary>
+    /// A hot standby of <paramref name="source"/> (which must run, made <see cref="ForReplication"/>):
+    /// <c>pg_basebackup -R</c> on its first start, then streaming replication over the source's socket.
+    /// Roles, database and schema are the source's, replicated.
+    /// </summary>
+    public static PrivatePostgres StandbyOf(PrivatePostgres source) => new() { primary = source };
 
     /// <summary>
     /// The service role. A short connect timeout: a stopped server refuses at once on loopback, but a
@@ -43,15 +54,36 @@ public sealed class PrivatePostgres : IAsyncDisposable
     {
         if (!initialised)
         {
-            await InitialiseAsync();
+            await (primary is null ? InitialiseAsync() : BaseBackupAsync(primary));
         }
 
         await PgCtlAsync("start", "-l", LogFile, "-w", "-t", "60");
         if (!initialised)
         {
-            await CreateRolesAsync();
+            if (primary is null)
+            {
+                await CreateRolesAsync();
+            }
+
             initialised = true;
         }
+    }
+
+    /// <summary>Runs one statement as the superuser over the cluster's socket (e.g. <c>select pg_wal_replay_pause()</c>).</summary>
+    public async Task<object?> SuperuserScalarAsync(string sql)
+    {
+        var superuser = new NpgsqlConnectionStringBuilder
+        {
+            Host = SocketDirectory,
+            Port = Port,
+            Database = "jobtrail",
+            Username = Superuser,
+            Pooling = false,
+        };
+        await using var connection = new NpgsqlConnection(superuser.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
     }
 
     /// <summary><c>pg_ctl stop -m fast</c>: every session is ended, as in an operator's restart or a failover.</summary>
@@ -131,6 +163,37 @@ public sealed class PrivatePostgres : IAsyncDisposable
             fsync = off
             synchronous_commit = off
             full_page_writes = off
+
+            """));
+        if (ForReplication)
+        {
+            await File.AppendAllTextAsync(Path.Combine(DataDirectory, "postgresql.conf"), """
+
+                wal_level = replica
+                max_wal_senders = 4
+                hot_standby = on
+
+                """);
+        }
+    }
+
+    /// <summary>Copies the running source with <c>pg_basebackup -R</c> (standby.signal, primary_conninfo) and gives the copy its own port.</summary>
+    private async Task BaseBackupAsync(PrivatePostgres source)
+    {
+        Directory.CreateDirectory(SocketDirectory);
+        if (asRoot)
+        {
+            await RunAsync("chown", "-R", $"{Superuser}:", root);
+        }
+
+        await AsServerUserAsync(Path.Combine(bin, "pg_basebackup"), "-h", source.SocketDirectory, "-p",
+            source.Port.ToString(CultureInfo.InvariantCulture), "-U", Superuser, "-D", DataDirectory, "-R", "-X", "stream", "-c", "fast", "-w", "--no-sync");
+        // Later lines win: the copied configuration still names the source's port and socket.
+        await File.AppendAllTextAsync(Path.Combine(DataDirectory, "postgresql.conf"), string.Create(CultureInfo.InvariantCulture, $"""
+
+            port = {Port}
+            unix_socket_directories = '{SocketDirectory}'
+            hot_standby = on
 
             """));
     }

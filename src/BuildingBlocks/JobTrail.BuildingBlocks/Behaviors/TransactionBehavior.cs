@@ -30,7 +30,7 @@ public sealed class TransactionBehavior<TRequest, TResponse>(DbSession session, 
             return await next();
         }
 
-        await session.BeginAsync(workspace, readOnly: !isCommand, cancellationToken);
+        await session.BeginAsync(workspace, readOnly: !isCommand, preferReplica: RequestTraits<TRequest>.ReadsFromReplica, cancellationToken);
         try
         {
             var response = await next();

@@ -7,7 +7,7 @@ namespace JobTrail.BuildingBlocks.Persistence;
 /// The one connection and transaction of a command or query, shared by every module DbContext
 /// it touches. The first statement pins the workspace for row-level security.
 /// </summary>
-public sealed class DbSession(NpgsqlDataSource dataSource) : IAsyncDisposable
+public sealed class DbSession(NpgsqlDataSource dataSource, ReadReplica replica) : IAsyncDisposable
 {
     private NpgsqlConnection? connection;
     private NpgsqlTransaction? transaction;
@@ -20,20 +20,52 @@ public sealed class DbSession(NpgsqlDataSource dataSource) : IAsyncDisposable
 
     public Guid WorkspaceId { get; private set; }
 
+    /// <summary>True when this session reads from the replica (a read-only query that asked for it and found it up).</summary>
+    public bool ReadsFromReplica { get; private set; }
+
     public NpgsqlConnection Connection =>
         connection ?? throw new InvalidOperationException("No database session is open: send the request through the mediator.");
 
     public NpgsqlTransaction Transaction =>
         transaction ?? throw new InvalidOperationException("No database session is open: send the request through the mediator.");
 
-    public async Task BeginAsync(Guid workspaceId, bool readOnly, CancellationToken cancellationToken)
+    public Task BeginAsync(Guid workspaceId, bool readOnly, CancellationToken cancellationToken) =>
+        BeginAsync(workspaceId, readOnly, preferReplica: false, cancellationToken);
+
+    /// <summary>
+    /// The one place the data source is chosen: a read-only session that prefers the replica opens
+    /// there when one is configured and answers, and on the primary otherwise.
+    /// </summary>
+    public async Task BeginAsync(Guid workspaceId, bool readOnly, bool preferReplica, CancellationToken cancellationToken)
     {
         if (IsOpen)
         {
             throw new InvalidOperationException("A database session is already open in this scope.");
         }
 
-        connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (readOnly && preferReplica && await replica.TryOpenAsync(cancellationToken) is { } standby)
+        {
+            try
+            {
+                ReadsFromReplica = true;
+                await OpenOnAsync(standby, workspaceId, readOnly, cancellationToken);
+                replica.ReportReachable();
+                return;
+            }
+            catch (Exception ex) when (replica.ReportFailure(ex))
+            {
+                // A pooled connection to a replica that went away fails on first use: read from the primary.
+                await EndAsync();
+            }
+        }
+
+        ReadsFromReplica = false;
+        await OpenOnAsync(await dataSource.OpenConnectionAsync(cancellationToken), workspaceId, readOnly, cancellationToken);
+    }
+
+    private async Task OpenOnAsync(NpgsqlConnection opened, Guid workspaceId, bool readOnly, CancellationToken cancellationToken)
+    {
+        connection = opened;
         transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
         committed = false;
         WorkspaceId = workspaceId;

@@ -4,6 +4,7 @@ using JobTrail.Modules.JobEvents.Features;
 using JobTrail.Modules.JobEvents.Features.VerifyEventChain;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
+using JobTrail.Modules.JobEvents.Retention;
 using JobTrail.Modules.JobEvents.Delivery;
 using JobTrail.Modules.JobEvents.Features.StreamEvents;
 using Microsoft.Extensions.Configuration;
@@ -31,6 +32,15 @@ public static class JobEventsModule
         services.AddSingleton<RelayWakeup>();
         services.AddSingleton<GroupCommitWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<GroupCommitWriter>());
+        services.AddOptions<EventRetentionOptions>()
+            .BindConfiguration(EventRetentionOptions.Section)
+            .Validate(o => o.RetentionDays is null or >= 1, "JobTrail__Events__RetentionDays must be at least 1 (leave it unset to keep events for ever).")
+            .Validate(o => o.PartitionsAhead is >= 1 and <= 24, "JobTrail__Events__PartitionsAhead must be between 1 and 24.")
+            .Validate(o => o.PartitionMaintenanceInterval >= TimeSpan.FromSeconds(1), "JobTrail__Events__PartitionMaintenanceInterval must be at least one second.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<EventRetentionOptions>>().Value);
+        services.AddSingleton<EventPartitionMaintenance>();
+        services.AddHostedService<EventPartitionJob>();
         services.AddOptions<RelayOptions>()
             .BindConfiguration(RelayOptions.Section)
             .Validate(o => o.BatchSize >= 1, "JobTrail__Relay__BatchSize must be at least 1.")

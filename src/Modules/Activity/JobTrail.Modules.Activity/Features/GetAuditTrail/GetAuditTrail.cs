@@ -13,6 +13,7 @@ internal sealed record AuditTrailCursor(long After);
 
 /// <summary>Everything recorded about one entity, oldest first: successes and refused attempts alike.</summary>
 [RequiresScope(Scopes.ActivityRead)]
+[ReadsFromReplica]
 internal sealed record GetAuditTrailQuery(string EntityType, string EntityId, int? Limit, string? Cursor) : IQuery<Page<ActivityResponse>>;
 
 internal sealed class GetAuditTrailValidator : AbstractValidator<GetAuditTrailQuery>

@@ -17,6 +17,7 @@ internal sealed record ActivityListCursor(long Before);
 /// inclusive and <see cref="To"/> exclusive.
 /// </summary>
 [RequiresScope(Scopes.ActivityRead)]
+[ReadsFromReplica]
 internal sealed record ListActivitiesQuery(
     string? ActorId,
     string? Action,

@@ -21,6 +21,7 @@ internal sealed record EventCursor(long Seq);
 /// occurred in [from, to). Keyset-paged on seq.
 /// </summary>
 [RequiresScope(Scopes.EventsRead)]
+[ReadsFromReplica]
 internal sealed record ListEventsForJobQuery(
     Guid JobId, string? Types, long? AfterSeq, DateTimeOffset? From, DateTimeOffset? To, int? Limit, string? Cursor)
     : IQuery<Page<JobEventResponse>>

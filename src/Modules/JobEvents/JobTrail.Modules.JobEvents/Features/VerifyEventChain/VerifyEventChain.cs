@@ -1,3 +1,4 @@
+using System.Globalization;
 using FluentValidation;
 using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Mediator;
@@ -34,7 +35,7 @@ internal sealed class VerifyEventChainHandler(EventChainReader chain, IntegrityK
         // Stops at the first fault, so a forged seq far beyond the head costs one page, not billions.
         for (var after = 0L; after < extent.MaxSeq && !verifier.Failed; after += PageSize)
         {
-            foreach (var entry in await chain.ReadAsync(request.JobId, after, after + PageSize, cancellationToken))
+            foreach (var entry in await chain.ReadAsync(request.JobId, after, after + PageSize, extent.ExpiredBelowSeq, cancellationToken))
             {
                 if (!verifier.Add(entry))
                 {
@@ -43,6 +44,15 @@ internal sealed class VerifyEventChainHandler(EventChainReader chain, IntegrityK
             }
         }
 
-        return verifier.Finish(extent.HeadSeq);
+        var result = verifier.Finish(extent.HeadSeq);
+        var expiredUpTo = Math.Min(extent.ExpiredBelowSeq - 1, extent.HeadSeq);
+        // Valid, but not every event could be compared with its link: say which were gone and why.
+        return result.Valid && expiredUpTo >= 1
+            ? result with
+            {
+                Detail = string.Create(CultureInfo.InvariantCulture,
+                    $"The events at seq 1 to {expiredUpTo} were removed by retention (recorded before {extent.DroppedBefore:O}); their links still verify, the events themselves could not be compared."),
+            }
+            : result;
     }
 }

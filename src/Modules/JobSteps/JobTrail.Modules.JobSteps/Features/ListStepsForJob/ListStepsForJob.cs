@@ -12,6 +12,7 @@ internal sealed record StepCursor(int Ordinal);
 
 /// <summary>A job's steps in ordinal order.</summary>
 [RequiresScope(Scopes.JobsRead)]
+[ReadsFromReplica]
 internal sealed record ListStepsForJobQuery(Guid JobId, int? Limit, string? Cursor) : IQuery<Page<StepResponse>>;
 
 internal sealed class ListStepsForJobValidator : AbstractValidator<ListStepsForJobQuery>

@@ -14,6 +14,7 @@ internal sealed record JobCursor(Guid Id);
 
 /// <summary>Newest first, optionally narrowed by status and type.</summary>
 [RequiresScope(Scopes.JobsRead)]
+[ReadsFromReplica]
 internal sealed record ListJobsQuery(string? Status, string? Type, int? Limit, string? Cursor) : IQuery<Page<JobResponse>>;
 
 internal sealed class ListJobsValidator : AbstractValidator<ListJobsQuery>
