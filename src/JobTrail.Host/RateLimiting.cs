@@ -299,7 +299,8 @@ internal sealed partial class SharedBucketHealth(ILogger<SharedBucketHealth> log
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Rate limits are counted per instance while Valkey cannot be reached ({Reason}); this is logged once per outage.")]
+    // Not a warning: the outage has one warning already, ValkeyClient's, which names this fallback.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rate limits are counted per instance while Valkey cannot be reached ({Reason}); this is logged once per outage.")]
     private partial void LogFallback(string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rate limits are shared through Valkey again.")]

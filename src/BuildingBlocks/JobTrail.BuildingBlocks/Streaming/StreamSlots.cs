@@ -187,7 +187,8 @@ public sealed partial class StreamSlots : IDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stream caps are counted per instance while Valkey cannot be reached ({Reason}); this is logged once per outage.")]
+    // Not a warning: the outage has one warning already, ValkeyClient's, which names this fallback.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stream caps are counted per instance while Valkey cannot be reached ({Reason}); this is logged once per outage.")]
     private partial void LogCountingHere(string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "A stream lease was not given back to Valkey ({Reason}); it expires by itself.")]

@@ -124,7 +124,7 @@ public sealed partial class ValkeyClient : IValkeyClient, IDisposable
             if (Interlocked.Exchange(ref down, 1) == 0)
             {
                 logger.LogWarning(
-                    "Valkey cannot be reached ({Failure}): recent events and stream backfills are read from PostgreSQL and the outbox keeps new events until it is back; this is logged once per outage",
+                    "Valkey cannot be reached ({Failure}): recent events and stream backfills are read from PostgreSQL, the outbox keeps new events until it is back, and rate limits and stream caps are counted per instance meanwhile; this is logged once per outage",
                     e.FailureType);
             }
         };
