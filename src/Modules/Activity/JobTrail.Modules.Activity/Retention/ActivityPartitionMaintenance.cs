@@ -21,9 +21,6 @@ internal sealed record PartitionMaintenanceResult(IReadOnlyList<string> Created,
 /// </summary>
 internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions database, ActivityOptions options, ILogger<ActivityPartitionMaintenance> logger)
 {
-    // Creating or dropping a partition locks the parent table; rather than queue behind a long
-    // reader (and make every insert queue behind us), give up and try again on the next run.
-    private const string LockTimeout = "set local lock_timeout = '5s'";
     private const string EnsurePartition = "select activity.ensure_partition($1, $2)";
     private const string DropPartitionsEndingBy = "select activity.drop_partitions_ending_by($1, $2)";
     private const string Rows = "activity_logs";
@@ -31,8 +28,7 @@ internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions datab
 
     public async Task<PartitionMaintenanceResult> RunOnceAsync(DateTime now, CancellationToken cancellationToken = default)
     {
-        var utcNow = now.Kind == DateTimeKind.Utc ? now : DateTime.SpecifyKind(now.ToUniversalTime(), DateTimeKind.Utc);
-        var thisMonth = new DateOnly(utcNow.Year, utcNow.Month, 1);
+        var (utcNow, thisMonth) = PartitionDdl.MonthOf(now);
         var cutoff = utcNow.AddDays(-options.RetentionDays);
 
         await using var connection = new NpgsqlConnection(database.OwnerConnectionString);
@@ -42,14 +38,14 @@ internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions datab
         var chainCreated = new List<string>();
         for (var month = 0; month <= options.PartitionsAhead; month++)
         {
-            created.AddRange(await RunAsync(connection, EnsurePartition, Rows, thisMonth.AddMonths(month), cancellationToken));
-            chainCreated.AddRange(await RunAsync(connection, EnsurePartition, Chain, thisMonth.AddMonths(month), cancellationToken));
+            created.AddRange(await PartitionDdl.RunAsync(connection, EnsurePartition, [Rows, thisMonth.AddMonths(month)], cancellationToken));
+            chainCreated.AddRange(await PartitionDdl.RunAsync(connection, EnsurePartition, [Chain, thisMonth.AddMonths(month)], cancellationToken));
         }
 
         // Links go with the same cutoff as rows. A link is sealed after its row occurred, so a kept row
         // always keeps its link; a kept link whose row was dropped still verifies on its own.
-        var dropped = await RunAsync(connection, DropPartitionsEndingBy, Rows, cutoff, cancellationToken);
-        var chainDropped = await RunAsync(connection, DropPartitionsEndingBy, Chain, cutoff, cancellationToken);
+        var dropped = await PartitionDdl.RunAsync(connection, DropPartitionsEndingBy, [Rows, cutoff], cancellationToken);
+        var chainDropped = await PartitionDdl.RunAsync(connection, DropPartitionsEndingBy, [Chain, cutoff], cancellationToken);
         foreach (var name in created.Concat(chainCreated))
         {
             LogCreated(name);
@@ -61,34 +57,6 @@ internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions datab
         }
 
         return new PartitionMaintenanceResult(created, dropped) { ChainCreated = chainCreated, ChainDropped = chainDropped };
-    }
-
-    /// <summary>One statement in a short transaction of its own; answers the non-null names it returned.</summary>
-    private static async Task<List<string>> RunAsync(NpgsqlConnection connection, string sql, string table, object argument, CancellationToken cancellationToken)
-    {
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection, transaction)
-        {
-            BatchCommands =
-            {
-                new NpgsqlBatchCommand(LockTimeout),
-                new NpgsqlBatchCommand(sql) { Parameters = { new NpgsqlParameter { Value = table }, new NpgsqlParameter { Value = argument } } },
-            },
-        };
-        var names = new List<string>();
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                if (!await reader.IsDBNullAsync(0, cancellationToken))
-                {
-                    names.Add(reader.GetString(0));
-                }
-            }
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return names;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created activity partition {Partition}")]

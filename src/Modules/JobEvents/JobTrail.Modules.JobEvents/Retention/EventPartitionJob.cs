@@ -1,51 +1,14 @@
-using Microsoft.Extensions.Hosting;
+using JobTrail.BuildingBlocks.Persistence;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace JobTrail.Modules.JobEvents.Retention;
 
 /// <summary>Runs <see cref="EventPartitionMaintenance"/> at start-up and then every <see cref="EventRetentionOptions.PartitionMaintenanceInterval"/>.</summary>
-internal sealed partial class EventPartitionJob(
+internal sealed class EventPartitionJob(
     EventPartitionMaintenance maintenance,
     EventRetentionOptions options,
     TimeProvider clock,
-    ILogger<EventPartitionJob> logger) : BackgroundService
+    ILogger<EventPartitionJob> logger) : PartitionMaintenanceJob(options.PartitionMaintenanceInterval, clock, logger, "job_events.events")
 {
-    public override async Task StartAsync(CancellationToken cancellationToken)
-    {
-        // Before the host serves requests: an append into a month without a partition would fail.
-        await RunAsync(cancellationToken);
-        await base.StartAsync(cancellationToken);
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.PartitionMaintenanceInterval, clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                await RunAsync(stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Host shutting down.
-        }
-    }
-
-    private async Task RunAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await maintenance.RunOnceAsync(clock.GetUtcNow().UtcDateTime, cancellationToken);
-        }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
-        {
-            LogFailed(ex, options.PartitionMaintenanceInterval);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Event partition maintenance failed; it runs again in {Interval}")]
-    private partial void LogFailed(Exception exception, TimeSpan interval);
+    protected override Task RunOnceAsync(DateTime now, CancellationToken cancellationToken) => maintenance.RunOnceAsync(now, cancellationToken);
 }

@@ -16,24 +16,20 @@ internal sealed record EventPartitionResult(IReadOnlyList<string> Created, IRead
 /// </summary>
 internal sealed partial class EventPartitionMaintenance(DatabaseOptions database, EventRetentionOptions options, ILogger<EventPartitionMaintenance> logger)
 {
-    // Partition DDL locks the parent: give up after a while rather than make every append queue behind it.
-    private const string LockTimeout = "set local lock_timeout = '5s'";
-
     public async Task<EventPartitionResult> RunOnceAsync(DateTime now, CancellationToken cancellationToken = default)
     {
-        var utcNow = now.Kind == DateTimeKind.Utc ? now : DateTime.SpecifyKind(now.ToUniversalTime(), DateTimeKind.Utc);
-        var thisMonth = new DateOnly(utcNow.Year, utcNow.Month, 1);
+        var (utcNow, thisMonth) = PartitionDdl.MonthOf(now);
 
         await using var connection = new NpgsqlConnection(database.OwnerConnectionString);
         await connection.OpenAsync(cancellationToken);
         var created = new List<string>();
         for (var month = 0; month <= options.PartitionsAhead; month++)
         {
-            created.AddRange(await RunAsync(connection, "select job_events.ensure_partition($1)", thisMonth.AddMonths(month), cancellationToken));
+            created.AddRange(await PartitionDdl.RunAsync(connection, "select job_events.ensure_partition($1)", [thisMonth.AddMonths(month)], cancellationToken));
         }
 
         var dropped = options.RetentionDays is { } days
-            ? await RunAsync(connection, "select job_events.drop_partitions_ending_by($1)", utcNow.AddDays(-days), cancellationToken)
+            ? await PartitionDdl.RunAsync(connection, "select job_events.drop_partitions_ending_by($1)", [utcNow.AddDays(-days)], cancellationToken)
             : [];
         foreach (var name in created)
         {
@@ -46,33 +42,6 @@ internal sealed partial class EventPartitionMaintenance(DatabaseOptions database
         }
 
         return new EventPartitionResult(created, dropped);
-    }
-
-    private static async Task<List<string>> RunAsync(NpgsqlConnection connection, string sql, object argument, CancellationToken cancellationToken)
-    {
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection, transaction)
-        {
-            BatchCommands =
-            {
-                new NpgsqlBatchCommand(LockTimeout),
-                new NpgsqlBatchCommand(sql) { Parameters = { new NpgsqlParameter { Value = argument } } },
-            },
-        };
-        var names = new List<string>();
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                if (!await reader.IsDBNullAsync(0, cancellationToken))
-                {
-                    names.Add(reader.GetString(0));
-                }
-            }
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return names;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created event partition {Partition}")]
