@@ -4,7 +4,8 @@
 #   scripts/cluster.sh up      # 3 API instances (plus the Valkey cluster and the PostgreSQL replica
 #                              # when scripts/valkey-cluster.sh / scripts/pg-replica.sh exist)
 #   scripts/cluster.sh status  # each instance's URL, pid and relay partitions
-#   scripts/cluster.sh test    # checks the running instances, then runs the multi-instance scenario tests
+#   scripts/cluster.sh smoke   # a job created on one instance, emitted to through another, followed over SSE on a third
+#   scripts/cluster.sh test    # checks the running instances (partitions, smoke), then runs the multi-instance scenario tests
 #   scripts/cluster.sh down    # stops exactly what `up` started (pid files under $JOBTRAIL_DATA_DIR/cluster)
 #
 # Environment: JOBTRAIL_CLUSTER_PORTS (default "18081 18082 18083"), JOBTRAIL_CLUSTER_TEST_FILTER
@@ -39,8 +40,9 @@ companion() { # name verb
     case "$2" in
         up)
             log "$1 up"
-            bash "$script" up
+            # Marked first: `down` must clean up after an `up` that failed half-way too.
             touch "$DIR/$1.started"
+            bash "$script" up
             # A companion may print `export NAME=value` lines for the instances (e.g. JobTrail__Valkey).
             if bash "$script" env >"$DIR/$1.env" 2>/dev/null; then
                 # shellcheck disable=SC1090
@@ -134,13 +136,65 @@ print("[cluster] partitions held:", len(held), "distinct:", len(set(held)), "of"
 sys.exit(0 if ok else 1)'
 }
 
+smoke() {
+    # Against the running instances: a job created on the first, followed over SSE on the last, emitted
+    # to through the second; every event arrives once, in seq order; the job list (replica, when
+    # configured) shows the job within 30 s.
+    local urls=()
+    for pid_file in "$DIR"/api-*.pid; do
+        alive "$pid_file" && urls+=("$(cat "${pid_file%.pid}.url")")
+    done
+    JOBTRAIL_CLUSTER_KEY="$(tr -d '[:space:]' <"$DIR/api-key")" python3 - "${urls[@]}" <<'PY'
+import json, os, sys, threading, time, urllib.request
+urls, key, count = sys.argv[1:], os.environ["JOBTRAIL_CLUSTER_KEY"], 20
+def call(url, path, body=None):
+    req = urllib.request.Request(url + path, data=None if body is None else json.dumps(body).encode(), method="GET" if body is None else "POST",
+                                 headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.load(r)
+creator, emitter, follower = urls[0], urls[1 % len(urls)], urls[-1]
+job = call(creator, "/api/runner-jobs", {"type": "ci", "name": "cluster-smoke"})["id"]
+seen, connected, done = [], threading.Event(), threading.Event()
+def follow():
+    req = urllib.request.Request(f"{follower}/api/runner-jobs/{job}/events/stream", headers={"Authorization": "Bearer " + key, "Accept": "text/event-stream"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        for raw in r:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("data:"):
+                event = json.loads(line[5:])
+                connected.set()
+                seen.append((event["seq"], event["type"]))
+                if sum(1 for _, t in seen if t == "step.output") >= count:
+                    done.set()
+                    return
+threading.Thread(target=follow, daemon=True).start()
+if not connected.wait(30):
+    sys.exit(f"[cluster] smoke: no SSE stream on {follower}")
+for i in range(count):
+    call(emitter, f"/api/runner-jobs/{job}/events", {"type": "step.output", "payload": {"line": f"smoke {i}"}})
+ok = done.wait(30)
+seqs = [s for s, _ in seen]
+print(f"[cluster] smoke: job {job} created on {creator}, {count} events emitted through {emitter}, "
+      f"{sum(1 for _, t in seen if t == 'step.output')} received over SSE on {follower}, seq {seqs[0]}..{seqs[-1]}", file=sys.stderr)
+if not ok or seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+    sys.exit(f"[cluster] smoke: SSE on {follower} saw {seqs}")
+deadline = time.monotonic() + 30
+while not any(j["id"] == job for j in call(emitter, "/api/runner-jobs?limit=100")["items"]):
+    if time.monotonic() > deadline:
+        sys.exit(f"[cluster] smoke: the job list on {emitter} does not show {job} after 30 s")
+    time.sleep(0.2)
+print(f"[cluster] smoke: the job list on {emitter} shows the job", file=sys.stderr)
+PY
+}
+
 test_cluster() {
     local waited=0
     until check_partitions; do
         ((waited++ < 30)) || die "the running instances do not cover every partition exactly once"
         sleep 1
     done
-    local filter="${JOBTRAIL_CLUSTER_TEST_FILTER:-FullyQualifiedName~MultiInstance}"
+    smoke || die "the smoke check against the running instances failed"
+    local filter="${JOBTRAIL_CLUSTER_TEST_FILTER:-FullyQualifiedName~MultiInstance|FullyQualifiedName~SharedLimitTests|FullyQualifiedName~SharedStreamCapTests}"
     if [[ -z "${JOBTRAIL_CLUSTER_TEST_FILTER:-}" ]]; then
         [[ -f "$SCRIPT_DIR/valkey-cluster.sh" ]] && filter="$filter|FullyQualifiedName~ValkeyCluster"
         [[ -f "$SCRIPT_DIR/pg-replica.sh" ]] && filter="$filter|FullyQualifiedName~Replica"
@@ -169,7 +223,8 @@ down() {
 case "${1:-}" in
     up) up ;;
     status) status ;;
+    smoke) smoke ;;
     test) test_cluster ;;
     down) down ;;
-    *) die "usage: scripts/cluster.sh up|status|test|down" ;;
+    *) die "usage: scripts/cluster.sh up|status|smoke|test|down" ;;
 esac

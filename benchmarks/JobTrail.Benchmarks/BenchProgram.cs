@@ -24,6 +24,7 @@ internal static class BenchProgram
         var pgbench = new Option<string?>("--pgbench") { Description = "Path of pgbench (default: newest /usr/lib/postgresql/*/bin/pgbench).", Recursive = true };
         var diagnose = new Option<bool>("--diagnose") { Description = "emit: also replay the API's own SQL in pgbench, with and without its NOTIFY.", DefaultValueFactory = _ => true, Recursive = true };
         var hostSettings = new Option<string[]>("--host-setting") { Description = "NAME=VALUE environment for the API under test (repeatable), e.g. JobTrail__Relay__Enabled=false.", Recursive = true, AllowMultipleArgumentsPerToken = false };
+        var instances = new Option<int>("--instances") { Description = "emit, sse: start this many API instances on one database; client i talks to instance i mod n.", DefaultValueFactory = _ => 1, Recursive = true };
         var output = new Option<string?>("--out") { Description = "Also write the Markdown report to this file.", Recursive = true };
 
         var batchSize = new Option<int>("--batch-size") { Description = "Events per batch.", DefaultValueFactory = _ => 100 };
@@ -36,7 +37,7 @@ internal static class BenchProgram
         var seedLimit = new Option<int>("--seed-max-seconds") { Description = "Stop seeding after this long and use what is there.", DefaultValueFactory = _ => 180 };
 
         var root = new RootCommand("JobTrail benchmarks: the real API beside a pgbench baseline, same run, same machine.");
-        foreach (var option in new Option[] { seconds, warmup, clients, rounds, serviceExtra, hostSettings, pgbench, diagnose, output })
+        foreach (var option in new Option[] { seconds, warmup, clients, rounds, serviceExtra, hostSettings, pgbench, diagnose, instances, output })
         {
             root.Options.Add(option);
         }
@@ -53,7 +54,8 @@ internal static class BenchProgram
             {
                 var common = new CommonOptions(
                     parse.GetValue(seconds), parse.GetValue(warmup), parse.GetValue(clients) ?? 0, Math.Max(1, parse.GetValue(rounds)),
-                    parse.GetValue(serviceExtra), ParseSettings(parse.GetValue(hostSettings)), parse.GetValue(pgbench), parse.GetValue(diagnose), string.Join(' ', args));
+                    parse.GetValue(serviceExtra), ParseSettings(parse.GetValue(hostSettings)), parse.GetValue(pgbench), parse.GetValue(diagnose), string.Join(' ', args),
+                    Math.Max(1, parse.GetValue(instances)));
                 return await RunAsync(name, common, parse.GetValue(output), (context, ct) => run(parse, context, ct), cancellationToken);
             });
             return command;

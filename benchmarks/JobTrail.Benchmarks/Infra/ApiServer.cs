@@ -55,11 +55,12 @@ internal sealed class ApiServer : IAsyncDisposable
     public int Pid => process.Id;
 
     public static async Task<ApiServer> StartAsync(
-        BenchEnvironment environment, BenchDatabase database, ServerSpec spec, string? serviceExtra, string workDirectory, CancellationToken cancellationToken)
+        BenchEnvironment environment, BenchDatabase database, ServerSpec spec, string? serviceExtra, string workDirectory, CancellationToken cancellationToken,
+        string? sharedApiKey = null)
     {
         var port = FreePort();
         var url = $"http://127.0.0.1:{port}";
-        var apiKey = $"jt_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32))}";
+        var apiKey = sharedApiKey ?? $"jt_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32))}";
         var start = new ProcessStartInfo(BenchEnvironment.DotnetMuxer)
         {
             RedirectStandardOutput = true,

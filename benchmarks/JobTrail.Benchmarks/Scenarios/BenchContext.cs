@@ -14,7 +14,8 @@ internal sealed record CommonOptions(
     IReadOnlyDictionary<string, string> HostSettings,
     string? PgBenchPath,
     bool Diagnose,
-    string CommandLine);
+    string CommandLine,
+    int Instances = 1);
 
 /// <summary>A measured API run, with the machine's CPU use and the API's memory over the same window.</summary>
 internal sealed record ApiMeasurement(LoadResult Load, CpuUsage Cpu, double MaxRssMiB, IReadOnlyList<double> MaxRssPerServerMiB, RelayStatus? RelayAtEnd, TimeSpan? RelayDrained)
@@ -48,7 +49,8 @@ internal sealed class BenchContext(BenchEnvironment environment, CommonOptions o
         StartServerAsync(database, spec, Options.ServiceExtra, cancellationToken);
 
     /// <summary>Starts the API with <see cref="CommonOptions.HostSettings"/> over the spec's own, and <paramref name="serviceExtra"/> on its connection string.</summary>
-    public async Task<ApiServer> StartServerAsync(BenchDatabase database, ServerSpec spec, string? serviceExtra, CancellationToken cancellationToken)
+    public async Task<ApiServer> StartServerAsync(
+        BenchDatabase database, ServerSpec spec, string? serviceExtra, CancellationToken cancellationToken, string? sharedApiKey = null)
     {
         if (Options.HostSettings.Count > 0)
         {
@@ -61,9 +63,43 @@ internal sealed class BenchContext(BenchEnvironment environment, CommonOptions o
             spec = spec with { Settings = settings };
         }
 
-        var server = await ApiServer.StartAsync(Environment, database, spec, serviceExtra, WorkDirectory, cancellationToken);
+        var server = await ApiServer.StartAsync(Environment, database, spec, serviceExtra, WorkDirectory, cancellationToken, sharedApiKey);
         serverPids.Add(server.Pid);
         return server;
+    }
+
+    /// <summary>
+    /// <see cref="CommonOptions.Instances"/> hosts on one database, started one after the other (the first applies
+    /// the migrations), all with the first one's bootstrap key, as instances behind a load balancer.
+    /// </summary>
+    public async Task<ApiServer[]> StartServersAsync(BenchDatabase database, ServerSpec spec, CancellationToken cancellationToken)
+    {
+        var servers = new List<ApiServer>();
+        try
+        {
+            for (var i = 0; i < Math.Max(1, Options.Instances); i++)
+            {
+                // Every instance's metrics listener would take the same default port: the later ones go without.
+                var own = i == 0 ? spec : spec with { Settings = new Dictionary<string, string>(spec.Settings, StringComparer.Ordinal) { ["JobTrail__Metrics__Url"] = string.Empty } };
+                var server = await StartServerAsync(database, own, Options.ServiceExtra, cancellationToken, servers.FirstOrDefault()?.ApiKey);
+                servers.Add(server);
+            }
+        }
+        catch
+        {
+            await StopServersAsync([.. servers]);
+            throw;
+        }
+
+        return [.. servers];
+    }
+
+    public static async Task StopServersAsync(IEnumerable<ApiServer> servers)
+    {
+        foreach (var server in servers)
+        {
+            await server.DisposeAsync();
+        }
     }
 
     public PgBench PgBenchFor(string connectionString) => new(PgBench.FindBinary(Options.PgBenchPath), connectionString, WorkDirectory);
@@ -138,6 +174,7 @@ internal sealed class BenchContext(BenchEnvironment environment, CommonOptions o
     public string Command(string scenario, string extra = "") =>
         $"dotnet run -c Release --project benchmarks/JobTrail.Benchmarks -- {scenario} --seconds {Options.Seconds} --warmup {Options.Warmup}" +
         (string.IsNullOrEmpty(extra) ? string.Empty : " " + extra) +
+        (Options.Instances > 1 ? $" --instances {Options.Instances}" : string.Empty) +
         (string.IsNullOrWhiteSpace(Options.ServiceExtra) ? string.Empty : $" --service-extra \"{Options.ServiceExtra}\"") +
         string.Concat(Options.HostSettings.Select(kv => $" --host-setting {kv.Key}={kv.Value}"));
 

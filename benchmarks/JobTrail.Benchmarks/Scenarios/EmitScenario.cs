@@ -14,11 +14,14 @@ internal static class EmitScenario
     public static async Task<ScenarioReport> RunAsync(BenchContext context, CancellationToken cancellationToken)
     {
         var clients = context.Options.Clients;
-        var report = new ScenarioReport($"emit: single events, {clients} concurrent clients", context.Command("emit", $"--clients {clients}"));
+        var report = new ScenarioReport($"emit: single events, {clients} concurrent clients{Instances(context)}", context.Command("emit", $"--clients {clients}"));
         await using var database = await BenchDatabase.CreateAsync(context.Environment, cancellationToken);
-        await using (var server = await context.StartServerAsync(database, ServerSpec.Host(), cancellationToken))
+        var servers = await context.StartServersAsync(database, ServerSpec.Host(), cancellationToken);
+        var server = servers[0];
+        var apis = servers.Select(s => new ApiClient(s.BaseAddress, server.ApiKey)).ToArray();
+        try
         {
-            using var api = new ApiClient(server.BaseAddress, server.ApiKey);
+            var api = apis[0];
             var jobs = new Guid[clients];
             var workspace = Guid.Empty;
             for (var i = 0; i < clients; i++)
@@ -41,7 +44,7 @@ internal static class EmitScenario
             {
                 var suffix = context.Options.Rounds > 1 ? $" (round {round})" : string.Empty;
                 var own = await context.MeasureAsync("emit, own job per client", clients,
-                    (w, _, ct) => api.PostAsync(ownPaths[w], body, ct), cancellationToken, server);
+                    (w, _, ct) => apis[w % apis.Length].PostAsync(ownPaths[w], body, ct), cancellationToken, servers);
                 await Baseline.TruncateAsync(database, cancellationToken);
                 var pgOwn = await context.PgBenchAsync(pgbench, "emit-own", Baseline.SingleInsertScript(workspace, perClient: true), clients, cancellationToken);
                 AddRows(report, $"own job per client{suffix}", own, pgOwn, budget: true);
@@ -64,7 +67,7 @@ internal static class EmitScenario
                 }
 
                 var shared = await context.MeasureAsync("emit, one job for all clients", clients,
-                    (_, _, ct) => api.PostAsync(sharedPath, body, ct), cancellationToken, server);
+                    (w, _, ct) => apis[w % apis.Length].PostAsync(sharedPath, body, ct), cancellationToken, servers);
                 await Baseline.TruncateAsync(database, cancellationToken);
                 var pgShared = await context.PgBenchAsync(pgbench, "emit-shared", Baseline.SingleInsertScript(workspace, perClient: false), clients, cancellationToken);
                 AddRows(report, $"all clients into one job{suffix}", shared, pgShared, budget: false);
@@ -77,6 +80,20 @@ internal static class EmitScenario
                 report.Rows.Insert(0, new ResultRow($"own job per client: events/s ratio, median of {ownRatios.Count} rounds", "—", "—", Fmt.Ratio(median), "≥ 1.0×", Fmt.Verdict(median >= 1.0)));
             }
         }
+        finally
+        {
+            foreach (var client in apis)
+            {
+                client.Dispose();
+            }
+
+            await BenchContext.StopServersAsync(servers);
+        }
+
+        if (servers.Length > 1)
+        {
+            report.Setup.Add($"{servers.Length} API instances on the one database (each with its relay), client i sends to instance i mod {servers.Length}; the API's CPU and RSS are the sum over the instances.");
+        }
 
         if (context.Options.Diagnose)
         {
@@ -88,6 +105,8 @@ internal static class EmitScenario
         report.Notes.Add("One job for all clients serialises every append on that job's stream row (seq order = commit order), so it cannot scale with clients; the budget applies to the own-job case. Its baseline is the same plain INSERT (no row lock), shown for scale.");
         return report;
     }
+
+    private static string Instances(BenchContext context) => context.Options.Instances > 1 ? $" over {context.Options.Instances} instances" : string.Empty;
 
     private static void AddRows(ScenarioReport report, string variant, ApiMeasurement api, PgBenchResult pg, bool budget)
     {

@@ -27,7 +27,7 @@ internal static class SseScenario
     {
         var rates = string.Join(',', settings.Rates);
         var report = new ScenarioReport(
-            $"sse: emit → SSE delivery, {settings.Subscribers} subscribers on {settings.Jobs} jobs, at {string.Join(" then ", settings.Rates)} events/s",
+            $"sse: emit → SSE delivery, {settings.Subscribers} subscribers on {settings.Jobs} jobs{(context.Options.Instances > 1 ? $" over {context.Options.Instances} instances" : string.Empty)}, at {string.Join(" then ", settings.Rates)} events/s",
             context.Command("sse", $"--rate {rates} --subscribers {settings.Subscribers} --jobs {settings.Jobs} --emitters {settings.Emitters}"));
         await using var database = await BenchDatabase.CreateAsync(context.Environment, cancellationToken);
         var serverSettings = new Dictionary<string, string>();
@@ -36,9 +36,30 @@ internal static class SseScenario
             serverSettings["JobTrail__Events__Stream__MaxStreamsPerWorkspace"] = settings.Subscribers.ToString(CultureInfo.InvariantCulture);
         }
 
-        await using var server = await context.StartServerAsync(database, ServerSpec.Host(serverSettings), cancellationToken);
-        using var api = new ApiClient(server.BaseAddress, server.ApiKey);
-        using var streams = new ApiClient(server.BaseAddress, server.ApiKey, Timeout.InfiniteTimeSpan);
+        var servers = await context.StartServersAsync(database, ServerSpec.Host(serverSettings), cancellationToken);
+        var apis = servers.Select(s => new ApiClient(s.BaseAddress, servers[0].ApiKey)).ToArray();
+        var streams = servers.Select(s => new ApiClient(s.BaseAddress, servers[0].ApiKey, Timeout.InfiniteTimeSpan)).ToArray();
+        try
+        {
+            await RunOnServersAsync(context, settings, report, servers, apis, streams, cancellationToken);
+        }
+        finally
+        {
+            foreach (var client in apis.Concat(streams))
+            {
+                client.Dispose();
+            }
+
+            await BenchContext.StopServersAsync(servers);
+        }
+
+        return report;
+    }
+
+    private static async Task RunOnServersAsync(
+        BenchContext context, SseSettings settings, ScenarioReport report, ApiServer[] servers, ApiClient[] apis, ApiClient[] streams, CancellationToken cancellationToken)
+    {
+        var api = apis[0];
         var jobs = new Guid[settings.Jobs];
         for (var i = 0; i < jobs.Length; i++)
         {
@@ -56,7 +77,7 @@ internal static class SseScenario
         // Bounded: the streams end when the run is over, and no later than this.
         stopStreams.CancelAfter(((context.Warmup + context.Duration) * settings.Rates.Count) + TimeSpan.FromSeconds(180));
         var subscriberTasks = Enumerable.Range(0, settings.Subscribers)
-            .Select(k => Task.Run(() => SubscribeAsync(streams, jobs[k % jobs.Length], state, stopStreams.Token), CancellationToken.None))
+            .Select(k => Task.Run(() => SubscribeAsync(streams[k % streams.Length], jobs[k % jobs.Length], state, stopStreams.Token), CancellationToken.None))
             .ToList();
         using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
@@ -71,7 +92,7 @@ internal static class SseScenario
         report.Setup.Add("baseline: none that pgbench can give (PostgreSQL has no push to HTTP clients); the budget is absolute.");
         foreach (var rate in settings.Rates)
         {
-            await RunRateAsync(context, settings, rate, server, api, jobs, followers, state, report, cancellationToken);
+            await RunRateAsync(context, settings, rate, servers, apis, jobs, followers, state, report, cancellationToken);
         }
 
         await stopStreams.CancelAsync();
@@ -83,18 +104,22 @@ internal static class SseScenario
 
         report.Notes.Add("`recordedAt` is taken by the API before its INSERT, so recordedAt → received covers the commit, NOTIFY, the relay's claim/read/XADD+PUBLISH/delete " +
                          "transaction, Pub/Sub, and the SSE write; send → received adds the client's HTTP request to that.");
-        return report;
+        if (servers.Length > 1)
+        {
+            report.Setup.Add($"{servers.Length} API instances on the one database (each with its relay): subscriber k streams from instance k mod {servers.Length}, " +
+                             $"emitter e posts to instance e mod {servers.Length}; the API's CPU and RSS are the sum over the instances.");
+        }
     }
 
     private static async Task RunRateAsync(
-        BenchContext context, SseSettings settings, int rate, ApiServer server, ApiClient api, Guid[] jobs, int[] followers, DeliveryState state,
+        BenchContext context, SseSettings settings, int rate, ApiServer[] servers, ApiClient[] apis, Guid[] jobs, int[] followers, DeliveryState state,
         ScenarioReport report, CancellationToken cancellationToken)
     {
         var run = Guid.NewGuid().ToString("N")[..8];
         var collector = state.Collectors.GetOrAdd(run, _ => new Collector());
         Console.Error.WriteLine($"[bench] sse at {rate}/s: {settings.Subscribers} subscribers, {settings.Emitters} emitters, {context.Options.Warmup} s warm-up + {context.Options.Seconds} s");
 
-        using var rss = new RssSampler([server]);
+        using var rss = new RssSampler(servers);
         var emitLatencies = new ConcurrentBag<double[]>();
         var expected = 0L;
         var emitted = 0L;
@@ -130,7 +155,7 @@ internal static class SseScenario
                 int status;
                 try
                 {
-                    status = await api.PostAsync($"/api/runner-jobs/{jobs[jobIndex]}/events", body, cancellationToken);
+                    status = await apis[e % apis.Length].PostAsync($"/api/runner-jobs/{jobs[jobIndex]}/events", body, cancellationToken);
                 }
                 catch (HttpRequestException)
                 {
