@@ -77,7 +77,12 @@ internal sealed class ReplicaReadinessCheck(ReadReplica replica) : IHealthCheck
         try
         {
             await using var command = replica.DataSource.CreateCommand(
-                "select pg_is_in_recovery(), coalesce(extract(epoch from now() - pg_last_xact_replay_timestamp()), 0)::float8");
+                """
+                select pg_is_in_recovery(),
+                       -- Caught up with all it received: no lag, however long ago the primary last wrote.
+                       case when pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() then 0
+                            else coalesce(extract(epoch from now() - pg_last_xact_replay_timestamp()), 0) end::float8
+                """);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             var data = new Dictionary<string, object> { ["inRecovery"] = reader.GetBoolean(0), ["replayLagSeconds"] = Math.Round(reader.GetDouble(1), 3) };
