@@ -163,10 +163,18 @@ public sealed class WorkspaceBoundaryTests(JobTrailFixture fixture) : IClassFixt
         services.GetRequiredService<RequestContext>().Authenticate(
             sessionWorkspace, Guid.CreateVersion7(), "user:boundary", [Scopes.EventsRead, Scopes.EventsWrite, Scopes.ActivityRead]);
         var session = services.GetRequiredService<DbSession>();
-        await session.BeginAsync(sessionWorkspace, readOnly, CancellationToken.None);
+        // A read-only session re-sends its own workspace with every statement: take a transaction to switch it.
+        await session.BeginAsync(sessionWorkspace, readOnly: false, CancellationToken.None);
         try
         {
-            await WorkspaceSetting.ApplyAsync(session.Connection, session.Transaction, rlsWorkspace, CancellationToken.None);
+            await session.EnsureWorkspaceAsync(CancellationToken.None);
+            if (readOnly)
+            {
+                await using var readOnlyMode = new NpgsqlCommand("SET TRANSACTION READ ONLY", session.Connection, session.Transaction);
+                await readOnlyMode.ExecuteNonQueryAsync();
+            }
+
+            await WorkspaceSetting.ApplyAsync(session.Connection, session.Transaction!, rlsWorkspace, CancellationToken.None);
             await act(services);
         }
         finally

@@ -18,12 +18,13 @@ public static class ModuleDbContextRegistration
         {
             var session = sp.GetRequiredService<DbSession>();
             var options = new DbContextOptionsBuilder<TContext>()
-                .UseNpgsql(session.Connection)
+                .UseNpgsql(session.ConnectionForInterceptedCommands)
                 .UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>())
+                .AddInterceptors(SessionPreambleInterceptor.Instance) // first: later interceptors see what is sent
                 .AddInterceptors(sp.GetServices<IInterceptor>())
                 .Options;
             var context = ActivatorUtilities.CreateInstance<TContext>(sp, options);
-            context.Database.UseTransaction(session.Transaction);
+            context.Database.UseTransaction(session.TransactionForInterceptedCommands);
             context.Database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
             if (session.IsReadOnly)
             {

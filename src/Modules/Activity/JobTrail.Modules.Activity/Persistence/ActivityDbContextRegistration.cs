@@ -19,6 +19,7 @@ internal static class ActivityDbContextRegistration
         services.AddPooledDbContextFactory<ActivityDbContext>((sp, options) => options
             .UseNpgsql() // no connection of its own: each lease gets the session's
             .UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>())
+            .AddInterceptors(SessionPreambleInterceptor.Instance)
             .AddInterceptors(sp.GetServices<IInterceptor>()));
         services.AddScoped(sp => Lease(sp.GetRequiredService<IDbContextFactory<ActivityDbContext>>(), sp.GetRequiredService<DbSession>()));
         return services;
@@ -26,8 +27,8 @@ internal static class ActivityDbContextRegistration
 
     private static ActivityDbContext Lease(IDbContextFactory<ActivityDbContext> factory, DbSession session)
     {
-        var connection = session.Connection;
-        var transaction = session.Transaction;
+        var connection = session.ConnectionForInterceptedCommands;
+        var transaction = session.TransactionForInterceptedCommands;
         var context = factory.CreateDbContext();
         context.Database.SetDbConnection(connection);
         context.Database.UseTransaction(transaction);

@@ -138,6 +138,7 @@ internal sealed class EventLog(DbSession session, IntegrityKeyRing keys)
     private async Task<(List<EventRecord> Stored, byte[]? PrevHash)> InsertAsync(AppendRequest request, CancellationToken cancellationToken)
     {
         var events = request.Events;
+        await session.EnsureWorkspaceAsync(cancellationToken); // a no-op after the command's first statement
         await using var command = new NpgsqlCommand(request.CreateStream ? AppendCreating : AppendToExisting, session.Connection, session.Transaction);
         var p = command.Parameters;
         p.Add(new NpgsqlParameter("job", NpgsqlDbType.Uuid) { Value = request.JobId });
@@ -178,7 +179,7 @@ internal sealed class EventLog(DbSession session, IntegrityKeyRing keys)
             prevHash = links[i].Hash;
         }
 
-        await using var batch = new NpgsqlBatch(session.Connection, session.Transaction);
+        await using var batch = session.CreateBatch();
         var insert = new NpgsqlBatchCommand(LinkSql);
         var p = insert.Parameters;
         p.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = session.WorkspaceId });
@@ -204,7 +205,7 @@ internal sealed class EventLog(DbSession session, IntegrityKeyRing keys)
     /// <summary>After an append wrote nothing: the stream's state and, for a key, what it was first used for.</summary>
     public async Task<AppendRefusal> ExplainRefusalAsync(Guid jobId, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        await using var batch = new NpgsqlBatch(session.Connection, session.Transaction);
+        await using var batch = session.CreateBatch();
         batch.BatchCommands.Add(EventRows.Command(
             "select sealed_at is not null from job_events.job_streams where workspace_id = $1 and job_id = $2", session.WorkspaceId, jobId));
         if (idempotencyKey is not null)

@@ -61,7 +61,7 @@ internal static class EventRows
     public static NpgsqlBatchCommand StreamExists(DbSession session, Guid jobId) =>
         Command("select 1 from job_events.job_streams where workspace_id = $1 and job_id = $2", session.WorkspaceId, jobId);
 
-    public static NpgsqlBatch Batch(DbSession session) => new(session.Connection, session.Transaction);
+    public static NpgsqlBatch Batch(DbSession session) => session.CreateBatch();
 }
 
 /// <summary>How far a job's log goes, and whether its terminal event has sealed it.</summary>

@@ -214,15 +214,18 @@ internal static class FeedRows
 
     private static ulong ParseXid(string text) => ulong.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
 
-    private static NpgsqlCommand Command(DbSession session, string sql, params object[] args)
+    /// <summary>One statement in a batch of the session, behind its workspace setting.</summary>
+    private static NpgsqlBatch Command(DbSession session, string sql, params object[] args)
     {
-        var command = new NpgsqlCommand(sql, session.Connection, session.Transaction);
+        var batch = session.CreateBatch();
+        var command = new NpgsqlBatchCommand(sql);
         foreach (var arg in args)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = arg });
         }
 
-        return command;
+        batch.BatchCommands.Add(command);
+        return batch;
     }
 }
 

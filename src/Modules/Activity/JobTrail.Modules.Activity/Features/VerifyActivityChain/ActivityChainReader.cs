@@ -15,13 +15,12 @@ internal sealed class ActivityChainReader(DbSession session)
     /// <summary>Null when nothing of this workspace has been sealed yet.</summary>
     public async Task<ChainExtent?> GetExtentAsync(CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(
+        await using var command = Statement(
             """
             select (select min(seq) from activity.chain where workspace_id = $1), h.last_seq, activity.kept_since()
             from activity.chain_heads h
             where h.workspace_id = $1
-            """, session.Connection, session.Transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = session.WorkspaceId });
+            """, session.WorkspaceId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -35,10 +34,8 @@ internal sealed class ActivityChainReader(DbSession session)
     /// <summary>The hash of the link at <paramref name="seq"/>, if it is there.</summary>
     public async Task<byte[]?> GetHashAsync(long seq, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(
-            "select hash from activity.chain where workspace_id = $1 and seq = $2 limit 1", session.Connection, session.Transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = session.WorkspaceId });
-        command.Parameters.Add(new NpgsqlParameter { Value = seq });
+        await using var command = Statement(
+            "select hash from activity.chain where workspace_id = $1 and seq = $2 limit 1", session.WorkspaceId, seq);
         return await command.ExecuteScalarAsync(cancellationToken) as byte[];
     }
 
@@ -48,7 +45,7 @@ internal sealed class ActivityChainReader(DbSession session)
     /// </summary>
     public async Task<List<ChainEntry>> ReadAsync(long afterSeq, long upToSeq, DateTime? keptSince, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(
+        await using var command = Statement(
             """
             select c.seq, c.occurred_at, c.row_digest, c.prev_hash, c.hash, c.key_id,
                    a.id, a.workspace_id, a.actor_id, a.action, a.entity_type, a.entity_id, a.outcome, a.metadata::text,
@@ -57,10 +54,7 @@ internal sealed class ActivityChainReader(DbSession session)
             left join activity.activity_logs a on a.workspace_id = c.workspace_id and a.id = c.activity_id
             where c.workspace_id = $1 and c.seq > $2 and c.seq <= $3
             order by c.seq
-            """, session.Connection, session.Transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = session.WorkspaceId });
-        command.Parameters.Add(new NpgsqlParameter { Value = afterSeq });
-        command.Parameters.Add(new NpgsqlParameter { Value = upToSeq });
+            """, session.WorkspaceId, afterSeq, upToSeq);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var entries = new List<ChainEntry>();
         while (await reader.ReadAsync(cancellationToken))
@@ -84,4 +78,18 @@ internal sealed class ActivityChainReader(DbSession session)
     }
 
     private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    /// <summary>One statement in a batch of the session, behind its workspace setting.</summary>
+    private NpgsqlBatch Statement(string sql, params object[] args)
+    {
+        var batch = session.CreateBatch();
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var arg in args)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = arg });
+        }
+
+        batch.BatchCommands.Add(command);
+        return batch;
+    }
 }
