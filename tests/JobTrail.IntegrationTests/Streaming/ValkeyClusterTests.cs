@@ -59,6 +59,8 @@ public sealed class ValkeyClusterFixture : JobTrailFixture
     }
 }
 
+// Run by scripts/cluster.sh test (or scripts/test.sh with JOBTRAIL_VALKEY_CLUSTER_TESTS=1), not by default: see scripts/test.sh.
+[Trait("Category", "ValkeyCluster")]
 public sealed class ValkeyClusterTests(ValkeyClusterFixture fixture) : IClassFixture<ValkeyClusterFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);

@@ -20,6 +20,8 @@ public static class ModuleDbContextRegistration
             var options = new DbContextOptionsBuilder<TContext>()
                 .UseNpgsql(session.ConnectionForInterceptedCommands)
                 .UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>())
+                // A failed command is reported once, by the pipeline (the problem answer, the outage tracker): not by EF too.
+                .ConfigureWarnings(w => w.Ignore(RelationalEventId.CommandError))
                 .AddInterceptors(SessionPreambleInterceptor.Instance) // first: later interceptors see what is sent
                 .AddInterceptors(sp.GetServices<IInterceptor>())
                 .Options;

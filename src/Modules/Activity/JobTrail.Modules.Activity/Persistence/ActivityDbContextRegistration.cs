@@ -19,6 +19,8 @@ internal static class ActivityDbContextRegistration
         services.AddPooledDbContextFactory<ActivityDbContext>((sp, options) => options
             .UseNpgsql() // no connection of its own: each lease gets the session's
             .UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>())
+                // A failed command is reported once, by the pipeline (the problem answer, the outage tracker): not by EF too.
+                .ConfigureWarnings(w => w.Ignore(RelationalEventId.CommandError))
             .AddInterceptors(SessionPreambleInterceptor.Instance)
             .AddInterceptors(sp.GetServices<IInterceptor>()));
         services.AddScoped(sp => Lease(sp.GetRequiredService<IDbContextFactory<ActivityDbContext>>(), sp.GetRequiredService<DbSession>()));
