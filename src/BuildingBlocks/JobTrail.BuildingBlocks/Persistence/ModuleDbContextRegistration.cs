@@ -21,7 +21,7 @@ public static class ModuleDbContextRegistration
                 .UseNpgsql(session.ConnectionForInterceptedCommands)
                 .UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>())
                 // A failed command is reported once, by the pipeline (the problem answer, the outage tracker): not by EF too.
-                .ConfigureWarnings(w => w.Ignore(RelationalEventId.CommandError))
+                .ConfigureWarnings(w => w.Ignore(RelationalEventId.CommandError, CoreEventId.QueryIterationFailed, CoreEventId.SaveChangesFailed))
                 .AddInterceptors(SessionPreambleInterceptor.Instance) // first: later interceptors see what is sent
                 .AddInterceptors(sp.GetServices<IInterceptor>())
                 .Options;

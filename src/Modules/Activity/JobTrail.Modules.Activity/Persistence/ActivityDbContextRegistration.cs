@@ -20,7 +20,7 @@ internal static class ActivityDbContextRegistration
             .UseNpgsql() // no connection of its own: each lease gets the session's
             .UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>())
                 // A failed command is reported once, by the pipeline (the problem answer, the outage tracker): not by EF too.
-                .ConfigureWarnings(w => w.Ignore(RelationalEventId.CommandError))
+                .ConfigureWarnings(w => w.Ignore(RelationalEventId.CommandError, CoreEventId.QueryIterationFailed, CoreEventId.SaveChangesFailed))
             .AddInterceptors(SessionPreambleInterceptor.Instance)
             .AddInterceptors(sp.GetServices<IInterceptor>()));
         services.AddScoped(sp => Lease(sp.GetRequiredService<IDbContextFactory<ActivityDbContext>>(), sp.GetRequiredService<DbSession>()));
