@@ -62,7 +62,9 @@ internal static class Observability
                     .AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation()
                     .AddRuntimeInstrumentation()
-                    .AddPrometheusExporter();
+                    // Every scrape reads current values: Prometheus scrapes seconds apart, so a cached answer saves
+                    // nothing and would hide what changed just before (a 429, an event).
+                    .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
                 foreach (var (instrument, exported) in Renames)
                 {
                     metrics.AddView(instrument, exported);
