@@ -3,7 +3,6 @@ using JobTrail.Modules.Access.Features.CreateApiKey;
 using JobTrail.Modules.Access.Features.CreateWorkspace;
 using JobTrail.Modules.Access.Features.ListApiKeys;
 using JobTrail.Modules.Access.Persistence;
-using Mapster;
 
 namespace JobTrail.Modules.Access;
 

@@ -1,11 +1,8 @@
-using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.Access.Authentication;
 using JobTrail.Modules.Access.Contracts;
 using JobTrail.Modules.Access.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace JobTrail.Modules.Access;

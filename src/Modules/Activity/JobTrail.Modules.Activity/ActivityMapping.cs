@@ -1,8 +1,6 @@
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mapping;
 using JobTrail.Modules.Activity.Domain;
 using JobTrail.Modules.Activity.Features;
-using Mapster;
 
 namespace JobTrail.Modules.Activity;
 

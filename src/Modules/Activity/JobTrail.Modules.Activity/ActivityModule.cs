@@ -1,6 +1,3 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.Activity.Contracts;
 using JobTrail.Modules.Activity.Capture;
 using JobTrail.Modules.Activity.Features.StreamActivity;
@@ -9,7 +6,6 @@ using JobTrail.Modules.Activity.Persistence;
 using JobTrail.Modules.Activity.Retention;
 using JobTrail.Modules.Activity.Sealing;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace JobTrail.Modules.Activity;

@@ -1,8 +1,5 @@
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mapping;
 using JobTrail.Modules.JobEvents.Features;
-using Mapster;
 
 namespace JobTrail.Modules.JobEvents;
 

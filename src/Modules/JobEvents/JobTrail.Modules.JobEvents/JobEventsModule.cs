@@ -1,5 +1,3 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks;
 using JobTrail.Modules.JobEvents.Features;
 using JobTrail.Modules.JobEvents.Features.VerifyEventChain;
 using JobTrail.Modules.JobEvents.Persistence;
@@ -8,7 +6,6 @@ using JobTrail.Modules.JobEvents.Retention;
 using JobTrail.Modules.JobEvents.Delivery;
 using JobTrail.Modules.JobEvents.Features.StreamEvents;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using JobTrail.Modules.JobEvents.Features.EmitEvent;
 

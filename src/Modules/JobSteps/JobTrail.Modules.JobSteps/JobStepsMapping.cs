@@ -1,7 +1,6 @@
 using JobTrail.BuildingBlocks.Mapping;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Features;
-using Mapster;
 
 namespace JobTrail.Modules.JobSteps;
 

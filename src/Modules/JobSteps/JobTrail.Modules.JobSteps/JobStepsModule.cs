@@ -1,7 +1,5 @@
-using JobTrail.BuildingBlocks;
 using JobTrail.Modules.JobSteps.Persistence;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace JobTrail.Modules.JobSteps;
 

@@ -1,8 +1,6 @@
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Mapping;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Features;
-using Mapster;
 
 namespace JobTrail.Modules.RunnerJobs;
 

@@ -1,11 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using JobTrail.BuildingBlocks.Mediator;
-using JobTrail.BuildingBlocks.Persistence;
-using JobTrail.BuildingBlocks;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace JobTrail.Modules.Access.Authentication;
 

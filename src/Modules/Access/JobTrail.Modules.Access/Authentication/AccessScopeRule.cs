@@ -1,4 +1,3 @@
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.Access.Contracts;
 
 namespace JobTrail.Modules.Access.Authentication;

@@ -1,13 +1,9 @@
 using JobTrail.Modules.Access.Contracts;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
-using JobTrail.BuildingBlocks.Http;
-using JobTrail.BuildingBlocks.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace JobTrail.Modules.Access.Authentication;
 

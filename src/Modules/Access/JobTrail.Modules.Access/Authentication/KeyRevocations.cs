@@ -1,7 +1,6 @@
 using System.Globalization;
 using JobTrail.BuildingBlocks.Valkey;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace JobTrail.Modules.Access.Authentication;
 

@@ -1,9 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
-using JobTrail.BuildingBlocks.Http;
-using JobTrail.BuildingBlocks.Persistence;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace JobTrail.Modules.Access.Authentication;

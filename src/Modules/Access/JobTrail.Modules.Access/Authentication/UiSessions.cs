@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.WebUtilities;
-using Npgsql;
 
 namespace JobTrail.Modules.Access.Authentication;
 

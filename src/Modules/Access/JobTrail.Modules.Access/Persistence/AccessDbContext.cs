@@ -1,6 +1,3 @@
-using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Persistence;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.Access.Persistence;
 

@@ -1,10 +1,5 @@
 using System.Reflection;
-using FluentValidation;
-using JobTrail.BuildingBlocks.Errors;
-using JobTrail.BuildingBlocks.Mediator;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Contracts;
-using MediatR;
 
 namespace JobTrail.Modules.Activity.Capture;
 

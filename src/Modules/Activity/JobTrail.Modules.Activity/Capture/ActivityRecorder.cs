@@ -1,15 +1,8 @@
 using System.Net;
-using JobTrail.BuildingBlocks;
 using JobTrail.Modules.Activity.Contracts;
-using JobTrail.BuildingBlocks.Http;
 using JobTrail.BuildingBlocks.Observability;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Domain;
 using JobTrail.Modules.Activity.Persistence;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Npgsql;
 using NpgsqlTypes;
 
 namespace JobTrail.Modules.Activity.Capture;

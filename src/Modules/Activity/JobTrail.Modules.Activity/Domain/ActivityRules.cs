@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.Activity.Domain;

@@ -1,4 +1,3 @@
-using FluentValidation;
 using JobTrail.Modules.Activity.Domain;
 
 namespace JobTrail.Modules.Activity.Features;

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using JobTrail.Modules.Activity.Contracts;
-using Mapster;
 using JobTrail.Modules.Activity.Domain;
 
 namespace JobTrail.Modules.Activity.Features;

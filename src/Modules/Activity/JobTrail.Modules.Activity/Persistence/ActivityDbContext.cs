@@ -1,7 +1,5 @@
 using JobTrail.Modules.Activity.Contracts;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Domain;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.Activity.Persistence;
 

@@ -1,8 +1,4 @@
-using JobTrail.BuildingBlocks.Persistence;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace JobTrail.Modules.Activity.Persistence;
 

@@ -1,6 +1,3 @@
-using JobTrail.BuildingBlocks.Persistence;
-using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace JobTrail.Modules.Activity.Retention;
 

@@ -1,7 +1,4 @@
 using System.Globalization;
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Persistence;
-using Npgsql;
 using NpgsqlTypes;
 
 namespace JobTrail.Modules.Activity.Sealing;

@@ -1,7 +1,4 @@
-using JobTrail.BuildingBlocks.Persistence;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace JobTrail.Modules.Activity.Sealing;
 

@@ -1,9 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
-using System.Text.Json;
 using JobTrail.BuildingBlocks.Behaviors;
-using JobTrail.BuildingBlocks.Integrity;
-using Microsoft.Extensions.Logging;
 
 namespace JobTrail.Modules.JobEvents.Delivery;
 

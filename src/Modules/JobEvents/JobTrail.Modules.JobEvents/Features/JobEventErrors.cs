@@ -1,4 +1,3 @@
-using JobTrail.BuildingBlocks.Errors;
 
 namespace JobTrail.Modules.JobEvents.Features;
 

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using JobTrail.BuildingBlocks.Integrity;
-using Mapster;
 
 namespace JobTrail.Modules.JobEvents.Features;
 

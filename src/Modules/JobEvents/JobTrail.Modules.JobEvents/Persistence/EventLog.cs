@@ -1,7 +1,4 @@
-using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Observability;
-using JobTrail.BuildingBlocks.Persistence;
-using Npgsql;
 using NpgsqlTypes;
 
 namespace JobTrail.Modules.JobEvents.Persistence;

@@ -1,6 +1,3 @@
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Persistence;
-using Npgsql;
 
 namespace JobTrail.Modules.JobEvents.Persistence;
 

@@ -1,13 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using JobTrail.BuildingBlocks.Behaviors;
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Npgsql;
 using NpgsqlTypes;
 
 namespace JobTrail.Modules.JobEvents.Persistence;

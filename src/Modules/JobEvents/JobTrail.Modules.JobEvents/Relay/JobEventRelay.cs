@@ -1,17 +1,10 @@
-using System.Text.Json;
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Observability;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Features;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Delivery;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Npgsql;
 using StackExchange.Redis;
 
 namespace JobTrail.Modules.JobEvents.Relay;

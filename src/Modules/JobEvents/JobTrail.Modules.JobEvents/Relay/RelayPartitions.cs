@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace JobTrail.Modules.JobEvents.Relay;
 

@@ -1,5 +1,3 @@
-using JobTrail.BuildingBlocks.Persistence;
-using Microsoft.Extensions.Logging;
 
 namespace JobTrail.Modules.JobEvents.Retention;
 

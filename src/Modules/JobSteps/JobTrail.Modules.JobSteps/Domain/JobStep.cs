@@ -1,6 +1,3 @@
-using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Errors;
-using JobTrail.BuildingBlocks.Json;
 
 namespace JobTrail.Modules.JobSteps.Domain;
 

@@ -1,10 +1,6 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.Activity.Contracts;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
-using Mapster;
-using MediatR;
 
 namespace JobTrail.Modules.JobSteps.Features;
 

@@ -1,9 +1,6 @@
-using JobTrail.BuildingBlocks.Errors;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
 using JobTrail.Modules.RunnerJobs.Contracts;
-using MediatR;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.JobSteps.Features;
 

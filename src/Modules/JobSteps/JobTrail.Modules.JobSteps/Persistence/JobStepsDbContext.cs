@@ -1,6 +1,4 @@
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.JobSteps.Domain;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.JobSteps.Persistence;
 

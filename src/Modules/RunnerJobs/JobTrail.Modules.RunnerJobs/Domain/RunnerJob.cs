@@ -1,4 +1,3 @@
-using JobTrail.BuildingBlocks;
 
 namespace JobTrail.Modules.RunnerJobs.Domain;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using JobTrail.Modules.RunnerJobs.Domain;
 
 namespace JobTrail.Modules.RunnerJobs.Features;

@@ -1,6 +1,4 @@
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.RunnerJobs.Domain;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.RunnerJobs.Persistence;
 

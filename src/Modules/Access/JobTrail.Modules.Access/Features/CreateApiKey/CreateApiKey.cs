@@ -1,11 +1,4 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Errors;
-using JobTrail.BuildingBlocks.Http;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.Access.Persistence;
-using MediatR;
-using Microsoft.EntityFrameworkCore;
 using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.Access.Features.CreateApiKey;

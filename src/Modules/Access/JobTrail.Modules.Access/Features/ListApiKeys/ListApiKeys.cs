@@ -1,10 +1,5 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Paging;
 using JobTrail.Modules.Access.Persistence;
-using Mapster;
-using MediatR;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.Access.Features.ListApiKeys;
 

@@ -1,9 +1,4 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks.Errors;
-using JobTrail.BuildingBlocks.Mediator;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Persistence;
-using MediatR;
 
 namespace JobTrail.Modules.Activity.Features.GetActivity;
 

@@ -1,10 +1,6 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Paging;
 using JobTrail.Modules.Activity.Domain;
 using JobTrail.Modules.Activity.Persistence;
-using MediatR;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.Activity.Features.GetAuditTrail;
 

@@ -1,14 +1,7 @@
-using System.Text.Json;
-using FluentValidation;
 using FluentValidation.Results;
 using JobTrail.Modules.Activity.Contracts;
-using JobTrail.BuildingBlocks.Errors;
-using JobTrail.BuildingBlocks.Json;
-using JobTrail.BuildingBlocks.Mediator;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.Activity.Capture;
 using JobTrail.Modules.Activity.Domain;
-using MediatR;
 
 namespace JobTrail.Modules.Activity.Features.RecordActivity;
 

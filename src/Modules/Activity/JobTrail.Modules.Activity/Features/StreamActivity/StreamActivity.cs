@@ -1,17 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
-using FluentValidation;
-using JobTrail.BuildingBlocks.Errors;
-using JobTrail.BuildingBlocks.Http;
-using JobTrail.BuildingBlocks.Json;
-using JobTrail.BuildingBlocks.Mediator;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.BuildingBlocks.Streaming;
 using JobTrail.Modules.Activity.Domain;
-using MediatR;
-using Npgsql;
 
 namespace JobTrail.Modules.Activity.Features.StreamActivity;
 

@@ -1,5 +1,4 @@
 using JobTrail.BuildingBlocks.Streaming;
-using MediatR;
 using Microsoft.AspNetCore.Mvc;
 
 namespace JobTrail.Modules.Activity.Features.StreamActivity;

@@ -1,7 +1,3 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Mediator;
-using MediatR;
 
 namespace JobTrail.Modules.Activity.Features.VerifyActivityChain;
 

@@ -1,17 +1,9 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using System.Text.Json;
-using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Errors;
-using JobTrail.BuildingBlocks.Http;
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Observability;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobSteps.Contracts;
-using MediatR;
 
 namespace JobTrail.Modules.JobEvents.Features.EmitEvent;
 

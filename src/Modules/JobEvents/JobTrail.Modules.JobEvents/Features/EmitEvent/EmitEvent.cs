@@ -1,7 +1,3 @@
-using System.Text.Json;
-using FluentValidation;
-using JobTrail.BuildingBlocks.Mediator;
-using MediatR;
 using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.JobEvents.Features.EmitEvent;

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using FluentValidation;
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.JobEvents.Contracts;
 
 namespace JobTrail.Modules.JobEvents.Features.EmitEvent;

@@ -1,6 +1,3 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks.Mediator;
-using MediatR;
 using JobTrail.Modules.Activity.Contracts;
 using JobTrail.Modules.JobEvents.Features.EmitEvent;
 

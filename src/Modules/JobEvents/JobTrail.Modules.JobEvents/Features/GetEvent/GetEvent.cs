@@ -1,9 +1,4 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Mediator;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.JobEvents.Persistence;
-using MediatR;
 
 namespace JobTrail.Modules.JobEvents.Features.GetEvent;
 

@@ -1,15 +1,9 @@
-using System.Text.Json;
-using FluentValidation;
-using JobTrail.BuildingBlocks.Json;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Paging;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
 using JobTrail.Modules.JobEvents.Delivery;
 using JobTrail.Modules.JobEvents.Features.StreamEvents;
-using MediatR;
 using RedisException = StackExchange.Redis.RedisException;
 
 namespace JobTrail.Modules.JobEvents.Features.GetRecentEvents;

@@ -1,14 +1,8 @@
 using System.Globalization;
 using System.Text;
-using FluentValidation;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Paging;
-using JobTrail.BuildingBlocks.Persistence;
-using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Persistence;
-using MediatR;
-using Npgsql;
 using NpgsqlTypes;
 using JobTrail.Modules.JobEvents.Features.EmitEvent;
 

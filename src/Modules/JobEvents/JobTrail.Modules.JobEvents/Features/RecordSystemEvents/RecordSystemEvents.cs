@@ -1,12 +1,7 @@
-using System.Text.Json;
-using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Http;
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobSteps.Contracts;
 using JobTrail.Modules.RunnerJobs.Contracts;
-using MediatR;
 
 namespace JobTrail.Modules.JobEvents.Features.RecordSystemEvents;
 

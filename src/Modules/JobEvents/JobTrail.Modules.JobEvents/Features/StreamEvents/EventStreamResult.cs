@@ -2,8 +2,6 @@ using System.Diagnostics;
 using JobTrail.BuildingBlocks.Observability;
 using JobTrail.BuildingBlocks.Streaming;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 

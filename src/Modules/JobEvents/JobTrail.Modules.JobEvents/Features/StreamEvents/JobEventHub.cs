@@ -2,7 +2,6 @@ using System.Threading.Channels;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Delivery;
 using JobTrail.Modules.JobEvents.Relay;
-using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace JobTrail.Modules.JobEvents.Features.StreamEvents;

@@ -1,22 +1,12 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
-using FluentValidation;
-using JobTrail.BuildingBlocks.Errors;
-using JobTrail.BuildingBlocks.Http;
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Json;
-using JobTrail.BuildingBlocks.Mediator;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.BuildingBlocks.Streaming;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Contracts;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
 using JobTrail.Modules.JobEvents.Delivery;
-using MediatR;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace JobTrail.Modules.JobEvents.Features.StreamEvents;

@@ -1,4 +1,3 @@
-using MediatR;
 using Microsoft.AspNetCore.Mvc;
 
 namespace JobTrail.Modules.JobEvents.Features.StreamEvents;

@@ -1,5 +1,3 @@
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.JobEvents.Persistence;
 
 namespace JobTrail.Modules.JobEvents.Features.VerifyEventChain;

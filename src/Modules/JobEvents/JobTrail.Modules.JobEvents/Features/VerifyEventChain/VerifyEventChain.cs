@@ -1,8 +1,4 @@
 using System.Globalization;
-using FluentValidation;
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Mediator;
-using MediatR;
 
 namespace JobTrail.Modules.JobEvents.Features.VerifyEventChain;
 

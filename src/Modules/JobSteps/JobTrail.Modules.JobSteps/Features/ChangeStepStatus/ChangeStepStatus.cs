@@ -1,11 +1,6 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Json;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.JobSteps.Contracts;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
-using MediatR;
 using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.JobSteps.Features.ChangeStepStatus;

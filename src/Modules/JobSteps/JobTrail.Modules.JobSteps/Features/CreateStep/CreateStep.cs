@@ -1,15 +1,5 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Errors;
-using JobTrail.BuildingBlocks.Http;
-using JobTrail.BuildingBlocks.Json;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
-using Mapster;
-using MediatR;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.JobSteps.Features.CreateStep;

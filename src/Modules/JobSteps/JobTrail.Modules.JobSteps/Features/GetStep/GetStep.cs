@@ -1,9 +1,4 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks.Mediator;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.JobSteps.Persistence;
-using Mapster;
-using MediatR;
 
 namespace JobTrail.Modules.JobSteps.Features.GetStep;
 

@@ -1,9 +1,6 @@
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.JobSteps.Contracts;
 using JobTrail.Modules.JobSteps.Domain;
 using JobTrail.Modules.JobSteps.Persistence;
-using MediatR;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.JobSteps.Features.LookupSteps;
 

@@ -1,8 +1,5 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.JobSteps.Contracts;
 using JobTrail.Modules.JobSteps.Persistence;
-using MediatR;
 using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.JobSteps.Features.RecordTokenUsage;

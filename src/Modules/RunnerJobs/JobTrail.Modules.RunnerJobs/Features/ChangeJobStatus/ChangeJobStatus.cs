@@ -1,13 +1,6 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks;
-using JobTrail.BuildingBlocks.Json;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.Modules.RunnerJobs.Contracts;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Persistence;
-using Mapster;
-using MediatR;
-using Microsoft.EntityFrameworkCore;
 using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.RunnerJobs.Features.ChangeJobStatus;

@@ -1,9 +1,4 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks.Mediator;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.Modules.RunnerJobs.Persistence;
-using Mapster;
-using MediatR;
 
 namespace JobTrail.Modules.RunnerJobs.Features.GetJob;
 

@@ -1,12 +1,6 @@
-using FluentValidation;
-using JobTrail.BuildingBlocks.Json;
-using JobTrail.BuildingBlocks.Mediator;
 using JobTrail.BuildingBlocks.Paging;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Persistence;
-using Mapster;
-using MediatR;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.RunnerJobs.Features.ListJobs;
 

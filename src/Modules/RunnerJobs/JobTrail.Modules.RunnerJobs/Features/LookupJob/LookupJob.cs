@@ -1,9 +1,6 @@
-using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.RunnerJobs.Contracts;
 using JobTrail.Modules.RunnerJobs.Domain;
 using JobTrail.Modules.RunnerJobs.Persistence;
-using MediatR;
-using Microsoft.EntityFrameworkCore;
 
 namespace JobTrail.Modules.RunnerJobs.Features.LookupJob;
 
