@@ -148,6 +148,14 @@ public sealed class DbSession(NpgsqlDataSource dataSource, ReadReplica replica) 
         return batch;
     }
 
+    /// <summary>A batch of one statement (<see cref="Sql.Statement"/>), behind the pending workspace setting.</summary>
+    public NpgsqlBatch CreateBatch(string sql, params object[] values)
+    {
+        var batch = CreateBatch();
+        batch.BatchCommands.Add(Sql.Statement(sql, values));
+        return batch;
+    }
+
     /// <summary>Sends the pending workspace setting on its own (a round trip) before a raw command; a no-op once it was sent.</summary>
     public async Task EnsureWorkspaceAsync(CancellationToken cancellationToken)
     {

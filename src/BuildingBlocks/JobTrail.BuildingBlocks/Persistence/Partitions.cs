@@ -23,12 +23,7 @@ public static class PartitionDdl
         NpgsqlConnection connection, string sql, IReadOnlyList<object> arguments, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var statement = new NpgsqlBatchCommand(sql);
-        foreach (var argument in arguments)
-        {
-            statement.Parameters.Add(new NpgsqlParameter { Value = argument });
-        }
-
+        var statement = Sql.Statement(sql, [.. arguments]);
         await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { new NpgsqlBatchCommand(LockTimeout), statement } };
         var names = new List<string>();
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
@@ -47,16 +42,27 @@ public static class PartitionDdl
     }
 }
 
+/// <summary>A module's upkeep of its month partitions: what <see cref="PartitionMaintenanceJob{T}"/> runs.</summary>
+public interface IPartitionMaintenance
+{
+    /// <summary>The tables it keeps, for the log.</summary>
+    string Tables { get; }
+
+    /// <summary>How often it runs after start-up.</summary>
+    TimeSpan Interval { get; }
+
+    /// <summary>One run: create the months ahead, drop what retention no longer keeps.</summary>
+    Task RunAsync(DateTime now, CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// Runs a module's partition maintenance at start-up, before the host serves requests (a host started after a
-/// long pause must find its month's partition), and then every <c>interval</c>. A failure is logged and tried
-/// again at the next tick.
+/// long pause must find its month's partition), and then every <see cref="IPartitionMaintenance.Interval"/>.
+/// A failure is logged and tried again at the next tick.
 /// </summary>
-public abstract partial class PartitionMaintenanceJob(TimeSpan interval, TimeProvider clock, ILogger logger, string tables) : BackgroundService
+public sealed partial class PartitionMaintenanceJob<T>(T maintenance, TimeProvider clock, ILogger<PartitionMaintenanceJob<T>> logger) : BackgroundService
+    where T : IPartitionMaintenance
 {
-    /// <summary>One run: create the months ahead, drop what retention no longer keeps.</summary>
-    protected abstract Task RunOnceAsync(DateTime now, CancellationToken cancellationToken);
-
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         await RunAsync(cancellationToken);
@@ -65,7 +71,7 @@ public abstract partial class PartitionMaintenanceJob(TimeSpan interval, TimePro
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(interval, clock);
+        using var timer = new PeriodicTimer(maintenance.Interval, clock);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -83,14 +89,17 @@ public abstract partial class PartitionMaintenanceJob(TimeSpan interval, TimePro
     {
         try
         {
-            await RunOnceAsync(clock.GetUtcNow().UtcDateTime, cancellationToken);
+            await maintenance.RunAsync(clock.GetUtcNow().UtcDateTime, cancellationToken);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
-            LogFailed(ex, tables, interval);
+            PartitionMaintenanceLog.Failed(logger, ex, maintenance.Tables, maintenance.Interval);
         }
     }
+}
 
+internal static partial class PartitionMaintenanceLog
+{
     [LoggerMessage(Level = LogLevel.Error, Message = "Partition maintenance of {Tables} failed; it runs again in {Interval}")]
-    private partial void LogFailed(Exception exception, string tables, TimeSpan interval);
+    public static partial void Failed(ILogger logger, Exception exception, string tables, TimeSpan interval);
 }

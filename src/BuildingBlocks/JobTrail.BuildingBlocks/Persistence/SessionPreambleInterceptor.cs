@@ -18,56 +18,40 @@ public sealed class SessionPreambleInterceptor : DbCommandInterceptor
     {
     }
 
-    public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
-    {
-        Prepend(command, eventData);
-        return result;
-    }
+    public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result) =>
+        Prepend(command, eventData, result);
 
-    public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
-        DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
-    {
-        if (eventData.CommandSource == CommandSource.SaveChanges && DbSession.On(command.Connection) is { } session)
-        {
-            await session.EnsureWorkspaceAsync(cancellationToken);
-        }
+    public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default) =>
+        PrependAsync(command, eventData, result, cancellationToken);
 
-        Prepend(command, eventData);
-        return result;
-    }
+    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result) =>
+        Prepend(command, eventData, result);
 
-    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
-    {
-        Prepend(command, eventData);
-        return result;
-    }
+    public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default) =>
+        PrependAsync(command, eventData, result, cancellationToken);
 
-    public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
-        DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result) =>
+        Prepend(command, eventData, result);
+
+    public override ValueTask<InterceptionResult<object>> ScalarExecutingAsync(
+        DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default) =>
+        PrependAsync(command, eventData, result, cancellationToken);
+
+    private static async ValueTask<TResult> PrependAsync<TResult>(
+        DbCommand command, CommandEventData eventData, TResult result, CancellationToken cancellationToken)
     {
         if (eventData.CommandSource == CommandSource.SaveChanges && DbSession.On(command.Connection) is { } session)
         {
             await session.EnsureWorkspaceAsync(cancellationToken);
         }
 
-        Prepend(command, eventData);
-        return result;
+        return Prepend(command, eventData, result);
     }
 
-    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
+    private static TResult Prepend<TResult>(DbCommand command, CommandEventData eventData, TResult result)
     {
-        Prepend(command, eventData);
-        return result;
-    }
-
-    public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(
-        DbCommand command, CommandEventData eventData, InterceptionResult<object> result, CancellationToken cancellationToken = default)
-    {
-        if (eventData.CommandSource == CommandSource.SaveChanges && DbSession.On(command.Connection) is { } session)
-        {
-            await session.EnsureWorkspaceAsync(cancellationToken);
-        }
-
         Prepend(command, eventData);
         return result;
     }

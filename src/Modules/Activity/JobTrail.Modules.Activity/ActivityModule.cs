@@ -42,7 +42,7 @@ public static class ActivityModule
         services.AddPipelineStage(PipelineStage.Refusals, typeof(RefusalCaptureBehavior<,>));
         services.AddPipelineStage(PipelineStage.InTransaction, typeof(ActivityCaptureBehavior<,>));
         services.AddSingleton<ActivityPartitionMaintenance>();
-        services.AddHostedService<ActivityPartitionJob>();
+        services.AddHostedService<PartitionMaintenanceJob<ActivityPartitionMaintenance>>();
         services.AddSingleton<SealerState>();
         services.AddSingleton<ActivityChainSealer>();
         services.AddHostedService<ActivitySealerJob>();

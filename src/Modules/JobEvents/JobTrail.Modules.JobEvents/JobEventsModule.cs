@@ -37,7 +37,7 @@ public static class JobEventsModule
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<EventRetentionOptions>>().Value);
         services.AddSingleton<EventPartitionMaintenance>();
-        services.AddHostedService<EventPartitionJob>();
+        services.AddHostedService<PartitionMaintenanceJob<EventPartitionMaintenance>>();
         services.AddOptions<RelayOptions>()
             .BindConfiguration(RelayOptions.Section)
             .Validate(o => o.BatchSize >= 1, "JobTrail__Relay__BatchSize must be at least 1.")

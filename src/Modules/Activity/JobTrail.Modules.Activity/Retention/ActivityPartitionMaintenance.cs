@@ -16,8 +16,14 @@ internal sealed record PartitionMaintenanceResult(IReadOnlyList<string> Created,
 /// role; the SQL lives in the module's migration: one <c>activity.ensure_partition(table, month)</c> and
 /// one <c>activity.drop_partitions_ending_by(table, cutoff)</c> serve both partitioned tables.
 /// </summary>
-internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions database, ActivityOptions options, ILogger<ActivityPartitionMaintenance> logger)
+internal sealed partial class ActivityPartitionMaintenance(DatabaseOptions database, ActivityOptions options, ILogger<ActivityPartitionMaintenance> logger) : IPartitionMaintenance
 {
+    public string Tables => "activity.activity_logs and activity.chain";
+
+    public TimeSpan Interval => options.PartitionMaintenanceInterval;
+
+    Task IPartitionMaintenance.RunAsync(DateTime now, CancellationToken cancellationToken) => RunOnceAsync(now, cancellationToken);
+
     private const string EnsurePartition = "select activity.ensure_partition($1, $2)";
     private const string DropPartitionsEndingBy = "select activity.drop_partitions_ending_by($1, $2)";
     private const string Rows = "activity_logs";

@@ -206,7 +206,7 @@ internal sealed class ActivityChainSealer(DatabaseOptions database, ActivityOpti
         {
             BatchCommands =
             {
-                Command(
+                Sql.Statement(
                     InsertLinksSql,
                     links.Select(l => l.WorkspaceId).ToArray(),
                     links.Select(l => l.Link.Seq).ToArray(),
@@ -217,31 +217,18 @@ internal sealed class ActivityChainSealer(DatabaseOptions database, ActivityOpti
                     links.Select(l => l.Link.Hash).ToArray(),
                     keys.Current.Id,
                     roundAt),
-                Command(
+                Sql.Statement(
                     MoveHeadsSql,
                     moved,
                     moved.Select(w => heads[w].Seq).ToArray(),
                     moved.Select(w => heads[w].Hash!).ToArray(),
                     moved.Select(_ => roundAt).ToArray()),
-                Command(
+                Sql.Statement(
                     "update activity.sealer_state set last_xact_id = $1::xid8, last_position = $2, last_round_at = $3",
                     last.XactId, last.Position, roundAt),
             },
         };
         await batch.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static NpgsqlBatchCommand Command(string sql, params object[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values)
-        {
-            command.Parameters.Add(value is byte[][] bytes
-                ? new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea, Value = bytes }
-                : new NpgsqlParameter { Value = value });
-        }
-
-        return command;
     }
 
     private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);

@@ -70,8 +70,7 @@ internal sealed partial class ActivitySealerJob(
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException || DatabaseFailure.IsUnreachable(ex))
         {
             var now = clock.GetUtcNow().UtcDateTime;
-            state.LastError = ex.Message;
-            state.LastErrorAt = now;
+            state.RecordError(ex.Message, now);
             if (availability.ReportFailure(ex, Source))
             {
                 // Readiness says so and the outage is logged once; not an error every round.

@@ -11,27 +11,10 @@ internal sealed class SealerHealthCheck(SealerState state, ActivityOptions optio
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var data = new Dictionary<string, object>
+        var (data, unreachable) = state.Readiness();
+        if (unreachable is not null)
         {
-            ["active"] = state.IsActive,
-            ["lagSeconds"] = Math.Round(state.Lag.TotalSeconds, 3),
-            ["sealed"] = state.Sealed,
-        };
-        if (state.LastRoundAt is { } at)
-        {
-            data["lastRoundAt"] = at;
-        }
-
-        if (state.LastError is not null)
-        {
-            data["lastError"] = state.LastError;
-            data["lastErrorAt"] = state.LastErrorAt!.Value;
-        }
-
-        if (state.DatabaseUnreachableSince is { } since)
-        {
-            return Task.FromResult(HealthCheckResult.Unhealthy(
-                $"The activity sealer cannot reach PostgreSQL (since {since:O}); new activity waits for its links.", data: data));
+            return Task.FromResult(unreachable.Value);
         }
 
         if (state.Disabled is { } why)

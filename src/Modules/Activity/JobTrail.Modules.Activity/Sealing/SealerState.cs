@@ -1,10 +1,12 @@
 using System.Diagnostics.Metrics;
 using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.BuildingBlocks.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace JobTrail.Modules.Activity.Sealing;
 
 /// <summary>What the chain sealer last saw: for the metrics, readiness and tests that wait on it.</summary>
-internal sealed class SealerState
+internal sealed class SealerState : WorkerState
 {
     private static readonly Meter Meter = new(PipelineMetrics.MeterName);
     private readonly Counter<long> sealedCounter;
@@ -20,8 +22,6 @@ internal sealed class SealerState
     /// <summary>Why the sealer does not run, when it does not.</summary>
     public string? Disabled { get; set; }
 
-    public bool IsActive { get; set; }
-
     public TimeSpan Lag { get; set; }
 
     public long Sealed { get; private set; }
@@ -31,20 +31,17 @@ internal sealed class SealerState
 
     public DateTime? LastRoundAt { get; private set; }
 
-    public string? LastError { get; set; }
-
-    public DateTime? LastErrorAt { get; set; }
-
-    /// <summary>Since when the sealer cannot reach PostgreSQL; null once a round reaches it again.</summary>
-    public DateTime? DatabaseUnreachableSince { get; set; }
-
     /// <summary>A round reached the database: whatever failed before is over.</summary>
     public void Recovered()
     {
-        LastError = null;
-        LastErrorAt = null;
+        ClearError();
         DatabaseUnreachableSince = null;
     }
+
+    /// <summary>The readiness details, and the Unhealthy result while the sealer cannot reach PostgreSQL.</summary>
+    public (Dictionary<string, object> Data, HealthCheckResult? Unreachable) Readiness() =>
+        Readiness("The activity sealer", "new activity waits for its links.",
+            ("lagSeconds", Math.Round(Lag.TotalSeconds, 3)), ("sealed", Sealed), ("lastRoundAt", LastRoundAt));
 
     public void RecordRound(int count, DateTime at)
     {

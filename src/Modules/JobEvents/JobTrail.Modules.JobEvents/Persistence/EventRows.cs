@@ -43,16 +43,7 @@ internal static class EventRows
     }
 
     /// <summary>A statement with positional parameters <c>$1</c>, <c>$2</c>, … in the order given.</summary>
-    public static NpgsqlBatchCommand Command(string sql, params object[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = value });
-        }
-
-        return command;
-    }
+    public static NpgsqlBatchCommand Command(string sql, params object[] values) => Sql.Statement(sql, values);
 
     /// <summary>One row when the job has a stream in the session's workspace, none otherwise.</summary>
     public static NpgsqlBatchCommand StreamExists(DbSession session, Guid jobId) =>

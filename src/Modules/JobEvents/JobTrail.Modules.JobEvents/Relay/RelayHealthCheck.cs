@@ -13,27 +13,10 @@ internal sealed class RelayHealthCheck(RelayState state) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var data = new Dictionary<string, object>
+        var (data, unreachable) = state.Readiness();
+        if (unreachable is not null)
         {
-            ["active"] = state.IsActive,
-            ["partitions"] = state.Partitions.Count,
-            ["partitionIds"] = state.Partitions.ToArray(),
-            ["backlog"] = state.Backlog,
-            ["lagSeconds"] = Math.Round(state.OldestAge.TotalSeconds, 3),
-            ["relayed"] = state.Relayed,
-            ["parked"] = state.Parked,
-            ["held"] = state.Held,
-        };
-        if (state.LastError is not null)
-        {
-            data["lastError"] = state.LastError;
-            data["lastErrorAt"] = state.LastErrorAt!.Value;
-        }
-
-        if (state.DatabaseUnreachableSince is { } since)
-        {
-            return Task.FromResult(HealthCheckResult.Unhealthy(
-                $"The relay cannot reach PostgreSQL (since {since:O}); committed events wait in the outbox.", data: data));
+            return Task.FromResult(unreachable.Value);
         }
 
         var description = state.IsActive

@@ -1,10 +1,12 @@
 using System.Diagnostics.Metrics;
 using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.BuildingBlocks.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace JobTrail.Modules.JobEvents.Relay;
 
 /// <summary>What the relay last saw, for metrics and the readiness details.</summary>
-internal sealed class RelayState
+internal sealed class RelayState : WorkerState
 {
     private static readonly Meter Meter = new(PipelineMetrics.MeterName);
     private readonly Counter<long> relayed;
@@ -19,9 +21,6 @@ internal sealed class RelayState
         Meter.CreateObservableGauge("jobtrail.relay.partitions", () => Partitions.Count, description: "Outbox partitions this instance relays");
     }
 
-    /// <summary>Whether this instance relays at least one partition of the outbox.</summary>
-    public bool IsActive { get; set; }
-
     /// <summary>The outbox partitions this instance relays now, ascending.</summary>
     public IReadOnlyList<int> Partitions { get; set; } = [];
 
@@ -34,11 +33,6 @@ internal sealed class RelayState
     public long Parked { get; set; }
     public long Held { get; set; }
     public long Relayed { get; private set; }
-    public string? LastError { get; private set; }
-    public DateTime? LastErrorAt { get; private set; }
-
-    /// <summary>Since when the relay cannot reach PostgreSQL; null once it has connected again.</summary>
-    public DateTime? DatabaseUnreachableSince { get; set; }
 
     public void CountRelayed(int count)
     {
@@ -46,18 +40,11 @@ internal sealed class RelayState
         relayed.Add(count);
     }
 
-    public void RecordError(string error)
-    {
-        LastError = error;
-        LastErrorAt = DateTime.UtcNow;
-    }
-
-    /// <summary>A batch went through without any error: what went wrong before is over.</summary>
-    public void ClearError()
-    {
-        LastError = null;
-        LastErrorAt = null;
-    }
+    /// <summary>The readiness details, and the Unhealthy result while the relay cannot reach PostgreSQL.</summary>
+    public (Dictionary<string, object> Data, HealthCheckResult? Unreachable) Readiness() =>
+        Readiness("The relay", "committed events wait in the outbox.",
+            ("partitions", Partitions.Count), ("partitionIds", Partitions.ToArray()), ("backlog", Backlog),
+            ("lagSeconds", Math.Round(OldestAge.TotalSeconds, 3)), ("relayed", Relayed), ("parked", Parked), ("held", Held));
 }
 
 /// <summary>

@@ -11,8 +11,14 @@ internal sealed record EventPartitionResult(IReadOnlyList<string> Created, IRead
 /// role (partition DDL needs it), through <c>job_events.ensure_partition</c> and
 /// <c>job_events.drop_partitions_ending_by</c> (migration 0008).
 /// </summary>
-internal sealed partial class EventPartitionMaintenance(DatabaseOptions database, EventRetentionOptions options, ILogger<EventPartitionMaintenance> logger)
+internal sealed partial class EventPartitionMaintenance(DatabaseOptions database, EventRetentionOptions options, ILogger<EventPartitionMaintenance> logger) : IPartitionMaintenance
 {
+    public string Tables => "job_events.events";
+
+    public TimeSpan Interval => options.PartitionMaintenanceInterval;
+
+    Task IPartitionMaintenance.RunAsync(DateTime now, CancellationToken cancellationToken) => RunOnceAsync(now, cancellationToken);
+
     public async Task<EventPartitionResult> RunOnceAsync(DateTime now, CancellationToken cancellationToken = default)
     {
         var (utcNow, thisMonth) = PartitionDdl.MonthOf(now);

@@ -107,7 +107,7 @@ internal static class FeedRows
     /// <summary>The cursor of the row at <paramref name="position"/> in the session's workspace, or null.</summary>
     public static async Task<FeedCursor?> CursorOfAsync(DbSession session, long position, CancellationToken cancellationToken)
     {
-        await using var command = Command(session,
+        await using var command = session.CreateBatch(
             "select xact_id::text from activity.activity_logs where workspace_id = $1 and position = $2", session.WorkspaceId, position);
         return await command.ExecuteScalarAsync(cancellationToken) is string xact ? new FeedCursor(ParseXid(xact), position) : null;
     }
@@ -115,7 +115,7 @@ internal static class FeedRows
     /// <summary>"Now": after every row this snapshot sees, before every one it does not.</summary>
     public static async Task<FeedStart> NowAsync(DbSession session, CancellationToken cancellationToken)
     {
-        await using var command = Command(session, "select pg_snapshot_xmin(s)::text, s::text from (select pg_current_snapshot() as s) n");
+        await using var command = session.CreateBatch("select pg_snapshot_xmin(s)::text, s::text from (select pg_current_snapshot() as s) n");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return new FeedStart(new FeedCursor(ParseXid(reader.GetString(0)), 0), reader.GetString(1));
@@ -175,7 +175,7 @@ internal static class FeedRows
             order by a.xact_id, a.position
             limit $4
             """;
-        await using var command = Command(session, sql, [.. args]);
+        await using var command = session.CreateBatch(sql, [.. args]);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<FeedRow>();
         while (await reader.ReadAsync(cancellationToken))
@@ -204,20 +204,6 @@ internal static class FeedRows
     }
 
     private static ulong ParseXid(string text) => ulong.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
-
-    /// <summary>One statement in a batch of the session, behind its workspace setting.</summary>
-    private static NpgsqlBatch Command(DbSession session, string sql, params object[] args)
-    {
-        var batch = session.CreateBatch();
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var arg in args)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = arg });
-        }
-
-        batch.BatchCommands.Add(command);
-        return batch;
-    }
 }
 
 /// <summary>

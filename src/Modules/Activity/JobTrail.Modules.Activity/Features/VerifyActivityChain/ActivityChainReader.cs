@@ -12,7 +12,7 @@ internal sealed class ActivityChainReader(DbSession session)
     /// <summary>Null when nothing of this workspace has been sealed yet.</summary>
     public async Task<ChainExtent?> GetExtentAsync(CancellationToken cancellationToken)
     {
-        await using var command = Statement(
+        await using var command = session.CreateBatch(
             """
             select (select min(seq) from activity.chain where workspace_id = $1), h.last_seq, activity.kept_since()
             from activity.chain_heads h
@@ -31,7 +31,7 @@ internal sealed class ActivityChainReader(DbSession session)
     /// <summary>The hash of the link at <paramref name="seq"/>, if it is there.</summary>
     public async Task<byte[]?> GetHashAsync(long seq, CancellationToken cancellationToken)
     {
-        await using var command = Statement(
+        await using var command = session.CreateBatch(
             "select hash from activity.chain where workspace_id = $1 and seq = $2 limit 1", session.WorkspaceId, seq);
         return await command.ExecuteScalarAsync(cancellationToken) as byte[];
     }
@@ -42,7 +42,7 @@ internal sealed class ActivityChainReader(DbSession session)
     /// </summary>
     public async Task<List<ChainEntry>> ReadAsync(long afterSeq, long upToSeq, DateTime? keptSince, CancellationToken cancellationToken)
     {
-        await using var command = Statement(
+        await using var command = session.CreateBatch(
             """
             select c.seq, c.occurred_at, c.row_digest, c.prev_hash, c.hash, c.key_id,
                    a.id, a.workspace_id, a.actor_id, a.action, a.entity_type, a.entity_id, a.outcome, a.metadata::text,
@@ -75,18 +75,4 @@ internal sealed class ActivityChainReader(DbSession session)
     }
 
     private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    /// <summary>One statement in a batch of the session, behind its workspace setting.</summary>
-    private NpgsqlBatch Statement(string sql, params object[] args)
-    {
-        var batch = session.CreateBatch();
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var arg in args)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = arg });
-        }
-
-        batch.BatchCommands.Add(command);
-        return batch;
-    }
 }
