@@ -29,6 +29,10 @@ public static class Paging
     public static IRuleBuilderOptions<T, int?> ValidLimit<T>(this IRuleBuilder<T, int?> rule) =>
         rule.InclusiveBetween(1, MaxLimit).WithMessage($"'limit' must be between 1 and {MaxLimit}.");
 
+    /// <summary>A time range's end, later than its start when both are given.</summary>
+    public static IRuleBuilderOptions<T, DateTimeOffset?> LaterThanFrom<T>(this IRuleBuilder<T, DateTimeOffset?> rule, Func<T, DateTimeOffset?> from) =>
+        rule.Must((request, to) => to is null || from(request) is not { } start || to > start).WithMessage("'to' must be later than 'from'.");
+
     public static IRuleBuilderOptions<T, string?> ValidCursor<T, TCursor>(this IRuleBuilder<T, string?> rule) =>
         rule.Must(c => c is null || Cursor.TryDecode<TCursor>(c, out _)).WithMessage("'cursor' is not a cursor this list issued.");
 }

@@ -27,3 +27,28 @@ internal static class ActivityFieldRules
         rule.Must(o => o is null || ActivityRules.TryParseOutcome(o, out _))
             .WithMessage($"'outcome' must be one of {ActivityRules.AllOutcomes}.");
 }
+
+/// <summary>The filters the activity list and the live feed share.</summary>
+internal interface IActivityFilter
+{
+    string? ActorId { get; }
+
+    string? Action { get; }
+
+    string? EntityType { get; }
+
+    string? Outcome { get; }
+}
+
+/// <summary>One set of rules for <see cref="IActivityFilter"/>, included by the list's and the feed's validators.</summary>
+internal sealed class ActivityFilterValidator<T> : AbstractValidator<T>
+    where T : IActivityFilter
+{
+    public ActivityFilterValidator()
+    {
+        RuleFor(x => x.ActorId).ActorIdFilter();
+        RuleFor(x => x.Action).ActionFilter();
+        RuleFor(x => x.EntityType).EntityType();
+        RuleFor(x => x.Outcome).Outcome();
+    }
+}

@@ -23,19 +23,15 @@ internal sealed record ListActivitiesQuery(
     DateTimeOffset? From,
     DateTimeOffset? To,
     int? Limit,
-    string? Cursor) : IQuery<Page<ActivityResponse>>;
+    string? Cursor) : IQuery<Page<ActivityResponse>>, IActivityFilter;
 
 internal sealed class ListActivitiesValidator : AbstractValidator<ListActivitiesQuery>
 {
     public ListActivitiesValidator()
     {
-        RuleFor(x => x.ActorId).ActorIdFilter();
-        RuleFor(x => x.Action).ActionFilter();
-        RuleFor(x => x.EntityType).EntityType();
+        Include(new ActivityFilterValidator<ListActivitiesQuery>());
         RuleFor(x => x.EntityId).EntityId();
-        RuleFor(x => x.Outcome).Outcome();
-        RuleFor(x => x.To).GreaterThan(x => x.From).When(x => x.From is not null && x.To is not null)
-            .WithMessage("'to' must be later than 'from'.");
+        RuleFor(x => x.To).LaterThanFrom(x => x.From);
         RuleFor(x => x.Limit).ValidLimit();
         RuleFor(x => x.Cursor).ValidCursor<ListActivitiesQuery, ActivityListCursor>();
     }

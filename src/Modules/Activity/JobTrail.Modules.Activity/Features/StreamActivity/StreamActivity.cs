@@ -7,7 +7,7 @@ using JobTrail.Modules.Activity.Domain;
 namespace JobTrail.Modules.Activity.Features.StreamActivity;
 
 /// <summary>The filters of the activity feed: those of the list, except the time range and entity id.</summary>
-internal sealed record ActivityFeedFilter(string? Action, string? EntityType, string? ActorId, string? Outcome);
+internal sealed record ActivityFeedFilter(string? Action, string? EntityType, string? ActorId, string? Outcome) : IActivityFilter;
 
 /// <summary>
 /// Where a stream stands in feed order, <c>(xact_id, position)</c>: the writer's transaction id, then the
@@ -38,22 +38,11 @@ internal sealed class OpenActivityStreamValidator : AbstractValidator<OpenActivi
 {
     public OpenActivityStreamValidator()
     {
-        RuleFor(x => x.Filter).SetValidator(new ActivityFeedFilterValidator());
+        RuleFor(x => x.Filter).SetValidator(new ActivityFilterValidator<ActivityFeedFilter>());
         RuleFor(x => x.AfterPosition).GreaterThanOrEqualTo(1).WithMessage("'afterPosition' must be the position of an activity (1 or more).");
         RuleFor(x => x.LastEventId)
             .Must(id => id is null || (long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1))
             .WithMessage("'Last-Event-ID' must be the position of an activity this stream sent.");
-    }
-}
-
-internal sealed class ActivityFeedFilterValidator : AbstractValidator<ActivityFeedFilter>
-{
-    public ActivityFeedFilterValidator()
-    {
-        RuleFor(x => x.ActorId).ActorIdFilter();
-        RuleFor(x => x.Action).ActionFilter();
-        RuleFor(x => x.EntityType).EntityType();
-        RuleFor(x => x.Outcome).Outcome();
     }
 }
 
@@ -86,7 +75,7 @@ internal sealed class ReadActivityFeedValidator : AbstractValidator<ReadActivity
 {
     public ReadActivityFeedValidator()
     {
-        RuleFor(x => x.Filter).SetValidator(new ActivityFeedFilterValidator());
+        RuleFor(x => x.Filter).SetValidator(new ActivityFilterValidator<ActivityFeedFilter>());
         RuleFor(x => x.Limit).InclusiveBetween(1, 10_000);
     }
 }

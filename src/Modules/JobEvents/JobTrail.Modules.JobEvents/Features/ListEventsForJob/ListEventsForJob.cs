@@ -34,8 +34,7 @@ internal sealed class ListEventsForJobValidator : AbstractValidator<ListEventsFo
             .WithMessage(x => $"'types' names an unknown type ('{x.TypeList.First(t => !JobEventTypes.IsKnown(t))}'); the types are {EventLimits.KnownTypes}.")
             .OverridePropertyName("types");
         RuleFor(x => x.AfterSeq).GreaterThanOrEqualTo(0).WithMessage("'afterSeq' must be 0 or more.");
-        RuleFor(x => x.To).GreaterThan(x => x.From).When(x => x.From is not null && x.To is not null)
-            .WithMessage("'to' must be later than 'from'.");
+        RuleFor(x => x.To).LaterThanFrom(x => x.From);
         RuleFor(x => x.Limit).ValidLimit();
         RuleFor(x => x.Cursor).ValidCursor<ListEventsForJobQuery, EventCursor>();
     }
