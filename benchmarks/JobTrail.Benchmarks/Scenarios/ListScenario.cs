@@ -39,13 +39,8 @@ internal static class ListScenario
         // The seed is kept between runs: a database per (rows, events per job), reused once its seed finished.
         var seedName = $"jt_seed_list_{(long)jobs * settings.EventsPerJob}_{settings.EventsPerJob}";
         var (database, existed) = await BenchDatabase.OpenKeptAsync(context.Environment, seedName, cancellationToken);
+        // A finished seed is reused as it is; an unfinished one (stopped at --seed-max-seconds) is continued.
         var seed = existed ? await ReadSeedAsync(database, cancellationToken) : null;
-        if (existed && seed is null)
-        {
-            Console.Error.WriteLine($"[bench] {seedName} holds an unfinished seed: dropping it");
-            await BenchDatabase.DropKeptAsync(context.Environment, seedName, cancellationToken);
-            (database, _) = await BenchDatabase.OpenKeptAsync(context.Environment, seedName, cancellationToken);
-        }
 
         await using var kept = database;
         await using var server = await context.StartServerAsync(database, ServerSpec.Host(), cancellationToken);
@@ -175,8 +170,17 @@ internal static class ListScenario
         await ExecuteAsync(connection, $"select set_config('app.workspace_id', '{workspace}', false)", cancellationToken);
         var job = string.Format(CultureInfo.InvariantCulture, JobIdSql, "j");
         await ExecuteAsync(connection,
-            $"insert into job_events.job_streams (job_id, workspace_id, last_seq, created_at) select {job}::uuid, '{workspace}', {perJob}, now() from generate_series(1, {jobs}) j",
+            $"insert into job_events.job_streams (job_id, workspace_id, last_seq, created_at) select {job}::uuid, '{workspace}', 0, now() from generate_series(1, {jobs}) j on conflict do nothing",
             cancellationToken);
+        // Each COPY commits whole layers (every job's seq s), so a table's seeded rows / jobs = its layers done.
+        const string Seeded = "select count(*) from {0} where correlation_id = 'seed-correlation'";
+        var eventsBefore = await ScalarAsync(connection, string.Format(CultureInfo.InvariantCulture, Seeded, "job_events.events"), cancellationToken);
+        var activitiesBefore = await ScalarAsync(connection, string.Format(CultureInfo.InvariantCulture, Seeded, "activity.activity_logs"), cancellationToken);
+        if (eventsBefore + activitiesBefore > 0)
+        {
+            Console.Error.WriteLine($"[bench] continuing an unfinished seed: {eventsBefore:N0} events and {activitiesBefore:N0} activity rows are there");
+        }
+
         const string Tables = "select c.oid::regclass::text from pg_class c where c.oid in ('job_events.events'::regclass, 'activity.activity_logs'::regclass) " +
                               "or c.oid in (select inhrelid from pg_inherits where inhparent in ('job_events.events'::regclass, 'activity.activity_logs'::regclass))";
         var tables = new List<string>();
@@ -216,7 +220,7 @@ internal static class ListScenario
                         await writer.WriteAsync("seed-correlation", NpgsqlDbType.Text, ct);
                         await writer.WriteAsync(at, NpgsqlDbType.TimestampTz, ct);
                         await writer.WriteAsync(at, NpgsqlDbType.TimestampTz, ct);
-                    }, "events", jobs, perJob, watch, limit, cancellationToken),
+                    }, "events", jobs, (int)(eventsBefore / jobs) + 1, perJob, watch, limit, cancellationToken),
                 CopyAsync(database, "activity.activity_logs (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, metadata, ip_address, user_agent, correlation_id, occurred_at)",
                     async (writer, n, s, j, ct) =>
                     {
@@ -233,10 +237,10 @@ internal static class ListScenario
                         await writer.WriteAsync("jobtrail-bench-seed", NpgsqlDbType.Text, ct);
                         await writer.WriteAsync("seed-correlation", NpgsqlDbType.Text, ct);
                         await writer.WriteAsync(At(n), NpgsqlDbType.TimestampTz, ct);
-                    }, "activity rows", jobs, perJob, watch, limit, cancellationToken),
+                    }, "activity rows", jobs, (int)(activitiesBefore / jobs) + 1, perJob, watch, limit, cancellationToken),
             };
             var counts = await Task.WhenAll(seeding);
-            (events, activities) = (counts[0], counts[1]);
+            (events, activities) = (eventsBefore + counts[0], activitiesBefore + counts[1]);
         }
         finally
         {
@@ -244,7 +248,8 @@ internal static class ListScenario
         }
 
         var layers = (int)(Math.Min(events, activities) / jobs);
-        await ExecuteAsync(connection, $"update job_events.job_streams set last_seq = {events / jobs}", cancellationToken);
+        // The head may only advance (a trigger refuses a rewind): raise it to what is seeded, never lower it.
+        await ExecuteAsync(connection, $"update job_events.job_streams set last_seq = {events / jobs} where last_seq < {events / jobs} and job_id::text like '00000000-0000-4000-8000-%'", cancellationToken);
         Console.Error.WriteLine($"[bench] seeded {events:N0} events and {activities:N0} activity rows in {watch.Elapsed.TotalSeconds:0} s; vacuum analyze");
         await ExecuteAsync(connection, "vacuum (analyze) job_events.job_streams", cancellationToken);
         await ExecuteAsync(connection, "vacuum (analyze) job_events.events", cancellationToken);
@@ -277,17 +282,17 @@ internal static class ListScenario
 
     private static Guid IdOf(long n) => Guid.Parse(n.ToString("x32", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    /// <summary>One binary COPY of layers s = 1..perJob × jobs j = 1..jobs (row n = s·jobs + j); stops after a layer once the time limit passed.</summary>
+    /// <summary>One binary COPY of layers s = fromLayer..perJob × jobs j = 1..jobs (row n = s·jobs + j); stops after a layer once the time limit passed.</summary>
     private static async Task<long> CopyAsync(
         BenchDatabase database, string target, Func<NpgsqlBinaryImporter, long, int, int, CancellationToken, Task> row, string what,
-        int jobs, int perJob, Stopwatch watch, TimeSpan limit, CancellationToken cancellationToken)
+        int jobs, int fromLayer, int perJob, Stopwatch watch, TimeSpan limit, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(database.OwnerConnectionString);
         await connection.OpenAsync(cancellationToken);
         await using var writer = await connection.BeginBinaryImportAsync($"copy {target} from stdin (format binary)", cancellationToken);
         writer.Timeout = TimeSpan.FromMinutes(30);
         long rows = 0;
-        for (var s = 1; s <= perJob && watch.Elapsed < limit; s++)
+        for (var s = fromLayer; s <= perJob && watch.Elapsed < limit; s++)
         {
             for (var j = 1; j <= jobs; j++)
             {
@@ -303,6 +308,12 @@ internal static class ListScenario
 
         await writer.CompleteAsync(cancellationToken);
         return rows;
+    }
+
+    private static async Task<long> ScalarAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 600 };
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, DateTime? t0 = null, double span = 0, double total = 0)
