@@ -34,6 +34,10 @@ internal static class BenchProgram
         var emitters = new Option<int>("--emitters") { Description = "Concurrent emitting clients in the SSE scenario.", DefaultValueFactory = _ => 16 };
         var rows = new Option<long>("--rows") { Description = "Events (and as many activity rows) to seed for `list`.", DefaultValueFactory = _ => 2_000_000 };
         var perJob = new Option<int>("--events-per-job") { Description = "Seeded events (and activity rows) per job for `list`.", DefaultValueFactory = _ => 1000 };
+        var connections = new Option<int>("--connections") { Description = "idle-sse: concurrent idle SSE streams to hold.", DefaultValueFactory = _ => 10_000 };
+        var idleJobs = new Option<int>("--jobs") { Description = "idle-sse: jobs the streams follow (stream k follows job k mod jobs).", DefaultValueFactory = _ => 200 };
+        var openConcurrency = new Option<int>("--open-concurrency") { Description = "idle-sse: streams being opened at once.", DefaultValueFactory = _ => 64 };
+        var heartbeat = new Option<int>("--heartbeat-seconds") { Description = "idle-sse: the host's SSE heartbeat period.", DefaultValueFactory = _ => 15 };
         var seedLimit = new Option<int>("--seed-max-seconds") { Description = "Stop seeding after this long and use what is there.", DefaultValueFactory = _ => 180 };
 
         var root = new RootCommand("JobTrail benchmarks: the real API beside a pgbench baseline, same run, same machine.");
@@ -74,6 +78,10 @@ internal static class BenchProgram
         root.Subcommands.Add(Scenario("list", "Page-of-100 reads (events, audit trail, activity) over a large seeded table vs the same SQL in pgbench.",
             async (parse, context, ct) => [await ListScenario.RunAsync(WithClients(context, 1), new ListSettings(parse.GetValue(rows), parse.GetValue(perJob), parse.GetValue(seedLimit)), ct)],
             rows, perJob, seedLimit));
+        root.Subcommands.Add(Scenario("idle-sse", "Many concurrent idle SSE streams (heartbeats only) on one instance: RSS, CPU, threads, streams still live.",
+            async (parse, context, ct) => [await IdleSseScenario.RunAsync(context, new IdleSseSettings(parse.GetValue(connections), parse.GetValue(idleJobs),
+                parse.GetValue(openConcurrency), parse.GetValue(heartbeat)), ct)],
+            connections, idleJobs, openConcurrency, heartbeat));
         root.Subcommands.Add(Scenario("capture", "Command latency with activity capture on vs off (two hosts, requests interleaved), and API RSS.",
             async (_, context, ct) => [await CaptureScenario.RunAsync(WithClients(context, 4), ct)]));
         var aSettings = new Option<string[]>("--a-setting") { Description = "NAME=VALUE environment for host A (repeatable)." };

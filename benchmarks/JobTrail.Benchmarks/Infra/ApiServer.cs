@@ -107,6 +107,8 @@ internal sealed class ApiServer : IAsyncDisposable
         // One key drives the whole load: the per-key limit (200/s by default) would measure the limiter.
         start.Environment["JobTrail__RateLimit__PerSecond"] = "10000000";
         start.Environment["JobTrail__RateLimit__Burst"] = "10000000";
+        // The metrics listener's fixed default port is taken by any other host on the machine; a scenario may set it.
+        start.Environment["JobTrail__Metrics__Url"] = string.Empty;
         foreach (var (key, value) in spec.Settings)
         {
             start.Environment[key] = value;

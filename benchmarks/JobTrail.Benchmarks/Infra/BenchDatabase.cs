@@ -13,10 +13,11 @@ internal sealed class BenchDatabase : IAsyncDisposable
     private readonly BenchEnvironment environment;
     private bool dropped;
 
-    private BenchDatabase(BenchEnvironment environment, string name)
+    private BenchDatabase(BenchEnvironment environment, string name, bool kept = false)
     {
         this.environment = environment;
         Name = name;
+        dropped = kept;
     }
 
     public string Name { get; }
@@ -32,6 +33,36 @@ internal sealed class BenchDatabase : IAsyncDisposable
         await ExecuteOnMaintenanceAsync(environment, $"create database {name}", cancellationToken);
         Console.Error.WriteLine($"[bench] created database {name}");
         return new BenchDatabase(environment, name);
+    }
+
+    /// <summary>
+    /// A database kept between runs (not dropped when disposed, and outside the <c>jt_bench_</c> names that are
+    /// dropped as stale), created when missing; answers whether it existed.
+    /// </summary>
+    public static async Task<(BenchDatabase Database, bool Existed)> OpenKeptAsync(BenchEnvironment environment, string name, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(BenchEnvironment.ForDatabase(environment.OwnerConnectionString, "postgres"));
+        await connection.OpenAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand("select exists (select from pg_database where datname = $1)", connection) { Parameters = { new() { Value = name } } };
+        var existed = (bool)(await exists.ExecuteScalarAsync(cancellationToken))!;
+        if (!existed)
+        {
+            await ExecuteOnMaintenanceAsync(environment, $"create database {name}", cancellationToken);
+            Console.Error.WriteLine($"[bench] created database {name} (kept after the run)");
+        }
+        else
+        {
+            Console.Error.WriteLine($"[bench] reusing database {name}");
+        }
+
+        return (new BenchDatabase(environment, name, kept: true), existed);
+    }
+
+    /// <summary>Drops a kept database (a seed that did not finish).</summary>
+    public static async Task DropKeptAsync(BenchEnvironment environment, string name, CancellationToken cancellationToken)
+    {
+        NpgsqlConnection.ClearAllPools();
+        await ExecuteOnMaintenanceAsync(environment, $"drop database if exists {name} with (force)", cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

@@ -14,6 +14,36 @@ internal static class ProcStats
     /// <summary>VmHWM (peak resident set since start) of <paramref name="pid"/> in MiB.</summary>
     public static double? PeakRssMiB(int pid) => StatusKiB(pid, "VmHWM:") / 1024.0;
 
+    /// <summary>Threads of <paramref name="pid"/> (the Threads line of /proc/pid/status).</summary>
+    public static int? Threads(int pid) => (int?)StatusKiB(pid, "Threads:");
+
+    /// <summary>Open file descriptors of <paramref name="pid"/> (entries of /proc/pid/fd), null when unreadable.</summary>
+    public static int? OpenFiles(int pid)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The soft "Max open files" limit of <paramref name="pid"/> from /proc/pid/limits.</summary>
+    public static string OpenFilesLimit(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+            return line?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3] ?? "?";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "?";
+        }
+    }
+
     private static long? StatusKiB(int pid, string field)
     {
         try

@@ -12,7 +12,7 @@ internal sealed record ListSettings(long Rows, int EventsPerJob, int SeedMaxSeco
 
 /// <summary>
 /// `list`: seeds job_events.events and activity.activity_logs with many rows (as the owner role,
-/// INSERT … SELECT generate_series, jobs interleaved as real traffic would be), then measures pages
+/// binary COPY, jobs interleaved as real traffic would be; the seeded database is kept and reused), then measures pages
 /// of 100 through the API beside pgbench running the same SQL, in the same transaction shape, as
 /// the service role. Budget (DESIGN §8): p99 ≤ 10 ms over 10 M rows.
 /// </summary>
@@ -35,16 +35,23 @@ internal static class ListScenario
         var clients = context.Options.Clients;
         var report = new ScenarioReport($"list: pages of 100 over a large table, {clients} concurrent reader{(clients == 1 ? string.Empty : "s")}",
             context.Command("list", $"--clients {clients} --rows {settings.Rows} --events-per-job {settings.EventsPerJob}"));
-        await using var database = await BenchDatabase.CreateAsync(context.Environment, cancellationToken);
+        var jobs = (int)Math.Max(1, settings.Rows / settings.EventsPerJob);
+        // The seed is kept between runs: a database per (rows, events per job), reused once its seed finished.
+        var seedName = $"jt_seed_list_{(long)jobs * settings.EventsPerJob}_{settings.EventsPerJob}";
+        var (database, existed) = await BenchDatabase.OpenKeptAsync(context.Environment, seedName, cancellationToken);
+        // A finished seed is reused as it is; an unfinished one (stopped at --seed-max-seconds) is continued.
+        var seed = existed ? await ReadSeedAsync(database, cancellationToken) : null;
+
+        await using var kept = database;
         await using var server = await context.StartServerAsync(database, ServerSpec.Host(), cancellationToken);
         using var api = new ApiClient(server.BaseAddress, server.ApiKey);
         var (_, workspace) = await api.CreateJobAsync("list-probe", cancellationToken);
 
-        var jobs = (int)Math.Max(1, settings.Rows / settings.EventsPerJob);
-        var seed = await SeedAsync(database, workspace, jobs, settings.EventsPerJob, TimeSpan.FromSeconds(settings.SeedMaxSeconds), cancellationToken);
+        seed ??= await SeedAsync(database, workspace, jobs, settings.EventsPerJob, TimeSpan.FromSeconds(settings.SeedMaxSeconds), cancellationToken);
         var perJob = seed.PerJob;
-        report.Setup.Add($"seeded as the owner role with INSERT … SELECT generate_series: **{seed.Events:N0} events** ({jobs:N0} jobs × {perJob} events) and **{seed.Activities:N0} activity rows** " +
-                         $"({jobs:N0} runner_job entities × {perJob}), jobs interleaved in insert order, in {seed.Elapsed.TotalSeconds:0} s; then ANALYZE. " +
+        report.Setup.Add($"{(seed.Reused ? $"reused the seed in database `{seedName}` (made by an earlier run" : $"seeded into database `{seedName}` (kept for later runs")} as the owner role with binary COPY, " +
+                         $"events and activity on two connections at once, in {seed.Elapsed.TotalSeconds:0} s, then VACUUM ANALYZE): **{seed.Events:N0} events** ({jobs:N0} jobs × {perJob} events) and **{seed.Activities:N0} activity rows** " +
+                         $"({jobs:N0} runner_job entities × {perJob}), jobs interleaved in insert order. " +
                          $"Sizes with indexes: events {seed.EventsSize}, activity {seed.ActivitySize}. (The design's budget is stated for 10 M rows.)");
         report.Setup.Add("API: JobTrail.Host.dll; each request picks a random job (and for events a random `afterSeq`, i.e. a random keyset page).");
         report.Setup.Add("baseline: pgbench -M prepared as the service role (row-level security on), running the SQL the API runs in the same transaction shape " +
@@ -125,62 +132,188 @@ internal static class ListScenario
 
         """;
 
-    private sealed record SeedResult(long Events, long Activities, int PerJob, TimeSpan Elapsed, string EventsSize, string ActivitySize);
+    private sealed record SeedResult(long Events, long Activities, int PerJob, TimeSpan Elapsed, string EventsSize, string ActivitySize, bool Reused);
 
+    /// <summary>The seed's record in its database: written last, so a seed that did not finish is never reused.</summary>
+    private const string SeedMarker = "public.bench_seed";
+
+    private static async Task<SeedResult?> ReadSeedAsync(BenchDatabase database, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(database.OwnerConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            $"select events, activities, per_job, seconds, events_size, activity_size from {SeedMarker} where to_regclass('{SeedMarker}') is not null limit 1", connection);
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken)
+                ? new SeedResult(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt32(2), TimeSpan.FromSeconds(reader.GetDouble(3)), reader.GetString(4), reader.GetString(5), true)
+                : null;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Seeds with binary COPY as the owner role, events and activity rows on two connections at once, seq-major (each
+    /// layer of rows touches every job, as interleaved real traffic would). Row-level security is forced on both tables,
+    /// and COPY FROM refuses tables whose row-level security applies to the caller: it is unforced for the seed and
+    /// forced again afterwards (this database only).
+    /// </summary>
     private static async Task<SeedResult> SeedAsync(BenchDatabase database, Guid workspace, int jobs, int perJob, TimeSpan limit, CancellationToken cancellationToken)
     {
         var watch = Stopwatch.StartNew();
         await using var connection = new NpgsqlConnection(database.OwnerConnectionString);
         await connection.OpenAsync(cancellationToken);
-        // Row-level security is forced on these tables, for their owner too: act as the workspace.
         await ExecuteAsync(connection, $"select set_config('app.workspace_id', '{workspace}', false)", cancellationToken);
         var job = string.Format(CultureInfo.InvariantCulture, JobIdSql, "j");
         await ExecuteAsync(connection,
-            $"insert into job_events.job_streams (job_id, workspace_id, last_seq, created_at) select {job}::uuid, '{workspace}', 0, now() from generate_series(1, {jobs}) j",
+            $"insert into job_events.job_streams (job_id, workspace_id, last_seq, created_at) select {job}::uuid, '{workspace}', 0, now() from generate_series(1, {jobs}) j on conflict do nothing",
             cancellationToken);
+        // Each COPY commits whole layers (every job's seq s), so a table's seeded rows / jobs = its layers done.
+        const string Seeded = "select count(*) from {0} where correlation_id = 'seed-correlation'";
+        var eventsBefore = await ScalarAsync(connection, string.Format(CultureInfo.InvariantCulture, Seeded, "job_events.events"), cancellationToken);
+        var activitiesBefore = await ScalarAsync(connection, string.Format(CultureInfo.InvariantCulture, Seeded, "activity.activity_logs"), cancellationToken);
+        if (eventsBefore + activitiesBefore > 0)
+        {
+            Console.Error.WriteLine($"[bench] continuing an unfinished seed: {eventsBefore:N0} events and {activitiesBefore:N0} activity rows are there");
+        }
+
+        const string Tables = "select c.oid::regclass::text from pg_class c where c.oid in ('job_events.events'::regclass, 'activity.activity_logs'::regclass) " +
+                              "or c.oid in (select inhrelid from pg_inherits where inhparent in ('job_events.events'::regclass, 'activity.activity_logs'::regclass))";
+        var tables = new List<string>();
+        await using (var list = new NpgsqlCommand(Tables, connection))
+        await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
 
         var monthStart = new DateTime(DateTime.UtcNow.Year, DateTime.UtcNow.Month, 1, 0, 0, 0, DateTimeKind.Utc);
         var span = Math.Max(60, (DateTime.UtcNow.AddMinutes(-1) - monthStart).TotalSeconds);
         var total = (double)jobs * perJob;
-        // Chunks of about 200,000 rows, seq-major so that each chunk touches every job.
-        var chunk = Math.Max(1, 200_000 / jobs);
-        var done = 0;
-        while (done < perJob && watch.Elapsed < limit)
+        DateTime At(long n) => monthStart.AddSeconds(n * span / total);
+        var jobIds = Enumerable.Range(1, jobs).Select(JobId).ToArray();
+        await ExecuteAsync(connection, string.Concat(tables.Select(t => $"alter table {t} no force row level security; ")), cancellationToken);
+        long events, activities;
+        try
         {
-            var from = done + 1;
-            var to = Math.Min(perJob, done + chunk);
-            var n = $"(s::bigint * {jobs} + j)";
-            var at = $"(@t0 + make_interval(secs => {n} * @span / @total))";
-            await ExecuteAsync(connection,
-                $"""
-                insert into job_events.events (id, workspace_id, job_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at)
-                select lpad(to_hex({n}), 32, '0')::uuid, '{workspace}', {job}::uuid, s, 'step.output', null,
-                       jsonb_build_object('line', 'Compiling file ' || s || ' of {perJob}'), 'runner:seed', 'seed-correlation', {at}, {at}
-                from generate_series({from}, {to}) s cross join generate_series(1, {jobs}) j
-                """, cancellationToken, monthStart, span, total);
-            await ExecuteAsync(connection,
-                $"""
-                insert into activity.activity_logs (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, metadata, ip_address, user_agent, correlation_id, occurred_at)
-                select lpad(to_hex({n}), 32, '0')::uuid, '{workspace}', 'runner:seed-' || (j % 50),
-                       (array['runner_job.status_changed', 'job_step.created', 'job_step.status_changed', 'job_event.batch_emitted'])[1 + s % 4],
-                       'runner_job', {job}, 'SUCCEEDED', jsonb_build_object('status', 'RUNNING', 'step', s), '127.0.0.1'::inet, 'jobtrail-bench-seed',
-                       'seed-correlation', {at}
-                from generate_series({from}, {to}) s cross join generate_series(1, {jobs}) j
-                """, cancellationToken, monthStart, span, total);
-            done = to;
-            Console.Error.WriteLine($"[bench] seeded {(long)done * jobs:N0} events and as many activity rows ({watch.Elapsed.TotalSeconds:0} s)");
+            var seeding = new[]
+            {
+                CopyAsync(database, "job_events.events (id, workspace_id, job_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at)",
+                    async (writer, n, s, j, ct) =>
+                    {
+                        var at = At(n);
+                        await writer.StartRowAsync(ct);
+                        await writer.WriteAsync(IdOf(n), NpgsqlDbType.Uuid, ct);
+                        await writer.WriteAsync(workspace, NpgsqlDbType.Uuid, ct);
+                        await writer.WriteAsync(jobIds[j - 1], NpgsqlDbType.Uuid, ct);
+                        await writer.WriteAsync((long)s, NpgsqlDbType.Bigint, ct);
+                        await writer.WriteAsync("step.output", NpgsqlDbType.Text, ct);
+                        await writer.WriteNullAsync(ct);
+                        await writer.WriteAsync($$"""{"line": "Compiling file {{s}} of {{perJob}}"}""", NpgsqlDbType.Jsonb, ct);
+                        await writer.WriteAsync("runner:seed", NpgsqlDbType.Text, ct);
+                        await writer.WriteAsync("seed-correlation", NpgsqlDbType.Text, ct);
+                        await writer.WriteAsync(at, NpgsqlDbType.TimestampTz, ct);
+                        await writer.WriteAsync(at, NpgsqlDbType.TimestampTz, ct);
+                    }, "events", jobs, (int)(eventsBefore / jobs) + 1, perJob, watch, limit, cancellationToken),
+                CopyAsync(database, "activity.activity_logs (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, metadata, ip_address, user_agent, correlation_id, occurred_at)",
+                    async (writer, n, s, j, ct) =>
+                    {
+                        await writer.StartRowAsync(ct);
+                        await writer.WriteAsync(IdOf(n), NpgsqlDbType.Uuid, ct);
+                        await writer.WriteAsync(workspace, NpgsqlDbType.Uuid, ct);
+                        await writer.WriteAsync("runner:seed-" + (j % 50).ToString(CultureInfo.InvariantCulture), NpgsqlDbType.Text, ct);
+                        await writer.WriteAsync(Actions[s % 4], NpgsqlDbType.Text, ct);
+                        await writer.WriteAsync("runner_job", NpgsqlDbType.Text, ct);
+                        await writer.WriteAsync(jobIds[j - 1].ToString(), NpgsqlDbType.Text, ct);
+                        await writer.WriteAsync("SUCCEEDED", NpgsqlDbType.Text, ct);
+                        await writer.WriteAsync($$"""{"status": "RUNNING", "step": {{s}}}""", NpgsqlDbType.Jsonb, ct);
+                        await writer.WriteAsync(System.Net.IPAddress.Loopback, NpgsqlDbType.Inet, ct);
+                        await writer.WriteAsync("jobtrail-bench-seed", NpgsqlDbType.Text, ct);
+                        await writer.WriteAsync("seed-correlation", NpgsqlDbType.Text, ct);
+                        await writer.WriteAsync(At(n), NpgsqlDbType.TimestampTz, ct);
+                    }, "activity rows", jobs, (int)(activitiesBefore / jobs) + 1, perJob, watch, limit, cancellationToken),
+            };
+            var counts = await Task.WhenAll(seeding);
+            (events, activities) = (eventsBefore + counts[0], activitiesBefore + counts[1]);
+        }
+        finally
+        {
+            await ExecuteAsync(connection, string.Concat(tables.Select(t => $"alter table {t} force row level security; ")), CancellationToken.None);
         }
 
-        await ExecuteAsync(connection, $"update job_events.job_streams set last_seq = {done}", cancellationToken);
-        await ExecuteAsync(connection, "analyze job_events.events; analyze job_events.job_streams; analyze activity.activity_logs", cancellationToken);
-        await using var sizes = new NpgsqlCommand(
+        var layers = (int)(Math.Min(events, activities) / jobs);
+        // The head may only advance (a trigger refuses a rewind): raise it to what is seeded, never lower it.
+        await ExecuteAsync(connection, $"update job_events.job_streams set last_seq = {events / jobs} where last_seq < {events / jobs} and job_id::text like '00000000-0000-4000-8000-%'", cancellationToken);
+        Console.Error.WriteLine($"[bench] seeded {events:N0} events and {activities:N0} activity rows in {watch.Elapsed.TotalSeconds:0} s; vacuum analyze");
+        await ExecuteAsync(connection, "vacuum (analyze) job_events.job_streams", cancellationToken);
+        await ExecuteAsync(connection, "vacuum (analyze) job_events.events", cancellationToken);
+        await ExecuteAsync(connection, "vacuum (analyze) activity.activity_logs", cancellationToken);
+        string eventsSize, activitySize;
+        await using (var sizes = new NpgsqlCommand(
             """
-            select pg_size_pretty(pg_total_relation_size('job_events.events')),
+            select pg_size_pretty((select sum(pg_total_relation_size(inhrelid)) from pg_inherits where inhparent = 'job_events.events'::regclass)::bigint),
                    pg_size_pretty((select sum(pg_total_relation_size(inhrelid)) from pg_inherits where inhparent = 'activity.activity_logs'::regclass)::bigint)
-            """, connection);
-        await using var reader = await sizes.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return new SeedResult((long)done * jobs, (long)done * jobs, done, watch.Elapsed, reader.GetString(0), reader.GetString(1));
+            """, connection))
+        await using (var reader = await sizes.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            (eventsSize, activitySize) = (reader.GetString(0), reader.GetString(1));
+        }
+
+        var result = new SeedResult(events, activities, layers, watch.Elapsed, eventsSize, activitySize, false);
+        if (layers == perJob)
+        {
+            await ExecuteAsync(connection,
+                $"create table {SeedMarker} as select {events}::bigint as events, {activities}::bigint as activities, {perJob} as per_job, " +
+                $"{watch.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)}::float8 as seconds, '{eventsSize}'::text as events_size, '{activitySize}'::text as activity_size",
+                cancellationToken);
+        }
+
+        return result;
+    }
+
+    private static readonly string[] Actions = ["runner_job.status_changed", "job_step.created", "job_step.status_changed", "job_event.batch_emitted"];
+
+    private static Guid IdOf(long n) => Guid.Parse(n.ToString("x32", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+    /// <summary>One binary COPY of layers s = fromLayer..perJob × jobs j = 1..jobs (row n = s·jobs + j); stops after a layer once the time limit passed.</summary>
+    private static async Task<long> CopyAsync(
+        BenchDatabase database, string target, Func<NpgsqlBinaryImporter, long, int, int, CancellationToken, Task> row, string what,
+        int jobs, int fromLayer, int perJob, Stopwatch watch, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(database.OwnerConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var writer = await connection.BeginBinaryImportAsync($"copy {target} from stdin (format binary)", cancellationToken);
+        writer.Timeout = TimeSpan.FromMinutes(30);
+        long rows = 0;
+        for (var s = fromLayer; s <= perJob && watch.Elapsed < limit; s++)
+        {
+            for (var j = 1; j <= jobs; j++)
+            {
+                await row(writer, ((long)s * jobs) + j, s, j, cancellationToken);
+            }
+
+            rows += jobs;
+            if (rows % 1_000_000 < jobs)
+            {
+                Console.Error.WriteLine($"[bench] {what}: {rows:N0} copied ({watch.Elapsed.TotalSeconds:0} s)");
+            }
+        }
+
+        await writer.CompleteAsync(cancellationToken);
+        return rows;
+    }
+
+    private static async Task<long> ScalarAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 600 };
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken, DateTime? t0 = null, double span = 0, double total = 0)
