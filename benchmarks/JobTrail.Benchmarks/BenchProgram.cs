@@ -89,6 +89,8 @@ internal static class BenchProgram
         var aExtra = new Option<string?>("--a-service-extra") { Description = "Connection-string keywords for host A." };
         var bExtra = new Option<string?>("--b-service-extra") { Description = "Connection-string keywords for host B, e.g. \"Max Auto Prepare=64\"." };
         var request = new Option<string>("--request") { Description = "emit | create", DefaultValueFactory = _ => AbScenario.Emit };
+        var aHost = new Option<string?>("--a-host") { Description = "Another built JobTrail.Host.dll for host A, e.g. from a worktree of the baseline commit." };
+        var bHost = new Option<string?>("--b-host") { Description = "Another built JobTrail.Host.dll for host B." };
         var bNoSavepoints = new Option<bool>("--b-no-ef-savepoints") { Description = "Run both hosts through `serve`, B with EF automatic savepoints off." };
         root.Subcommands.Add(Scenario("ab", "Two JobTrail.Host.dll instances with different settings, requests interleaved: latency B/A.",
             async (parse, context, ct) =>
@@ -96,20 +98,22 @@ internal static class BenchProgram
                 var context4 = WithClients(context, 4);
                 var a = ParseSettings(parse.GetValue(aSettings));
                 var b = ParseSettings(parse.GetValue(bSettings));
-                static string Describe(Dictionary<string, string> settings, string? extra) =>
-                    settings.Count == 0 && string.IsNullOrWhiteSpace(extra) ? "JobTrail.Host.dll as configured by default"
-                        : "JobTrail.Host.dll with " + string.Join(", ", settings.Select(kv => $"`{kv.Key}={kv.Value}`").Concat(string.IsNullOrWhiteSpace(extra) ? [] : [$"`{extra}` in its connection string"]));
+                static string Describe(Dictionary<string, string> settings, string? extra, string? host) =>
+                    (host is null ? "JobTrail.Host.dll" : $"`{host}`") + (settings.Count == 0 && string.IsNullOrWhiteSpace(extra) ? " as configured by default"
+                        : " with " + string.Join(", ", settings.Select(kv => $"`{kv.Key}={kv.Value}`").Concat(string.IsNullOrWhiteSpace(extra) ? [] : [$"`{extra}` in its connection string"])));
                 var flags = string.Concat(a.Select(kv => $" --a-setting {kv.Key}={kv.Value}")) + string.Concat(b.Select(kv => $" --b-setting {kv.Key}={kv.Value}")) +
                             (parse.GetValue(aExtra) is { } ae ? $" --a-service-extra \"{ae}\"" : string.Empty) +
-                            (parse.GetValue(bExtra) is { } be ? $" --b-service-extra \"{be}\"" : string.Empty);
+                            (parse.GetValue(bExtra) is { } be ? $" --b-service-extra \"{be}\"" : string.Empty) +
+                            (parse.GetValue(aHost) is { } ah ? $" --a-host {ah}" : string.Empty) +
+                            (parse.GetValue(bHost) is { } bh ? $" --b-host {bh}" : string.Empty);
                 var noSavepoints = parse.GetValue(bNoSavepoints);
                 var sideA = noSavepoints
                     ? new AbSide("this tool's `serve` hosting the same Program as built", ServerSpec.Serve(capture: true, settings: a), parse.GetValue(aExtra))
-                    : new AbSide(Describe(a, parse.GetValue(aExtra)), ServerSpec.Host(a), parse.GetValue(aExtra));
+                    : new AbSide(Describe(a, parse.GetValue(aExtra), parse.GetValue(aHost)), ServerSpec.Host(a, parse.GetValue(aHost)), parse.GetValue(aExtra));
                 var sideB = noSavepoints
                     ? new AbSide("the same `serve` with `Database.AutoSavepointsEnabled = false` on every module DbContext (as the Activity module already sets for its own)",
                         ServerSpec.Serve(capture: true, efSavepoints: false, settings: b), parse.GetValue(bExtra))
-                    : new AbSide(Describe(b, parse.GetValue(bExtra)), ServerSpec.Host(b), parse.GetValue(bExtra));
+                    : new AbSide(Describe(b, parse.GetValue(bExtra), parse.GetValue(bHost)), ServerSpec.Host(b, parse.GetValue(bHost)), parse.GetValue(bExtra));
                 return
                 [
                     await AbScenario.RunAsync(context4, $"ab: {parse.GetValue(request)}, B vs A, {context4.Options.Clients} clients",
@@ -117,7 +121,7 @@ internal static class BenchProgram
                         sideA, sideB, parse.GetValue(request) ?? AbScenario.Emit, budgetRatio: null, ct),
                 ];
             },
-            aSettings, bSettings, aExtra, bExtra, request, bNoSavepoints));
+            aSettings, bSettings, aExtra, bExtra, request, bNoSavepoints, aHost, bHost));
         root.Subcommands.Add(Scenario("all", "Every scenario in turn with its defaults (about 8-10 minutes with --seconds 20).",
             async (parse, context, ct) =>
             [

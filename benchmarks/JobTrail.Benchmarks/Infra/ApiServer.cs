@@ -9,11 +9,12 @@ namespace JobTrail.Benchmarks.Infra;
 internal sealed record RelayStatus(bool Active, long Backlog, double LagSeconds, long Relayed);
 
 /// <summary>How to start the API under test.</summary>
-internal sealed record ServerSpec(string Label, bool ViaServeCommand, bool Capture, IReadOnlyDictionary<string, string> Settings, bool EfSavepoints = true)
+internal sealed record ServerSpec(
+    string Label, bool ViaServeCommand, bool Capture, IReadOnlyDictionary<string, string> Settings, bool EfSavepoints = true, string? HostDll = null)
 {
     /// <summary>The built JobTrail.Host.dll, as production runs it.</summary>
-    public static ServerSpec Host(IReadOnlyDictionary<string, string>? settings = null) =>
-        new("JobTrail.Host.dll", false, true, settings ?? new Dictionary<string, string>());
+    public static ServerSpec Host(IReadOnlyDictionary<string, string>? settings = null, string? hostDll = null) =>
+        new("JobTrail.Host.dll", false, true, settings ?? new Dictionary<string, string>(), HostDll: hostDll);
 
     /// <summary>This tool's <c>serve</c> command: the same Program, with activity capture on or off.</summary>
     public static ServerSpec Serve(bool capture, bool efSavepoints = true, IReadOnlyDictionary<string, string>? settings = null) =>
@@ -84,7 +85,8 @@ internal sealed class ApiServer : IAsyncDisposable
         }
         else
         {
-            var hostDll = environment.HostDll;
+            // Another build (e.g. a worktree of the baseline commit) when the spec names one.
+            var hostDll = spec.HostDll is { } other ? Path.GetFullPath(other) : environment.HostDll;
             start.ArgumentList.Add(hostDll);
             start.ArgumentList.Add("--urls");
             start.ArgumentList.Add(url);

@@ -69,6 +69,13 @@ internal static class AbScenario
                 $"A {Fmt.N(measured.MaxRssPerServerMiB[0])} MiB", "—", "RSS ≤ 400 MB",
                 Fmt.Verdict(measured.MaxRssPerServerMiB.Max() <= Rows.RssBudgetMiB)));
             report.Rows.Add(new ResultRow($"CPU, % of one core{suffix}", Rows.Cpu(measured.Cpu, "API (both hosts)", BenchContext.ApiLabel), "—", "—", "—", "—"));
+            // Each host's own CPU over the requests it answered: µs of process CPU per request, side by side.
+            var seconds = context.Options.Seconds;
+            double PerRequest(int side, LatencySummary latency) => measured.CpuPerServer[side] / 100 * 1e6 / Math.Max(1, latency.Count / (double)seconds);
+            report.Rows.Add(new ResultRow($"host CPU, % of one core / µs per request{suffix}",
+                $"B {Fmt.N(measured.CpuPerServer[1])}% / {Fmt.N(PerRequest(1, sideB))} µs ({Fmt.N(sideB.Count / (double)seconds)}/s)",
+                $"A {Fmt.N(measured.CpuPerServer[0])}% / {Fmt.N(PerRequest(0, sideA))} µs ({Fmt.N(sideA.Count / (double)seconds)}/s)",
+                Fmt.Ratio(PerRequest(1, sideB) / PerRequest(0, sideA)), "—", "—"));
         }
 
         report.Notes.Add("Ratios are B/A: below 1.00× B is faster. Both sides share every moment of the run, so machine noise hits them alike; " +

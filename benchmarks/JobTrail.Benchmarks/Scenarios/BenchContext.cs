@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using JobTrail.Benchmarks.Infra;
 using JobTrail.Benchmarks.Load;
 
@@ -18,7 +19,9 @@ internal sealed record CommonOptions(
     int Instances = 1);
 
 /// <summary>A measured API run, with the machine's CPU use and the API's memory over the same window.</summary>
-internal sealed record ApiMeasurement(LoadResult Load, CpuUsage Cpu, double MaxRssMiB, IReadOnlyList<double> MaxRssPerServerMiB, RelayStatus? RelayAtEnd, TimeSpan? RelayDrained)
+internal sealed record ApiMeasurement(
+    LoadResult Load, CpuUsage Cpu, double MaxRssMiB, IReadOnlyList<double> MaxRssPerServerMiB, RelayStatus? RelayAtEnd, TimeSpan? RelayDrained,
+    IReadOnlyList<double> CpuPerServer)
 {
     /// <summary>"backlog 1,234 rows (lag 2.1 s) at the end, drained in 3 s".</summary>
     public string DescribeRelay() => RelayAtEnd is null
@@ -121,12 +124,17 @@ internal sealed class BenchContext(BenchEnvironment environment, CommonOptions o
         var opened = Task.Delay(Warmup, cancellationToken).ContinueWith(_ => before = ProcStats.Snapshot(), TaskScheduler.Default);
         var load = await ClosedLoop.RunAsync(name, workers, Warmup, Duration, send, cancellationToken, buckets, bucketOf);
         await opened;
-        var cpu = ProcStats.Between(before ?? ProcStats.Snapshot(), ProcStats.Snapshot(), Label);
+        var start = before ?? ProcStats.Snapshot();
+        var end = ProcStats.Snapshot();
+        var cpu = ProcStats.Between(start, end, Label);
+        // Each server's own share, for comparisons of two hosts in one run (ab): % of one core per server.
+        var byServer = ProcStats.Between(start, end, (pid, _) => Array.FindIndex(servers, s => s.Pid == pid).ToString(CultureInfo.InvariantCulture));
+        var cpuPerServer = servers.Select((_, i) => byServer.ByLabel.FirstOrDefault(kv => kv.Key == i.ToString(CultureInfo.InvariantCulture)).Value).ToList();
         Console.Error.WriteLine($"[bench]   {load.PerSecond:0} /s, {load.Latency.Describe()}, {load.DescribeFailures()}");
         Console.Error.WriteLine($"[bench]   CPU: {cpu.Describe()}; API RSS max {rss.MaxMiB:0} MiB");
         // The next measurement (often the baseline) must not share the machine with a relay catching up.
         var (drained, relay) = await servers[0].WaitForRelayAsync(TimeSpan.FromSeconds(60), cancellationToken);
-        var measurement = new ApiMeasurement(load, cpu, rss.MaxMiB, rss.MaxPerServer, relay, drained);
+        var measurement = new ApiMeasurement(load, cpu, rss.MaxMiB, rss.MaxPerServer, relay, drained, cpuPerServer);
         Console.Error.WriteLine($"[bench]   {measurement.DescribeRelay()}");
         return measurement;
     }

@@ -8,16 +8,17 @@ internal sealed class RelayWakeup
 {
     // At most one pending wake: many commits while the relay works are one more look at the outbox.
     private readonly SemaphoreSlim signal = new(0, 1);
+    private readonly Lock gate = new();
 
     public void Signal()
     {
-        try
+        // Checked, not caught: a full semaphore is the common case under load, and a throw per commit costs CPU.
+        lock (gate)
         {
-            signal.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already signalled.
+            if (signal.CurrentCount == 0)
+            {
+                signal.Release();
+            }
         }
     }
 
