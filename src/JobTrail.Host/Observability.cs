@@ -37,24 +37,36 @@ internal static class Observability
         builder.Services.AddHostedService<MetricsListener>();
 
         var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        // With nowhere to send spans, recording them is pure cost on every request and command: spans are then
+        // created for propagation only (trace ids still reach logs, problem details and activity rows), never
+        // recorded. OTEL_TRACES_SAMPLER, when set, is the SDK's to honour as usual.
+        var recordSpans = otlp || !string.IsNullOrWhiteSpace(configuration["OTEL_TRACES_SAMPLER"]);
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(
                 serviceName: configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : "jobtrail",
                 serviceVersion: typeof(Observability).Assembly.GetName().Version?.ToString()))
-            .WithTracing(tracing => tracing
-                .AddSource(Telemetry.Name)
-                .AddSource("Npgsql")
-                .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
-                .AddHttpClientInstrumentation()
-                // Valkey commands as client spans, on the multiplexer the service already holds.
-                .AddRedisInstrumentation()
-                .ConfigureRedisInstrumentation((services, redis) =>
+            .WithTracing(tracing =>
+            {
+                if (!recordSpans)
                 {
-                    if (services.GetRequiredService<IValkeyClient>() is ValkeyClient valkey)
+                    tracing.SetSampler(new AlwaysOffSampler());
+                }
+
+                tracing
+                    .AddSource(Telemetry.Name)
+                    .AddSource("Npgsql")
+                    .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
+                    .AddHttpClientInstrumentation()
+                    // Valkey commands as client spans, on the multiplexer the service already holds.
+                    .AddRedisInstrumentation()
+                    .ConfigureRedisInstrumentation((services, redis) =>
                     {
-                        redis.AddConnection(valkey.Connection);
-                    }
-                }))
+                        if (services.GetRequiredService<IValkeyClient>() is ValkeyClient valkey)
+                        {
+                            redis.AddConnection(valkey.Connection);
+                        }
+                    });
+            })
             .WithMetrics(metrics =>
             {
                 metrics

@@ -25,14 +25,17 @@ public sealed class TracingFixture : JobTrailFixture
                 ["JobTrail:Relay:PollInterval"] = "00:00:00.200",
                 ["JobTrail:Events:Stream:Heartbeat"] = "00:00:00.200",
             },
-            services => services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(new SimpleActivityExportProcessor(new Collector(spans)))))
+            // An exporter of its own: spans are recorded only where something exports them (no OTLP endpoint here).
+            services => services.ConfigureOpenTelemetryTracerProvider(tracing => tracing
+                .SetSampler(new AlwaysOnSampler())
+                .AddProcessor(new SimpleActivityExportProcessor(new Collector(spans)))))
     {
         Spans = spans;
     }
 
     public ConcurrentBag<System.Diagnostics.Activity> Spans { get; }
 
-    private sealed class Collector(ConcurrentBag<System.Diagnostics.Activity> spans) : BaseExporter<System.Diagnostics.Activity>
+    internal sealed class Collector(ConcurrentBag<System.Diagnostics.Activity> spans) : BaseExporter<System.Diagnostics.Activity>
     {
         public override ExportResult Export(in Batch<System.Diagnostics.Activity> batch)
         {
@@ -131,5 +134,51 @@ public sealed class TracingTests(TracingFixture fixture) : IClassFixture<Tracing
             () => Task.FromResult(fixture.Spans.FirstOrDefault(s => s.OperationName == "EmitEventCommand" && "refused".Equals(s.GetTagItem("jobtrail.outcome")))),
             s => s is not null, Deadline, "the refused emit's span");
         Assert.Equal("EmitEventCommand", span!.GetTagItem("jobtrail.request"));
+    }
+}
+
+/// <summary>A host as deployed without OTEL_EXPORTER_OTLP_ENDPOINT: a processor is listening, but nothing asked for spans to be recorded.</summary>
+public sealed class UnexportedTracingFixture : JobTrailFixture
+{
+    public UnexportedTracingFixture()
+        : this(new ConcurrentBag<System.Diagnostics.Activity>())
+    {
+    }
+
+    private UnexportedTracingFixture(ConcurrentBag<System.Diagnostics.Activity> spans)
+        : base(
+            new Dictionary<string, string?>(),
+            services => services.ConfigureOpenTelemetryTracerProvider(tracing => tracing
+                .AddProcessor(new SimpleActivityExportProcessor(new TracingFixture.Collector(spans)))))
+    {
+        Spans = spans;
+    }
+
+    public ConcurrentBag<System.Diagnostics.Activity> Spans { get; }
+}
+
+public sealed class UnexportedTracingTests(UnexportedTracingFixture fixture) : IClassFixture<UnexportedTracingFixture>
+{
+    [Fact]
+    public async Task Without_an_exporter_spans_are_not_recorded_yet_the_trace_id_still_reaches_the_activity_row()
+    {
+        var traceId = ActivityTraceId.CreateRandom();
+        var correlationId = "untraced-" + Guid.NewGuid().ToString("N");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/runner-jobs")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { type = "ci", name = "untraced" }),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+        request.Headers.Add("X-Correlation-Id", correlationId);
+        Assert.Equal(201, (int)(await fixture.Client().SendAsync(request)).StatusCode);
+
+        var stored = await fixture.ScalarAsOwnerAsync<string>(
+            $"select string_agg(coalesce(trace_parent, 'none'), ',') from activity.activity_logs where correlation_id = '{correlationId}'",
+            fixture.DefaultWorkspaceId.ToString());
+        Assert.NotNull(stored);
+        Assert.All(stored!.Split(','), t => Assert.StartsWith($"00-{traceId}-", t, StringComparison.Ordinal));
+        // The request has been answered and its row written: any span of it would have ended and been exported by now.
+        Assert.DoesNotContain(fixture.Spans, s => s.TraceId == traceId);
+        Assert.Empty(fixture.Spans);
     }
 }
