@@ -110,8 +110,11 @@ status() {
         else
             printf 'not answering\n'
         fi
+        # Failover decisions (a refusal such as "Disconnected from master for longer than allowed") drown in reconnect lines.
+        printf -- '--- log: failover lines\n'
+        grep -E -i 'fail|election|validity|sync' "$dir/$port/log" 2>/dev/null | grep -v -E 'Connection refused|sync started' | tail -n 12 || true
         printf -- '--- log tail\n'
-        tail -n 12 "$dir/$port/log" 2>/dev/null || true
+        tail -n 5 "$dir/$port/log" 2>/dev/null || true
     done
 }
 

@@ -58,7 +58,7 @@ public sealed class ValkeyClusterFixture : JobTrailFixture
     }
 }
 
-// Run by scripts/cluster.sh test (or scripts/test.sh with JOBTRAIL_VALKEY_CLUSTER_TESTS=1), not by default: see scripts/test.sh.
+// Part of the default run; the trait runs it alone: scripts/test.sh --filter Category=ValkeyCluster.
 [Trait("Category", "ValkeyCluster")]
 public sealed class ValkeyClusterTests(ValkeyClusterFixture fixture) : IClassFixture<ValkeyClusterFixture>
 {
