@@ -22,6 +22,9 @@ public sealed class ValkeyClusterFixture : JobTrailFixture
                 ["JobTrail:Events:Stream:OfflinePollInterval"] = "00:00:00.200",
                 // Cached keys live a minute: only the revocation message over the cluster can end them sooner.
                 ["JobTrail:Access:KeyCacheMaxAge"] = "00:01:00",
+                // A bucket's key expires once the bucket would be full again (burst / rate + 1 s): at 1,000/s with the
+                // fixture's burst of a million that outlasts the class, not 2 s that a loaded machine can overrun before a test looks.
+                ["JobTrail:RateLimit:PerSecond"] = "1000",
             },
             null)
     {
