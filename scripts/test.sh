@@ -211,20 +211,11 @@ RESULTS="$(mktemp -d "${TMPDIR:-/tmp}/jobtrail-test-results.XXXXXX")"
 export JOBTRAIL_TEST_POSTGRES_REPORT="$RESULTS/postgres-used.txt"
 log "dotnet test $TARGET (TRX results in $RESULTS)"
 
-# The Valkey-cluster scenario (6 redis-server nodes, a master killed, a replica taking over) runs from
-# `scripts/cluster.sh test`, or here with JOBTRAIL_VALKEY_CLUSTER_TESTS=1: its failover waits on the
-# cluster's own timers, which a loaded 2-core machine can stretch past the test's deadline.
-filter_args=()
-if [[ "${JOBTRAIL_VALKEY_CLUSTER_TESTS:-0}" != 1 && " $* " != *" --filter "* ]]; then
-    filter_args=(--filter "Category!=ValkeyCluster")
-fi
-
 set +e
 dotnet test "$TARGET" -c Release \
     --logger "trx" \
     --logger "console;verbosity=normal" \
     --results-directory "$RESULTS" \
-    "${filter_args[@]}" \
     "$@"
 rc=$?
 set -e

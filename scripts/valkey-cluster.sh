@@ -2,9 +2,10 @@
 # A Valkey (or Redis) cluster on loopback: 3 masters + 3 replicas of `redis-server --cluster-enabled yes`.
 #
 # Usage:
-#   scripts/valkey-cluster.sh up      # start it (if not running) and wait for cluster_state:ok;
-#                                     # prints `export JobTrail__Valkey=...` on stdout
+#   scripts/valkey-cluster.sh up      # start it (if not running), wait for cluster_state:ok and for every replica's
+#                                     # first sync; prints `export JobTrail__Valkey=...` on stdout
 #   scripts/valkey-cluster.sh env     # prints the export line of a running cluster
+#   scripts/valkey-cluster.sh status  # every node's CLUSTER INFO, CLUSTER NODES, INFO replication and log tail
 #   scripts/valkey-cluster.sh down    # stop exactly the servers this directory started, remove the directory
 #
 # Every node requires the same generated password (requirepass and masterauth), kept in the state
@@ -79,11 +80,50 @@ wait_ok() {
     die "the cluster in $dir did not reach cluster_state:ok within 60 s"
 }
 
+# A replica that never finished its first sync counts as disconnected from its master "forever" and
+# refuses to fail over (cluster-replica-validity-factor): a master killed before that is never replaced.
+wait_synced() {
+    local deadline=$((SECONDS + 60)) port info ok
+    while ((SECONDS < deadline)); do
+        ok=1
+        for port in $(ports); do
+            info="$(ask "$port" info replication 2>/dev/null | tr -d '\r')" || { ok=0; continue; }
+            if grep -q '^role:slave' <<<"$info" && ! grep -q '^master_link_status:up' <<<"$info"; then
+                ok=0
+            fi
+        done
+        ((ok)) && return 0
+        sleep 0.2
+    done
+    status >&2
+    die "the replicas in $dir did not finish their first sync within 60 s"
+}
+
+status() {
+    local port
+    for port in $(ports); do
+        printf '=== node 127.0.0.1:%s\n' "$port"
+        if ask "$port" ping 2>/dev/null | grep -q PONG; then
+            ask "$port" cluster info 2>&1 | tr -d '\r' | grep -E '^cluster_(state|current_epoch|known_nodes|size|slots_(ok|pfail|fail))'
+            ask "$port" cluster nodes 2>&1
+            ask "$port" info replication 2>&1 | tr -d '\r' | grep -E '^(role|master_port|master_link_status|master_link_down_since|master_sync_in_progress|slave_repl_offset|master_repl_offset|connected_slaves|slave[0-9])'
+        else
+            printf 'not answering\n'
+        fi
+        # Failover decisions (a refusal such as "Disconnected from master for longer than allowed") drown in reconnect lines.
+        printf -- '--- log: failover lines\n'
+        grep -E -i 'fail|election|validity|sync' "$dir/$port/log" 2>/dev/null | grep -v -E 'Connection refused|sync started' | tail -n 12 || true
+        printf -- '--- log tail\n'
+        tail -n 5 "$dir/$port/log" 2>/dev/null || true
+    done
+}
+
 up() {
     [[ -x "$server" && -x "$cli" ]] || die "redis-server/valkey-server and redis-cli/valkey-cli are needed (or set JOBTRAIL_VALKEY_SERVER/CLI)"
     if running; then
         log "already running in $dir"
         wait_ok
+        wait_synced
         print_env
         return
     fi
@@ -98,7 +138,8 @@ up() {
         "$server" --port "$port" --bind 127.0.0.1 --protected-mode yes --daemonize yes \
             --dir "$dir/$port" --pidfile "$dir/$port/pid" --logfile "$dir/$port/log" \
             --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "$node_timeout" \
-            --requirepass "$password" --masterauth "$password" --save "" --appendonly no
+            --requirepass "$password" --masterauth "$password" --save "" --appendonly no \
+            --repl-diskless-sync-delay 0
         endpoints+=("127.0.0.1:$port")
         echo "$port" >> "$dir/ports"
     done
@@ -114,6 +155,8 @@ up() {
         || die "cluster create failed (see $dir/create.log)"
     wait_ok
     log "cluster_state:ok"
+    wait_synced
+    log "every replica in sync with its master"
     print_env
 }
 
@@ -138,6 +181,7 @@ down() {
 case "${1:-}" in
     up) up ;;
     env) running || die "no running cluster in $dir"; print_env ;;
+    status) [[ -f "$dir/ports" ]] || die "no cluster in $dir"; status ;;
     down) down ;;
-    *) die "usage: $0 up|env|down" ;;
+    *) die "usage: $0 up|env|status|down" ;;
 esac
