@@ -165,6 +165,36 @@ public sealed class ReadReplicaTests(ReadReplicaFixture fixture) : IClassFixture
             "the line saying the replica answers again");
     }
 
+    [Fact]
+    public async Task Readiness_reports_replay_lag_only_while_the_replica_has_received_more_than_it_replayed()
+    {
+        var client = fixture.Client();
+        await fixture.Standby.SuperuserScalarAsync("select pg_wal_replay_pause()");
+        try
+        {
+            await Eventually.GetAsync(() => fixture.Standby.SuperuserScalarAsync("select pg_get_wal_replay_pause_state()"),
+                state => (string?)state == "paused", Deadline, "replay on the standby to pause");
+            await client.CreateJobAsync(name: "received, not replayed");
+            await Eventually.GetAsync(ReplayLagAsync, lag => lag > 0, Deadline, "a replay lag while a received write waits");
+        }
+        finally
+        {
+            await fixture.Standby.SuperuserScalarAsync("select pg_wal_replay_resume()");
+        }
+
+        // Caught up: no lag, however long ago the primary last wrote (before, the age of the last replayed write).
+        await Eventually.GetAsync(ReplayLagAsync, lag => lag == 0, Deadline, "no replay lag once the replica has replayed all it received");
+    }
+
+    private async Task<double?> ReplayLagAsync()
+    {
+        var ready = await fixture.AnonymousClient().GetJsonAsync("/health/ready");
+        return ready.Json.ValueKind == JsonValueKind.Object && ready.Json.GetProperty("checks").TryGetProperty("postgres_replica", out var check)
+            && check.TryGetProperty("data", out var data) && data.TryGetProperty("replayLagSeconds", out var lag)
+            ? lag.GetDouble()
+            : null;
+    }
+
     private static async Task<HashSet<Guid>> JobIdsAsync(HttpClient client)
     {
         var page = (await client.GetJsonAsync("/api/runner-jobs?limit=100")).EnsureStatus(200);
