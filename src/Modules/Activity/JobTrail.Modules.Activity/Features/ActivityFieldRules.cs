@@ -40,15 +40,15 @@ internal interface IActivityFilter
     string? Outcome { get; }
 }
 
-/// <summary>One set of rules for <see cref="IActivityFilter"/>, included by the list's and the feed's validators.</summary>
-internal sealed class ActivityFilterValidator<T> : AbstractValidator<T>
-    where T : IActivityFilter
+/// <summary>One set of rules for <see cref="IActivityFilter"/>, added by the list's and the feed's validators.</summary>
+internal static class ActivityFilterRules
 {
-    public ActivityFilterValidator()
+    public static void AddActivityFilterRules<T>(this AbstractValidator<T> validator)
+        where T : IActivityFilter
     {
-        RuleFor(x => x.ActorId).ActorIdFilter();
-        RuleFor(x => x.Action).ActionFilter();
-        RuleFor(x => x.EntityType).EntityType();
-        RuleFor(x => x.Outcome).Outcome();
+        validator.RuleFor(x => x.ActorId).ActorIdFilter();
+        validator.RuleFor(x => x.Action).ActionFilter();
+        validator.RuleFor(x => x.EntityType).EntityType();
+        validator.RuleFor(x => x.Outcome).Outcome();
     }
 }

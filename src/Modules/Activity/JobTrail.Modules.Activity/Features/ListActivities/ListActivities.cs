@@ -29,7 +29,7 @@ internal sealed class ListActivitiesValidator : AbstractValidator<ListActivities
 {
     public ListActivitiesValidator()
     {
-        Include(new ActivityFilterValidator<ListActivitiesQuery>());
+        this.AddActivityFilterRules();
         RuleFor(x => x.EntityId).EntityId();
         RuleFor(x => x.To).LaterThanFrom(x => x.From);
         RuleFor(x => x.Limit).ValidLimit();

@@ -38,12 +38,17 @@ internal sealed class OpenActivityStreamValidator : AbstractValidator<OpenActivi
 {
     public OpenActivityStreamValidator()
     {
-        RuleFor(x => x.Filter).SetValidator(new ActivityFilterValidator<ActivityFeedFilter>());
+        RuleFor(x => x.Filter).SetValidator(new ActivityFeedFilterValidator());
         RuleFor(x => x.AfterPosition).GreaterThanOrEqualTo(1).WithMessage("'afterPosition' must be the position of an activity (1 or more).");
         RuleFor(x => x.LastEventId)
             .Must(id => id is null || (long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1))
             .WithMessage("'Last-Event-ID' must be the position of an activity this stream sent.");
     }
+}
+
+internal sealed class ActivityFeedFilterValidator : AbstractValidator<ActivityFeedFilter>
+{
+    public ActivityFeedFilterValidator() => this.AddActivityFilterRules();
 }
 
 internal sealed class OpenActivityStreamHandler(
@@ -75,7 +80,7 @@ internal sealed class ReadActivityFeedValidator : AbstractValidator<ReadActivity
 {
     public ReadActivityFeedValidator()
     {
-        RuleFor(x => x.Filter).SetValidator(new ActivityFilterValidator<ActivityFeedFilter>());
+        RuleFor(x => x.Filter).SetValidator(new ActivityFeedFilterValidator());
         RuleFor(x => x.Limit).InclusiveBetween(1, 10_000);
     }
 }
