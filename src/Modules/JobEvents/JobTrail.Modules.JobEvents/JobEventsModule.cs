@@ -67,6 +67,7 @@ public static class JobEventsModule
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<EventStreamOptions>>().Value);
         services.AddSingleton<JobEventHub>();
+        services.AddHostedService<StreamCheckJob>();
         services.AddHttpContextAccessor();
         services.AddHealthChecks().AddCheck<RelayHealthCheck>("relay", tags: ["ready"]);
         return services;

@@ -9,7 +9,10 @@ internal sealed record EventStreamOptions
     /// <summary>The <c>retry:</c> hint: how long a client waits before reconnecting.</summary>
     public TimeSpan Retry { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>While subscribed, PostgreSQL is still checked this often, in case a live message was lost.</summary>
+    /// <summary>
+    /// While subscribed, PostgreSQL is still checked this often, in case a live message was lost: one
+    /// shared statement per workspace with open streams (<see cref="JobEventHub.CheckAsync"/>), not one per stream.
+    /// </summary>
     public TimeSpan CatchUpInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Without a live subscription (Valkey down), PostgreSQL is polled this often.</summary>

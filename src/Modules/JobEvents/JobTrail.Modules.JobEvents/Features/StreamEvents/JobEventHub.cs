@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Delivery;
+using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
 using StackExchange.Redis;
 
@@ -9,17 +10,100 @@ namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 /// <summary>
 /// Fans Valkey Pub/Sub out to the clients of this instance: one subscription per job that has
 /// listeners, shared by all of them, each listener with its own bounded buffer. Each message is
-/// verified once (<see cref="DeliveryIntegrity"/>) before any listener sees it.
+/// verified once (<see cref="DeliveryIntegrity"/>) before any listener sees it. It also checks, for
+/// all of them at once, whether PostgreSQL holds anything a stream has not sent (<see cref="CheckAsync"/>).
 /// </summary>
-internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integrity, ILogger<JobEventHub> logger)
+internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integrity, IServiceScopeFactory scopes, ILogger<JobEventHub> logger)
 {
     private readonly Dictionary<Guid, Feed> feeds = [];
     private readonly SemaphoreSlim gate = new(1, 1);
 
     private int subscriptions;
+    private long checkRounds;
 
     /// <summary>Jobs with a live Valkey subscription in this instance.</summary>
     public int Subscriptions => Volatile.Read(ref subscriptions);
+
+    /// <summary>Rounds of <see cref="CheckAsync"/> completed since start.</summary>
+    public long CheckRounds => Interlocked.Read(ref checkRounds);
+
+    /// <summary>
+    /// One round of the periodic check for every stream of this instance: one read-only query per
+    /// workspace reads the heads of all its listened jobs, and only a stream whose job's head is past
+    /// what it sent (or sealed, or gone) is told to catch up. An idle stream costs no statement of its own.
+    /// </summary>
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        List<Feed> snapshot;
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            snapshot = [.. feeds.Values];
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        foreach (var workspace in snapshot.GroupBy(f => f.WorkspaceId))
+        {
+            try
+            {
+                var heads = await ReadHeadsAsync(workspace.Key, [.. workspace.Select(f => f.JobId)], cancellationToken);
+                foreach (var feed in workspace)
+                {
+                    var head = heads.GetValueOrDefault(feed.JobId);
+                    JobEventListener[] listeners;
+                    lock (feed.Listeners)
+                    {
+                        listeners = [.. feed.Listeners];
+                    }
+
+                    foreach (var listener in listeners)
+                    {
+                        if (listener.Sent is { } sent && (head is null || head.Sealed || head.LastSeq > sent))
+                        {
+                            listener.Behind();
+                        }
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                // The streams keep their live messages; the next round (or a reconnect's backfill) reads again.
+                logger.LogDebug("The streams' periodic check could not read PostgreSQL for workspace {WorkspaceId}: {Error}", workspace.Key, ex.Message);
+            }
+        }
+
+        Interlocked.Increment(ref checkRounds);
+    }
+
+    /// <summary>The heads of <paramref name="jobIds"/> in one statement, under the workspace's row-level security.</summary>
+    private async Task<Dictionary<Guid, StreamHead>> ReadHeadsAsync(Guid workspaceId, Guid[] jobIds, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var session = scope.ServiceProvider.GetRequiredService<DbSession>();
+        await session.BeginAsync(workspaceId, readOnly: true, cancellationToken);
+        try
+        {
+            await using var batch = session.CreateBatch();
+            batch.BatchCommands.Add(EventRows.Command(
+                "select job_id, last_seq, sealed_at is not null from job_events.job_streams where workspace_id = $1 and job_id = any($2)",
+                workspaceId, jobIds));
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            var heads = new Dictionary<Guid, StreamHead>(jobIds.Length);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                heads[reader.GetGuid(0)] = new StreamHead(reader.GetInt64(1), reader.GetBoolean(2));
+            }
+
+            return heads;
+        }
+        finally
+        {
+            await session.EndAsync();
+        }
+    }
 
     /// <summary>Whether Valkey is reachable now: a subscription made while it is down is only a local registration.</summary>
     public bool IsValkeyConnected => valkey.IsConnected;
@@ -168,6 +252,8 @@ internal sealed class JobEventListener : IAsyncDisposable
     private readonly JobEventHub hub;
     private readonly Channel<LiveEvent> buffer;
     private int nudged;
+    private int behind;
+    private long sent = -1;
 
     public JobEventListener(JobEventHub hub, JobEventHub.Feed feed, int capacity)
     {
@@ -180,6 +266,15 @@ internal sealed class JobEventListener : IAsyncDisposable
 
     /// <summary>Live messages can arrive: subscribed, and Valkey reachable now.</summary>
     public bool IsLive => Feed.Subscription is not null && hub.IsValkeyConnected;
+
+    /// <summary>
+    /// Put in the buffer when the periodic check found the job's log past <see cref="Sent"/>: not an
+    /// event, a request to catch up now.
+    /// </summary>
+    public static readonly LiveEvent CatchUp = new(0, "catch-up", string.Empty);
+
+    /// <summary>The last seq the stream sent, once it tracks it (<see cref="Track"/>); the periodic check skips a listener without one.</summary>
+    public long? Sent => Interlocked.Read(ref sent) is var value and >= 0 ? value : null;
 
     /// <summary>Set when the client fell a whole buffer behind; its stream ends and it resumes.</summary>
     public bool Overflowed { get; private set; }
@@ -206,7 +301,19 @@ internal sealed class JobEventListener : IAsyncDisposable
         }
     }
 
-    /// <summary>The next live event (or <see cref="LiveEvent.Unverified"/>), or null when <paramref name="timeout"/> passes first.</summary>
+    /// <summary>Records the last seq the stream has sent, for the periodic check.</summary>
+    public void Track(long seq) => Interlocked.Exchange(ref sent, seq);
+
+    /// <summary>Queues one <see cref="CatchUp"/> request (never more than one at a time; a full buffer drops it, the next round asks again).</summary>
+    public void Behind()
+    {
+        if (Interlocked.Exchange(ref behind, 1) == 0 && !buffer.Writer.TryWrite(CatchUp))
+        {
+            Interlocked.Exchange(ref behind, 0);
+        }
+    }
+
+    /// <summary>The next live event (or <see cref="LiveEvent.Unverified"/> or <see cref="CatchUp"/>), or null when <paramref name="timeout"/> passes first.</summary>
     public async Task<LiveEvent?> ReadAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (buffer.Reader.TryRead(out var ready))
@@ -238,6 +345,10 @@ internal sealed class JobEventListener : IAsyncDisposable
         if (ReferenceEquals(live, LiveEvent.Unverified))
         {
             Interlocked.Exchange(ref nudged, 0);
+        }
+        else if (ReferenceEquals(live, CatchUp))
+        {
+            Interlocked.Exchange(ref behind, 0);
         }
 
         return live;

@@ -112,7 +112,8 @@ internal sealed record StreamFrame(LiveEvent? Event)
 /// One client's stream. Subscribes first, then backfills everything after the client's seq (from the
 /// Valkey stream where it reaches back far enough, else from PostgreSQL), then forwards live events:
 /// a seq already sent is dropped, a gap is backfilled before going on, and PostgreSQL is checked now
-/// and then in case a live message was lost. Ends after the job's terminal event.
+/// and then in case a live message was lost (while subscribed by the hub's shared check, which asks the
+/// stream to catch up only when its job's log is past what it sent). Ends after the job's terminal event.
 /// </summary>
 internal sealed class JobEventStream(
     Guid jobId, Guid workspaceId, long startAfter, IDisposable slot, JobEventHub hub, IValkeyClient valkey, DeliveryIntegrity integrity,
@@ -120,12 +121,15 @@ internal sealed class JobEventStream(
 {
     private long lastSent = startAfter;
     private bool ended;
+    private JobEventListener? tracked;
 
     public TimeSpan Retry => options.Retry;
 
     public async IAsyncEnumerable<StreamFrame> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var listener = await hub.ListenAsync(jobId, workspaceId, options.ClientBuffer, cancellationToken);
+        tracked = listener;
+        listener.Track(lastSent);
 
         await foreach (var frame in CatchUpAsync(cancellationToken))
         {
@@ -136,6 +140,7 @@ internal sealed class JobEventStream(
         var nextPing = lastCatchUp + options.Heartbeat;
         var nextCheck = lastCatchUp + CheckInterval(listener);
         var deadline = DateTime.UtcNow + options.MaxDuration;
+        var readSoon = false;
         while (!ended && DateTime.UtcNow < deadline)
         {
             var now = DateTime.UtcNow;
@@ -152,18 +157,26 @@ internal sealed class JobEventStream(
 
                 if (now >= nextCheck)
                 {
-                    if (!listener.IsLive)
+                    // While subscribed the hub's shared check (JobEventHub.CheckAsync) watches PostgreSQL
+                    // for this stream; it reads the store itself only without live messages or when asked to.
+                    var wasLive = listener.IsLive;
+                    if (!wasLive)
                     {
                         await listener.ResubscribeAsync();
                     }
 
-                    await foreach (var frame in CatchUpAsync(cancellationToken))
+                    if (!wasLive || readSoon)
                     {
-                        yield return frame;
+                        await foreach (var frame in CatchUpAsync(cancellationToken))
+                        {
+                            yield return frame;
+                        }
+
+                        lastCatchUp = DateTime.UtcNow;
+                        readSoon = false;
                     }
 
-                    lastCatchUp = DateTime.UtcNow;
-                    nextCheck = lastCatchUp + CheckInterval(listener);
+                    nextCheck = DateTime.UtcNow + CheckInterval(listener);
                 }
 
                 continue;
@@ -175,6 +188,19 @@ internal sealed class JobEventStream(
                 // once per OfflinePollInterval however many such messages arrive.
                 var soon = lastCatchUp + options.OfflinePollInterval;
                 nextCheck = soon < nextCheck ? soon : nextCheck;
+                readSoon = true;
+                continue;
+            }
+
+            if (ReferenceEquals(live, JobEventListener.CatchUp))
+            {
+                // The shared check saw the job's log past what this stream sent: a live message was lost.
+                await foreach (var frame in CatchUpAsync(cancellationToken))
+                {
+                    yield return frame;
+                }
+
+                lastCatchUp = DateTime.UtcNow;
                 continue;
             }
 
@@ -213,6 +239,7 @@ internal sealed class JobEventStream(
     private StreamFrame Send(LiveEvent live)
     {
         lastSent = live.Seq;
+        tracked?.Track(live.Seq);
         ended = JobEventTypes.Terminal.Contains(live.Type);
         return new StreamFrame(live);
     }
