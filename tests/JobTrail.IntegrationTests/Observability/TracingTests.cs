@@ -49,6 +49,9 @@ public sealed class TracingFixture : JobTrailFixture
     }
 }
 
+// Samplers listen process-wide: while the recording host of TracingTests is up, its AlwaysOn sampler would record
+// the other host's requests too. One collection runs the two classes one after the other.
+[Collection(TracingCollection.Name)]
 public sealed class TracingTests(TracingFixture fixture) : IClassFixture<TracingFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -107,19 +110,7 @@ public sealed class TracingTests(TracingFixture fixture) : IClassFixture<Tracing
     [Fact]
     public async Task An_activity_row_carries_the_requests_traceparent_beside_its_correlation_id()
     {
-        var traceId = ActivityTraceId.CreateRandom();
-        var correlationId = "trace-" + Guid.NewGuid().ToString("N");
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/runner-jobs")
-        {
-            Content = System.Net.Http.Json.JsonContent.Create(new { type = "ci", name = "traced" }),
-        };
-        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
-        request.Headers.Add("X-Correlation-Id", correlationId);
-        Assert.Equal(201, (int)(await fixture.Client().SendAsync(request)).StatusCode);
-
-        var stored = await fixture.ScalarAsOwnerAsync<string>(
-            $"select string_agg(coalesce(trace_parent, 'none'), ',') from activity.activity_logs where correlation_id = '{correlationId}'",
-            fixture.DefaultWorkspaceId.ToString());
+        var (traceId, stored) = await TracedJob.CreateAsync(fixture, "traced");
         Assert.NotNull(stored);
         Assert.All(stored!.Split(','), t => Assert.StartsWith($"00-{traceId}-", t, StringComparison.Ordinal));
     }
@@ -157,16 +148,32 @@ public sealed class UnexportedTracingFixture : JobTrailFixture
     public ConcurrentBag<System.Diagnostics.Activity> Spans { get; }
 }
 
+[Collection(TracingCollection.Name)]
 public sealed class UnexportedTracingTests(UnexportedTracingFixture fixture) : IClassFixture<UnexportedTracingFixture>
 {
     [Fact]
     public async Task Without_an_exporter_spans_are_not_recorded_yet_the_trace_id_still_reaches_the_activity_row()
     {
+        var (traceId, stored) = await TracedJob.CreateAsync(fixture, "untraced");
+        Assert.NotNull(stored);
+        Assert.All(stored!.Split(','), t => Assert.StartsWith($"00-{traceId}-", t, StringComparison.Ordinal));
+        // The request has been answered and its row written: any span of it would have ended and been exported by now.
+        Assert.DoesNotContain(fixture.Spans, s => s.TraceId == traceId);
+        Assert.Empty(fixture.Spans);
+    }
+}
+
+/// <summary>Creates a job with a caller's traceparent and a correlation id of its own.</summary>
+internal static class TracedJob
+{
+    /// <summary>The caller's trace id, and the trace_parent of every activity row the request wrote (comma-separated).</summary>
+    public static async Task<(ActivityTraceId TraceId, string? Stored)> CreateAsync(JobTrailFixture fixture, string name)
+    {
         var traceId = ActivityTraceId.CreateRandom();
-        var correlationId = "untraced-" + Guid.NewGuid().ToString("N");
+        var correlationId = "trace-" + Guid.NewGuid().ToString("N");
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/runner-jobs")
         {
-            Content = System.Net.Http.Json.JsonContent.Create(new { type = "ci", name = "untraced" }),
+            Content = System.Net.Http.Json.JsonContent.Create(new { type = "ci", name }),
         };
         request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
         request.Headers.Add("X-Correlation-Id", correlationId);
@@ -175,10 +182,12 @@ public sealed class UnexportedTracingTests(UnexportedTracingFixture fixture) : I
         var stored = await fixture.ScalarAsOwnerAsync<string>(
             $"select string_agg(coalesce(trace_parent, 'none'), ',') from activity.activity_logs where correlation_id = '{correlationId}'",
             fixture.DefaultWorkspaceId.ToString());
-        Assert.NotNull(stored);
-        Assert.All(stored!.Split(','), t => Assert.StartsWith($"00-{traceId}-", t, StringComparison.Ordinal));
-        // The request has been answered and its row written: any span of it would have ended and been exported by now.
-        Assert.DoesNotContain(fixture.Spans, s => s.TraceId == traceId);
-        Assert.Empty(fixture.Spans);
+        return (traceId, stored);
     }
+}
+
+/// <summary>The tracing test classes, run one after the other (see <see cref="TracingTests"/>).</summary>
+public static class TracingCollection
+{
+    public const string Name = "Tracing";
 }
