@@ -23,7 +23,35 @@ public sealed class DatabaseOptions : IValidatableObject
 
     public bool HasReplica => !string.IsNullOrWhiteSpace(PostgresReplica);
 
-    public string ServiceConnectionString => Postgres ?? throw new InvalidOperationException("JobTrail__Postgres is not set.");
+    /// <summary>
+    /// The service role's connection string, with automatic preparation on unless the operator chose
+    /// otherwise: every statement of the hot path is a parameterised text that repeats, and planning a
+    /// CTE such as the append's on every execution cost PostgreSQL more than running it (ADR 0033).
+    /// <c>Max Auto Prepare=0</c> in <c>JobTrail__Postgres</c> turns it off (e.g. behind a pooler in
+    /// transaction mode, where prepared statements do not survive).
+    /// </summary>
+    public string ServiceConnectionString => WithPreparation(Postgres ?? throw new InvalidOperationException("JobTrail__Postgres is not set."));
+
+    /// <summary>The replica's connection string, with the same default as the primary's.</summary>
+    public string? ReplicaConnectionString => HasReplica ? WithPreparation(PostgresReplica!) : null;
+
+    /// <summary>Statements prepared per connection when the connection string does not say.</summary>
+    public const int DefaultMaxAutoPrepare = 64;
+
+    private static string WithPreparation(string connectionString)
+    {
+        // Npgsql's builder answers every keyword it knows as present; the plain parser answers what was written.
+        var written = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        foreach (string keyword in written.Keys)
+        {
+            if (string.Equals(keyword.Replace(" ", string.Empty, StringComparison.Ordinal), "MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
+            {
+                return connectionString;
+            }
+        }
+
+        return new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = DefaultMaxAutoPrepare }.ConnectionString;
+    }
 
     public string OwnerConnectionString => string.IsNullOrWhiteSpace(PostgresOwner) ? ServiceConnectionString : PostgresOwner;
 

@@ -24,7 +24,7 @@ public sealed partial class ReadReplica : IAsyncDisposable
     {
         this.clock = clock;
         this.logger = logger;
-        DataSource = options.HasReplica ? new NpgsqlDataSourceBuilder(options.PostgresReplica).Build() : null;
+        DataSource = options.HasReplica ? new NpgsqlDataSourceBuilder(options.ReplicaConnectionString).Build() : null;
     }
 
     /// <summary>The replica's pool; null when no replica is configured.</summary>

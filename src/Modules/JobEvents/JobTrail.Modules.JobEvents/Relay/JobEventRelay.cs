@@ -404,7 +404,7 @@ internal sealed class JobEventRelay(
         var all = partitions.Count >= options.Partitions;
         await using var command = new NpgsqlCommand(
             $"""
-            select o.id, o.event_id, o.workspace_id, o.job_id, o.seq, o.trace_parent
+            select o.id, o.event_id, o.workspace_id, o.job_id, o.seq, o.trace_parent, o.created_at
             from job_events.outbox o
             where o.parked_at is null
               {(all ? string.Empty : "and job_events.relay_partition(o.job_id, $2) = any($3)")}
@@ -431,6 +431,7 @@ internal sealed class JobEventRelay(
             rows.Add(new OutboxRow(reader.GetInt64(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetInt64(4))
             {
                 TraceParent = reader.IsDBNull(5) ? null : reader.GetString(5),
+                CreatedAt = reader.GetFieldValue<DateTime>(6),
             });
         }
 
@@ -490,13 +491,34 @@ internal sealed class JobEventRelay(
     private static async Task<List<EventRecord>> ReadEventsAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, List<OutboxRow> claimed, CancellationToken cancellationToken)
     {
+        // An outbox row's created_at is its event's recorded_at (one append writes both), so the bounds
+        // prune the read to the partition that holds the rows; by id alone it probed every month's index.
+        var events = await ReadEventsAsync(connection, transaction, claimed, bounded: true, cancellationToken);
+        if (events.Count < claimed.Count)
+        {
+            // A row whose time does not match its event's (none is written so): looked up by id alone.
+            var found = events.Select(e => e.Id).ToHashSet();
+            var rest = claimed.Where(r => !found.Contains(r.EventId)).ToList();
+            events.AddRange(await ReadEventsAsync(connection, transaction, rest, bounded: false, cancellationToken));
+        }
+
+        return events;
+    }
+
+    private static async Task<List<EventRecord>> ReadEventsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<OutboxRow> claimed, bool bounded, CancellationToken cancellationToken)
+    {
         await using var batch = new NpgsqlBatch(connection, transaction);
         var workspaces = 0;
         foreach (var group in claimed.GroupBy(r => r.WorkspaceId))
         {
             batch.BatchCommands.Add(WorkspaceSetting.Command(group.Key));
-            batch.BatchCommands.Add(EventRows.Command(
-                $"select {EventRows.Columns} from job_events.events where workspace_id = $1 and id = any($2)", group.Key, group.Select(r => r.EventId).ToArray()));
+            var ids = group.Select(r => r.EventId).ToArray();
+            batch.BatchCommands.Add(bounded
+                ? EventRows.Command(
+                    $"select {EventRows.Columns} from job_events.events where workspace_id = $1 and id = any($2) and recorded_at between $3 and $4",
+                    group.Key, ids, group.Min(r => r.CreatedAt), group.Max(r => r.CreatedAt))
+                : EventRows.Command($"select {EventRows.Columns} from job_events.events where workspace_id = $1 and id = any($2)", group.Key, ids));
             workspaces++;
         }
 
@@ -525,6 +547,9 @@ internal sealed class JobEventRelay(
     {
         /// <summary>The emitting request's W3C traceparent, when it had one.</summary>
         public string? TraceParent { get; init; }
+
+        /// <summary>The event's <c>recorded_at</c> (the append writes both from one value): the partition it lives in.</summary>
+        public DateTime CreatedAt { get; init; }
     }
 
     /// <summary>What one job's send did: rows handled, the error of the next row, or Valkey's own trouble.</summary>
