@@ -5,6 +5,7 @@ using JobTrail.IntegrationTests.Infrastructure;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace JobTrail.IntegrationTests.JobEvents;
 
@@ -214,6 +215,37 @@ public sealed class GroupCommitTests(GroupCommitFixture fixture) : IClassFixture
         Assert.Empty(stored);
         Assert.Equal(1, await fixture.CountAsOwnerAsync("events", a.WorkspaceId, jobA));
         Assert.Equal(0, await fixture.CountAsOwnerAsync("events", b.WorkspaceId, jobA));
+    }
+
+    [Fact]
+    public async Task A_group_postgresql_refuses_is_rolled_back_and_its_good_requests_are_written_alone()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        var job = (await tenant.Client.CreateJobAsync()).Id();
+        AppendRequest Append(string payload) => new(
+            job, [new NewEvent(Guid.CreateVersion7(), "step.output", null, payload, null)], CreateStream: false, Seal: false, null, null,
+            "runner:test", "c", DateTime.UtcNow);
+
+        // Held after an opening commit, so the three are queued and taken as one group; the middle one's
+        // payload is not JSON (the HTTP path never sends that), so PostgreSQL refuses the whole group.
+        var opener = (await fixture.Client().CreateJobAsync()).Id();
+        fixture.Gate.HoldAfterNextCommit();
+        var first = fixture.Client().EmitEventAsync(opener, new { type = "step.output" });
+        await Eventually.TrueAsync(() => fixture.Gate.Holding, Deadline, "the writer to hold after the opening commit");
+        var good1 = fixture.Writer.AppendAsync(tenant.WorkspaceId, Append("""{"n":1}"""), CancellationToken.None);
+        var bad = fixture.Writer.AppendAsync(tenant.WorkspaceId, Append("not json"), CancellationToken.None);
+        var good2 = fixture.Writer.AppendAsync(tenant.WorkspaceId, Append("""{"n":2}"""), CancellationToken.None);
+        await Eventually.TrueAsync(() => fixture.Writer.Queued >= 3, Deadline, "3 appends to be queued");
+        fixture.Gate.Release();
+        (await first).EnsureStatus(201);
+
+        Assert.Single(await good1);
+        Assert.Single(await good2);
+        await Assert.ThrowsAsync<PostgresException>(() => bad);
+        // The writer's connection is usable again: the refused group's transaction was rolled back.
+        var after = await fixture.Writer.AppendAsync(tenant.WorkspaceId, Append("""{"n":3}"""), CancellationToken.None);
+        Assert.Equal(4, Assert.Single(after).Seq); // after job.created, the two good ones and nothing of the bad one
+        Assert.Equal(4, await fixture.CountAsOwnerAsync("events", tenant.WorkspaceId, job));
     }
 
     [Fact]

@@ -54,7 +54,7 @@ internal interface IGroupCommitHook
 /// Group commit for client emits and batches. Requests queue their append; one loop takes whatever is
 /// queued (a lone request at once, with no wait for company), writes each workspace's share in one
 /// transaction of its own connection (set_config to that workspace, every append pipelined in one
-/// round trip, then every chain link and stream head in a second, then COMMIT), and only then answers
+/// round trip, then every chain link, stream head and the COMMIT in a second), and only then answers
 /// the requests. Appends that cannot write (missing or sealed stream, a used Idempotency-Key) write
 /// nothing, not even their key row, and are explained by the request itself. If PostgreSQL refuses
 /// the group, each request is written again alone, so one bad request never fails its neighbours.
@@ -246,14 +246,57 @@ internal sealed class GroupCommitWriter(
 
     private async Task WriteGroupAsync(List<PendingAppend> group, CancellationToken stoppingToken)
     {
-        var workspace = group[0].WorkspaceId;
         var db = await ConnectionAsync(stoppingToken);
-        await using var transaction = await db.BeginTransactionAsync(System.Data.IsolationLevel.ReadCommitted, stoppingToken);
+        List<EventRecord>[] results;
+        try
+        {
+            results = await WriteAndCommitAsync(db, group, stoppingToken);
+        }
+        catch (Exception) when (db.State == System.Data.ConnectionState.Open)
+        {
+            // The BEGIN and COMMIT are statements of the group's batches, not an NpgsqlTransaction: a failed
+            // group leaves its transaction open (aborted) on this connection until it is rolled back here.
+            await RollBackQuietlyAsync(db);
+            throw;
+        }
 
+        for (var i = 0; i < group.Count; i++)
+        {
+            if (results[i].Count > 0)
+            {
+                group[i].Joined?.MarkCommitted();
+            }
+        }
+
+        GroupSize.Record(group.Count);
+        if (results.Any(r => r.Count > 0))
+        {
+            relayWakeup.Signal();
+        }
+
+        foreach (var hook in services.GetServices<IGroupCommitHook>())
+        {
+            hook.AfterCommit(group);
+        }
+
+        for (var i = 0; i < group.Count; i++)
+        {
+            group[i].Complete(results[i]);
+        }
+    }
+
+    /// <summary>
+    /// Two round trips: BEGIN, the workspace setting and every append; then every chain link, the stream
+    /// heads, the joined rows, the NOTIFY and the COMMIT. The COMMIT answers only once it is durable.
+    /// </summary>
+    private async Task<List<EventRecord>[]> WriteAndCommitAsync(NpgsqlConnection db, List<PendingAppend> group, CancellationToken stoppingToken)
+    {
+        var workspace = group[0].WorkspaceId;
         var results = new List<EventRecord>[group.Count];
         var firstPrev = new Dictionary<Guid, byte[]?>();
-        await using (var appends = new NpgsqlBatch(db, transaction))
+        await using (var appends = new NpgsqlBatch(db))
         {
+            appends.BatchCommands.Add(new NpgsqlBatchCommand("begin isolation level read committed"));
             appends.BatchCommands.Add(WorkspaceSetting.Command(workspace));
             foreach (var pending in group)
             {
@@ -261,6 +304,8 @@ internal sealed class GroupCommitWriter(
             }
 
             await using var reader = await appends.ExecuteReaderAsync(stoppingToken);
+            // Past the BEGIN and the setting to the first append's rows.
+            await reader.NextResultAsync(stoppingToken);
             for (var i = 0; i < group.Count; i++)
             {
                 await reader.NextResultAsync(stoppingToken);
@@ -289,9 +334,9 @@ internal sealed class GroupCommitWriter(
             }
         }
 
+        await using var finish = new NpgsqlBatch(db);
         if (links.Count > 0)
         {
-            await using var finish = new NpgsqlBatch(db, transaction);
             finish.BatchCommands.Add(LinksCommand(workspace, links));
             finish.BatchCommands.Add(HeadsCommand(workspace, heads));
             // The requests' joined rows (activity), under the same workspace setting, for those whose events were written.
@@ -305,37 +350,32 @@ internal sealed class GroupCommitWriter(
                     }
                 }
             }
+
             if (options.NotifyOtherInstances)
             {
                 finish.BatchCommands.Add(new NpgsqlBatchCommand($"select pg_notify('{EventLog.Channel}', '')"));
             }
-
-            await finish.ExecuteNonQueryAsync(stoppingToken);
         }
 
-        await transaction.CommitAsync(stoppingToken);
-        for (var i = 0; i < group.Count; i++)
-        {
-            if (results[i].Count > 0)
-            {
-                group[i].Joined?.MarkCommitted();
-            }
-        }
+        // In the same batch: after an error PostgreSQL skips the rest up to the batch's end, so this COMMIT
+        // runs only when every statement before it succeeded.
+        finish.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+        await finish.ExecuteNonQueryAsync(stoppingToken);
+        return results;
+    }
 
-        GroupSize.Record(group.Count);
-        if (links.Count > 0)
+    private async Task RollBackQuietlyAsync(NpgsqlConnection db)
+    {
+        try
         {
-            relayWakeup.Signal();
+            await using var rollback = new NpgsqlCommand("rollback", db);
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None);
         }
-
-        foreach (var hook in services.GetServices<IGroupCommitHook>())
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
         {
-            hook.AfterCommit(group);
-        }
-
-        for (var i = 0; i < group.Count; i++)
-        {
-            group[i].Complete(results[i]);
+            // The connection cannot roll back: it is broken, and the next group opens a new one.
+            logger.LogDebug(ex, "Rolling back a failed group did not succeed; dropping the connection");
+            await DropConnectionAsync();
         }
     }
 
