@@ -128,6 +128,31 @@ public sealed class ActivityCaptureTests(ActivityCaptureFixture fixture) : IClas
         Assert.DoesNotContain(jobs.EnumerateArray(), j => j.Str("name") == name);
     }
 
+    /// <summary>The row travels with the COMMIT: refused there, it takes the job down with it, and the answer is the usual one.</summary>
+    [Fact]
+    public async Task An_activity_row_refused_at_commit_leaves_no_job_and_no_row_and_answers_as_a_refused_insert_does()
+    {
+        const string Marker = "refuse-activity-row-";
+        await fixture.ScalarAsOwnerAsync<int>($$"""
+            create or replace function activity.refuse_marked_row() returns trigger language plpgsql as $f$
+            begin
+                raise exception 'activity row refused' using errcode = 'unique_violation';
+            end $f$;
+            drop trigger if exists refuse_marked_row on activity.activity_logs;
+            create trigger refuse_marked_row before insert on activity.activity_logs
+                for each row when (new.correlation_id like '{{Marker}}%') execute function activity.refuse_marked_row();
+            select 1
+            """);
+        var actor = await NewActorAsync();
+        var origin = Origin.New() with { CorrelationId = Marker + Guid.NewGuid().ToString("N") };
+        var name = "refused-" + Guid.NewGuid().ToString("N");
+
+        (await actor.Client.SendAsync(HttpMethod.Post, "/api/runner-jobs", new { type = "ci", name }, origin)).EnsureProblem(409, "already_exists");
+
+        Assert.Empty(await fixture.ActivityRowsForAsync(actor.WorkspaceId, origin));
+        Assert.Equal(0L, await fixture.ScalarAsOwnerAsync<long>($"select count(*) from runner_jobs.jobs where name = '{name}'"));
+    }
+
     [Fact]
     public async Task A_missing_scope_leaves_one_denied_row()
     {

@@ -2,7 +2,11 @@ using System.Net.Sockets;
 using System.Text;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.IntegrationTests.Infrastructure;
+using JobTrail.Modules.Activity.Contracts;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 
 namespace JobTrail.IntegrationTests.Platform;
@@ -168,6 +172,8 @@ public sealed class RoundTripFixture() : JobTrailFixture(settings: null, configu
             target.Host = "127.0.0.1";
             target.Port = Recorder.Port;
             target.SslMode = SslMode.Disable;
+            // A prepared statement is sent without its text; unprepared, every flight can be read (the count is the same).
+            target.MaxAutoPrepare = 0;
             return new NpgsqlDataSourceBuilder(target.ConnectionString).Build();
         });
 
@@ -182,7 +188,7 @@ public sealed class RoundTripFixture() : JobTrailFixture(settings: null, configu
 /// Round trips of a request's session, counted on the wire: BEGIN and the workspace setting travel
 /// with the first statement, and a read-only query is a single round trip with no COMMIT.
 /// </summary>
-public sealed class RoundTripTests(RoundTripFixture fixture) : IClassFixture<RoundTripFixture>
+public sealed class RoundTripTests(RoundTripFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<RoundTripFixture>
 {
     [Fact]
     public async Task Get_of_one_job_is_one_round_trip()
@@ -214,7 +220,50 @@ public sealed class RoundTripTests(RoundTripFixture fixture) : IClassFixture<Rou
         Assert.True(IsBegin(first), first);
         Assert.Contains(WorkspaceSetting.Name, first, StringComparison.Ordinal);
         Assert.Contains("for update", first, StringComparison.Ordinal);
-        Assert.Contains("COMMIT", Text(session[^1]), StringComparison.Ordinal);
+        Assert.True(IsEnd(Text(session[^1])), Text(session[^1]));
+    }
+
+    public static TheoryData<string> AuditedCommands() => ["create job", "change job status", "create step", "record tokens"];
+
+    /// <summary>Capture on and off, the command's session makes as many round trips: the activity row rides with the COMMIT.</summary>
+    [Theory]
+    [MemberData(nameof(AuditedCommands))]
+    public async Task An_audited_commands_activity_row_costs_no_round_trip_it_travels_with_the_commit(string command)
+    {
+        await using var uncaptured = fixture.App.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.RemoveAll<IActivityCapture>()));
+        var withoutClient = uncaptured.CreateClient();
+        withoutClient.DefaultRequestHeaders.Authorization = new("Bearer", fixture.BootstrapKey);
+
+        var with = await SessionOfAsync(fixture.Client(), command);
+        var without = await SessionOfAsync(withoutClient, command);
+
+        output.WriteLine($"{command}: {with.Count} round trips with capture, {without.Count} without");
+        var last = Text(with[^1]);
+        Assert.Contains("activity.activity_logs", last, StringComparison.Ordinal);
+        Assert.True(IsEnd(last), last);
+        Assert.Single(with, f => Text(f).Contains("activity.activity_logs", StringComparison.Ordinal));
+        Assert.DoesNotContain(without, f => Text(f).Contains("activity.activity_logs", StringComparison.Ordinal));
+        Assert.Equal(without.Count, with.Count);
+    }
+
+    /// <summary>Sets up what the command needs, then returns the flights of the command's own session.</summary>
+    private static async Task<List<byte[]>> SessionOfAsync(HttpClient client, string command)
+    {
+        var jobId = (await client.CreateJobAsync()).Id();
+        var stepId = (await client.CreateStepAsync(jobId, "review", "VALIDATION", "AI_ACTION")).Id();
+        RoundTripFixture.Recorder.Clear();
+        var (response, target) = command switch
+        {
+            "create job" => (await client.PostJsonAsync("/api/runner-jobs", new { type = "ci" }), (Guid?)null),
+            "change job status" => (await client.SetJobStatusAsync(jobId, "RUNNING"), jobId),
+            "create step" => (await client.PostJsonAsync($"/api/runner-jobs/{jobId}/steps", new { name = "lint", phase = "EXECUTION", type = "COMMAND" }), null),
+            "record tokens" => (await client.PostJsonAsync($"/api/runner-jobs/{jobId}/steps/{stepId}/tokens", new { input = 10, output = 2 }), stepId),
+            _ => throw new ArgumentOutOfRangeException(nameof(command), command, null),
+        };
+        Assert.True(response.Status is 200 or 201, response.Body);
+        var session = SessionCarrying(target ?? response.Json.Id());
+        Assert.True(IsBegin(Text(session[0])), Text(session[0]));
+        return session;
     }
 
     /// <summary>
@@ -242,7 +291,7 @@ public sealed class RoundTripTests(RoundTripFixture fixture) : IClassFixture<Rou
                     break;
                 }
 
-                if (i < at && (text.Contains("COMMIT", StringComparison.Ordinal) || text.Contains("ROLLBACK", StringComparison.Ordinal)))
+                if (i < at && IsEnd(text))
                 {
                     break;
                 }
@@ -251,7 +300,7 @@ public sealed class RoundTripTests(RoundTripFixture fixture) : IClassFixture<Rou
             var end = at;
             if (IsBegin(Text(flights[start])))
             {
-                end = flights.ToList().FindIndex(at, f => Text(f).Contains("COMMIT", StringComparison.Ordinal) || Text(f).Contains("ROLLBACK", StringComparison.Ordinal));
+                end = flights.ToList().FindIndex(at, f => IsEnd(Text(f)));
                 Assert.True(end >= 0, "the session's transaction never ended");
             }
 
@@ -263,6 +312,10 @@ public sealed class RoundTripTests(RoundTripFixture fixture) : IClassFixture<Rou
 
     private static bool IsBegin(string text) =>
         text.Contains("BEGIN TRANSACTION", StringComparison.Ordinal) || text.Contains("BEGIN ISOLATION", StringComparison.Ordinal) || text.Contains("BEGIN\0", StringComparison.Ordinal);
+
+    /// <summary>A COMMIT or ROLLBACK statement; its text ends where the message's string does (BEGIN's "READ COMMITTED" is not one).</summary>
+    private static bool IsEnd(string text) =>
+        text.Contains("COMMIT\0", StringComparison.Ordinal) || text.Contains("ROLLBACK\0", StringComparison.Ordinal);
 
     private static string Text(byte[] flight) => Encoding.UTF8.GetString(flight);
 }

@@ -9,7 +9,8 @@ namespace JobTrail.BuildingBlocks.Persistence;
 /// in front of the first statement (<see cref="SessionPreambleInterceptor"/> for EF, <see cref="CreateBatch"/>
 /// for raw batches), so BEGIN, the setting and that statement cost one round trip. A read-only session
 /// opens no transaction block at all: every statement carries its own setting and runs in the implicit
-/// transaction of its batch, so a query is one round trip with no COMMIT.
+/// transaction of its batch, so a query is one round trip with no COMMIT. Statements queued with
+/// <see cref="SendWithCommit"/> (a command's activity row) travel in the COMMIT's batch.
 /// </summary>
 public sealed class DbSession(NpgsqlDataSource dataSource, ReadReplica replica) : IAsyncDisposable
 {
@@ -18,6 +19,7 @@ public sealed class DbSession(NpgsqlDataSource dataSource, ReadReplica replica) 
     private bool committed;
     private string? preamble;
     private List<Func<Task>>? afterCommit;
+    private List<NpgsqlBatchCommand>? withCommit;
 
     public bool IsOpen => connection is not null;
 
@@ -185,10 +187,29 @@ public sealed class DbSession(NpgsqlDataSource dataSource, ReadReplica replica) 
         (afterCommit ??= []).Add(action);
     }
 
+    /// <summary>
+    /// Queues <paramref name="command"/> to be sent with the COMMIT, in the same batch and the same
+    /// transaction: it costs no round trip of its own, and if it fails nothing of the command commits.
+    /// Nothing in the command can read what it writes.
+    /// </summary>
+    public void SendWithCommit(NpgsqlBatchCommand command)
+    {
+        if (!IsOpen || IsReadOnly)
+        {
+            throw new InvalidOperationException("Only a command's open session commits: send the request through the mediator.");
+        }
+
+        (withCommit ??= []).Add(command);
+    }
+
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         _ = Opened;
-        if (transaction is not null && preamble is null)
+        if (transaction is not null && withCommit is { Count: > 0 } queued)
+        {
+            await CommitWithAsync(queued, cancellationToken);
+        }
+        else if (transaction is not null && preamble is null)
         {
             await transaction.CommitAsync(cancellationToken);
         }
@@ -203,10 +224,32 @@ public sealed class DbSession(NpgsqlDataSource dataSource, ReadReplica replica) 
         }
     }
 
+    /// <summary>
+    /// One batch: the pending workspace setting (and Npgsql's BEGIN) if nothing was sent yet, the queued
+    /// statements, then COMMIT. Npgsql sends a batch with a single Sync, so a failing statement makes the
+    /// server skip the rest, COMMIT included, and the transaction is left failed for <see cref="EndAsync"/>
+    /// to roll back. Npgsql reads the transaction's state from the server's ReadyForQuery status, so after
+    /// a COMMIT that ran it reports the transaction completed: disposing it sends no ROLLBACK, and the
+    /// connection goes back to the pool idle; the transaction object is not committed again (it would refuse).
+    /// </summary>
+    private async Task CommitWithAsync(List<NpgsqlBatchCommand> queued, CancellationToken cancellationToken)
+    {
+        withCommit = null;
+        await using var batch = CreateBatch();
+        foreach (var command in queued)
+        {
+            batch.BatchCommands.Add(command);
+        }
+
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>Rolls back whatever is uncommitted and returns the connection to the pool.</summary>
     public async Task EndAsync()
     {
         afterCommit = null;
+        withCommit = null;
         preamble = null;
         if (transaction is not null)
         {

@@ -33,11 +33,13 @@ internal sealed partial class ActivityRecorder(
         values (@id, @workspace_id, @actor_id, @action, @entity_type, @entity_id, @outcome, @metadata, @ip_address, @user_agent, @correlation_id, @occurred_at, @trace_parent)
         """;
 
-    public async Task RecordInTransactionAsync(CapturedActivity activity, CancellationToken cancellationToken)
+    /// <summary>The row rides in the batch of the command's COMMIT: same transaction, no round trip of its own.</summary>
+    public Task RecordInTransactionAsync(CapturedActivity activity, CancellationToken cancellationToken)
     {
         var entry = Describe(session.WorkspaceId, activity.Action, activity.EntityType, activity.EntityId, activity.Outcome,
             ActivityMetadata.FromCaptured(activity.Metadata));
-        await AddInSessionAsync(entry, cancellationToken);
+        session.SendWithCommit(InsertCommand(entry));
+        return Task.CompletedTask;
     }
 
     public async Task RecordRefusalAsync(CapturedActivity activity, CancellationToken cancellationToken)
