@@ -304,8 +304,7 @@ internal sealed class GroupCommitWriter(
             }
 
             await using var reader = await appends.ExecuteReaderAsync(stoppingToken);
-            // Past the BEGIN and the setting to the first append's rows.
-            await reader.NextResultAsync(stoppingToken);
+            // The reader opens on the setting's result (Npgsql yields no result for the BEGIN, which returns no rows).
             for (var i = 0; i < group.Count; i++)
             {
                 await reader.NextResultAsync(stoppingToken);

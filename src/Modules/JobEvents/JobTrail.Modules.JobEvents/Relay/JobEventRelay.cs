@@ -292,6 +292,22 @@ internal sealed class JobEventRelay(
             await hook.BeforeCommitAsync(delivered, cancellationToken);
         }
 
+        if (failures.Count == 0)
+        {
+            // The delete and the COMMIT in one round trip: after an error PostgreSQL skips to the batch's end, so
+            // the COMMIT runs only if the delete did; Npgsql sees the server idle after it and ends the transaction.
+            await using (var finish = new NpgsqlBatch(connection, transaction))
+            {
+                finish.BatchCommands.Add(Sql.Statement("delete from job_events.outbox where id = any($1)", delivered.ToArray()));
+                finish.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+                await finish.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            state.CountRelayed(delivered.Count);
+            state.ClearError();
+            return claimed.Count;
+        }
+
         await using (var delete = new NpgsqlCommand("delete from job_events.outbox where id = any($1)", connection, transaction))
         {
             delete.Parameters.Add(new NpgsqlParameter { Value = delivered.ToArray() });
@@ -301,11 +317,6 @@ internal sealed class JobEventRelay(
         var recorded = await RecordFailuresAsync(connection, transaction, failures, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         state.CountRelayed(delivered.Count);
-        if (failures.Count == 0)
-        {
-            state.ClearError();
-            return claimed.Count;
-        }
 
         state.RecordError($"An outbox row failed for a reason of its own: {failures[^1].Error}");
         foreach (var (row, error) in failures)
