@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.IntegrationTests.Access;
 using JobTrail.IntegrationTests.Infrastructure;
 using StackExchange.Redis;
@@ -49,6 +50,17 @@ public sealed class SharedLimitBlockFixture : PrivateValkeyFixture
         return Regex.Matches(info, @"^cmdstat_(?:eval|evalsha):calls=(\d+)", RegexOptions.Multiline)
             .Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
     }
+
+    /// <summary>A key's shared bucket as Valkey holds it: whole tokens left, the last take and the server's clock (ms).</summary>
+    public async Task<(int Tokens, long TakenAtMs, long NowMs)> BucketAsync(Guid keyId)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(Valkey.Configuration);
+        var db = connection.GetDatabase();
+        var state = await db.HashGetAsync(SharedKeys.RateLimit(keyId), ["t", "at"]);
+        var clock = (RedisResult[])(await db.ExecuteAsync("TIME"))!;
+        var now = (long.Parse((string)clock[0]!, CultureInfo.InvariantCulture) * 1000) + (long.Parse((string)clock[1]!, CultureInfo.InvariantCulture) / 1000);
+        return ((int)Math.Floor(double.Parse((string)state[0]!, CultureInfo.InvariantCulture)), long.Parse((string)state[1]!, CultureInfo.InvariantCulture), now);
+    }
 }
 
 public sealed class SharedLimitBlockTests(SharedLimitBlockFixture fixture) : IClassFixture<SharedLimitBlockFixture>
@@ -68,6 +80,26 @@ public sealed class SharedLimitBlockTests(SharedLimitBlockFixture fixture) : ICl
         var calls = await fixture.ScriptCallsAsync() - before;
         // Blocks of 10: about 9 calls, a few more if blocks expire on a slow machine; one call per request would be 90.
         Assert.InRange(calls, 1, requests / 3);
+    }
+
+    [Fact]
+    public async Task An_expired_blocks_unused_tokens_go_back_to_the_shared_bucket_with_the_next_refill()
+    {
+        var tenant = await fixture.CreateTenantAsync("jobs:read");
+        var keyId = KeyCacheSupport.KeyId(tenant.Key);
+
+        (await tenant.Client.GetJsonAsync("/api/runner-jobs")).EnsureStatus(200);
+        var first = await fixture.BucketAsync(keyId);
+        // One request took a block of 10: one used, nine held by this instance.
+        Assert.Equal(SharedLimitBlockFixture.Burst - SharedLimitBlockFixture.Block, first.Tokens);
+
+        // Blocks live one second (ADR 0035); wait on Valkey's own clock until this one has certainly expired.
+        await Eventually.GetAsync(() => fixture.BucketAsync(keyId), b => b.NowMs - b.TakenAtMs >= 1500, TimeSpan.FromSeconds(30), "the block to expire");
+        (await tenant.Client.GetJsonAsync("/api/runner-jobs")).EnsureStatus(200);
+
+        // The nine unused tokens went back and a new block of 10 was taken (one used): 100 - 2 used - 9 held, not 80.
+        var second = await fixture.BucketAsync(keyId);
+        Assert.Equal(SharedLimitBlockFixture.Burst - 2 - (SharedLimitBlockFixture.Block - 1), second.Tokens);
     }
 
     [Fact]
