@@ -16,7 +16,7 @@ namespace JobTrail.Host;
 /// tokens a second (default 200; the period is <c>JobTrail:RateLimit:ReplenishmentPeriod</c>, default one second)
 /// up to <c>JobTrail:RateLimit:Burst</c> (default 400). Past that: 429
 /// with <c>Retry-After</c>. A key's bucket lives in Valkey, shared by every instance (one script call per
-/// request); while Valkey cannot be reached each instance falls back to a bucket of its own with the same
+/// block of tokens, see <see cref="SharedTokenBucket"/>); while Valkey cannot be reached each instance falls back to a bucket of its own with the same
 /// settings, so an outage never removes the limit. Per-IP buckets (before authentication) live in each instance.
 /// A key's rejections are recorded in its workspace's activity log as one <c>api_key.rate_limited</c>
 /// row (DENIED) per <c>JobTrail:RateLimit:RecordWindow</c> (default one minute), not one per request:
@@ -194,22 +194,48 @@ internal sealed class RateLimitRecordWindows(TimeSpan window, TimeProvider clock
 }
 
 /// <summary>
-/// An API key's token bucket in Valkey (<see cref="IValkeyClient.TakeTokenAsync"/>), with a bucket of this
-/// instance's own, of the same settings, that takes over while Valkey cannot be reached.
+/// An API key's token bucket in Valkey (<see cref="IValkeyClient.TakeTokensAsync"/>), taken in blocks: this instance takes
+/// up to <see cref="BlockSize"/> tokens in one round trip and hands them out without one; one refill per key is in flight at
+/// a time, and concurrent requests wait for it. A block's unused tokens expire after <see cref="BlockLifetime"/> and are
+/// given back with the next refill. A bucket of this instance's own, of the same settings, takes over while Valkey cannot
+/// be reached. See ADR 0035.
 /// </summary>
 internal sealed class SharedTokenBucket(string key, int perPeriod, int burst, TimeSpan period, IValkeyClient valkey, SharedBucketHealth health)
     : RateLimiter
 {
+    /// <summary><c>jobtrail_rate_limit_shared_takes_total</c>: script calls to the shared buckets (one per block, not per request).</summary>
+    private static readonly System.Diagnostics.Metrics.Counter<long> SharedTakes =
+        new System.Diagnostics.Metrics.Meter(JobTrail.BuildingBlocks.Observability.Telemetry.Name)
+            .CreateCounter<long>("jobtrail.rate_limit.shared_takes", description: "Calls to the shared (Valkey) rate-limit buckets; each takes a block of tokens");
+
     private static readonly RateLimitLease Granted = new Lease(true, null);
     private static readonly RateLimitLease NotDecidedHere = new Lease(false, null);
     private readonly TokenBucketRateLimiter local = new(LocalOptions(perPeriod, burst, period));
+    private readonly int block = BlockSize(perPeriod, burst);
+    private readonly long lifetimeTicks = (long)(BlockLifetime(period).TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+    private readonly Lock gate = new();
     private long lastUsed = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    // Guarded by gate: tokens of the current block, when it was taken, until when the shared bucket said it is empty, the refill in flight.
+    private int available;
+    private long blockTakenAt;
+    private long emptyUntil;
+    private TaskCompletionSource<bool>? refill;
 
     /// <summary>
     /// Idle for as long as it was not asked, once its own bucket is full again: the partitioned limiter may then drop it
     /// (the shared state is in Valkey), never while the fallback bucket still counts an outage's requests.
     /// </summary>
     public override TimeSpan? IdleDuration => local.IdleDuration is null ? null : System.Diagnostics.Stopwatch.GetElapsedTime(Interlocked.Read(ref lastUsed));
+
+    /// <summary>
+    /// Tokens taken per round trip: a tenth of the smaller of the per-period allowance and the burst, between 1 and 64.
+    /// Small limits (under 20) get blocks of one token, i.e. one round trip per request and no tokens held.
+    /// </summary>
+    public static int BlockSize(int perPeriod, int burst) => Math.Clamp(Math.Min(perPeriod, burst) / 10, 1, 64);
+
+    /// <summary>How long a block's tokens may be handed out: the replenishment period, at most one second.</summary>
+    public static TimeSpan BlockLifetime(TimeSpan period) => period < TimeSpan.FromSeconds(1) ? period : TimeSpan.FromSeconds(1);
 
     public static TokenBucketRateLimiterOptions LocalOptions(int perPeriod, int burst, TimeSpan period) => new()
     {
@@ -222,8 +248,20 @@ internal sealed class SharedTokenBucket(string key, int perPeriod, int burst, Ti
 
     public override RateLimiterStatistics? GetStatistics() => local.GetStatistics();
 
-    // Not decided without a round trip: the middleware then asks AcquireAsync, which asks Valkey.
-    protected override RateLimitLease AttemptAcquireCore(int permitCount) => permitCount == 0 ? Granted : NotDecidedHere;
+    // Decided here only when this instance's block has the tokens; otherwise the middleware asks AcquireAsync, which may ask Valkey.
+    protected override RateLimitLease AttemptAcquireCore(int permitCount)
+    {
+        if (permitCount == 0)
+        {
+            return Granted;
+        }
+
+        Interlocked.Exchange(ref lastUsed, System.Diagnostics.Stopwatch.GetTimestamp());
+        lock (gate)
+        {
+            return TakeFromBlock(permitCount, System.Diagnostics.Stopwatch.GetTimestamp()) ? Granted : NotDecidedHere;
+        }
+    }
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
@@ -233,25 +271,49 @@ internal sealed class SharedTokenBucket(string key, int perPeriod, int burst, Ti
             return Granted;
         }
 
-        if (valkey.IsConnected)
+        while (true)
         {
-            try
+            Task<bool> pending;
+            var refiller = false;
+            var givenBack = 0;
+            lock (gate)
             {
-                var take = await valkey.TakeTokenAsync(key, burst, perPeriod, period);
-                health.Reachable();
-                return take.Taken ? Granted : new Lease(false, take.RetryAfter);
-            }
-            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
-            {
-                health.Unreachable(ex.Message);
-            }
-        }
-        else
-        {
-            health.Unreachable("not connected");
-        }
+                var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (TakeFromBlock(permitCount, now))
+                {
+                    return Granted;
+                }
 
-        return local.AttemptAcquire(permitCount);
+                if (now < emptyUntil)
+                {
+                    // The shared bucket said when its next token is there; asking again sooner cannot succeed (nothing adds tokens faster).
+                    return new Lease(false, System.Diagnostics.Stopwatch.GetElapsedTime(now, emptyUntil));
+                }
+
+                if (refill is null)
+                {
+                    refill = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    refiller = true;
+                    if (Expired(now))
+                    {
+                        // An expired block's tokens go back to the shared bucket with this refill, never handed out here.
+                        (givenBack, available) = (available, 0);
+                    }
+                }
+
+                pending = refill.Task;
+            }
+
+            if (refiller)
+            {
+                await RefillAsync(Math.Max(block, permitCount), givenBack);
+            }
+
+            if (!await pending.WaitAsync(cancellationToken))
+            {
+                return local.AttemptAcquire(permitCount);
+            }
+        }
     }
 
     protected override void Dispose(bool disposing)
@@ -262,6 +324,66 @@ internal sealed class SharedTokenBucket(string key, int perPeriod, int burst, Ti
         }
 
         base.Dispose(disposing);
+    }
+
+    private bool Expired(long now) => now - blockTakenAt >= lifetimeTicks;
+
+    private bool TakeFromBlock(int permitCount, long now)
+    {
+        if (available < permitCount || Expired(now))
+        {
+            return false;
+        }
+
+        available -= permitCount;
+        return true;
+    }
+
+    /// <summary>The one round trip for this key in flight; completes <see cref="refill"/> with false when Valkey cannot be reached.</summary>
+    private async Task RefillAsync(int wanted, int givenBack)
+    {
+        var answered = false;
+        try
+        {
+            if (valkey.IsConnected)
+            {
+                SharedTakes.Add(1);
+                var take = await valkey.TakeTokensAsync(key, burst, perPeriod, period, wanted, givenBack);
+                health.Reachable();
+                answered = true;
+                lock (gate)
+                {
+                    var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                    if (take.Taken > 0)
+                    {
+                        (available, blockTakenAt) = (available + take.Taken, now);
+                    }
+                    else
+                    {
+                        emptyUntil = now + (long)(take.RetryAfter.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+                    }
+                }
+            }
+            else
+            {
+                health.Unreachable("not connected");
+            }
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            // Tokens given back with a call that failed are not given back again: the call may have reached Valkey.
+            health.Unreachable(ex.Message);
+        }
+        finally
+        {
+            TaskCompletionSource<bool> done;
+            lock (gate)
+            {
+                (done, refill) = (refill!, null);
+            }
+
+            done.SetResult(answered);
+        }
     }
 
     private sealed class Lease(bool acquired, TimeSpan? retryAfter) : RateLimitLease

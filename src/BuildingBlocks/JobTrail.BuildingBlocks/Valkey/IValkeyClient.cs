@@ -101,11 +101,12 @@ public interface IValkeyClient
     Task<TimeSpan> PingAsync();
 
     /// <summary>
-    /// Takes one token from the bucket at <paramref name="key"/> (shared by every instance): it holds at most
-    /// <paramref name="burst"/> tokens and gains <paramref name="perPeriod"/> every <paramref name="period"/>,
-    /// counted on the server's clock. One round trip, atomic.
+    /// Puts back <paramref name="givenBack"/> unused tokens, then takes up to <paramref name="wanted"/> tokens (as many
+    /// whole ones as are there) from the bucket at <paramref name="key"/> (shared by every instance): it holds at most
+    /// <paramref name="burst"/> tokens and gains <paramref name="perPeriod"/> every <paramref name="period"/>, counted on
+    /// the server's clock. One round trip, atomic.
     /// </summary>
-    Task<TokenTake> TakeTokenAsync(string key, int burst, int perPeriod, TimeSpan period);
+    Task<TokenTake> TakeTokensAsync(string key, int burst, int perPeriod, TimeSpan period, int wanted, int givenBack);
 
     /// <summary>
     /// Adds lease <paramref name="leaseId"/> to the live-stream leases of a workspace (<paramref name="workspaceKey"/>) and,
@@ -121,8 +122,8 @@ public interface IValkeyClient
     Task ReleaseLeaseAsync(string workspaceKey, string? apiKeyKey, string leaseId);
 }
 
-/// <summary>What a shared token bucket said: a token was taken, or when the next one will be there.</summary>
-public readonly record struct TokenTake(bool Taken, TimeSpan RetryAfter);
+/// <summary>What a shared token bucket said: how many tokens were taken, or (none taken) when the next one will be there.</summary>
+public readonly record struct TokenTake(int Taken, TimeSpan RetryAfter);
 
 /// <summary>Which cap refused a stream.</summary>
 public enum SlotRefusal

@@ -51,8 +51,10 @@ public sealed partial class ValkeyClient : IValkeyClient, IDisposable
         return {handled, appended, ''}
         """;
 
-    // KEYS[1] the bucket (hash: t tokens, at ms); ARGV burst, tokens per period, period (ms). The server's clock
-    // counts, so instances need not agree on the time. Returns {taken 1/0, ms until a token is there}.
+    // KEYS[1] the bucket (hash: t tokens, at ms); ARGV burst, tokens per period, period (ms), tokens wanted, tokens given
+    // back. The server's clock counts, so instances need not agree on the time. Puts back the tokens given back (never
+    // above burst), then takes as many whole tokens as are there, up to the number wanted. Returns {tokens taken, ms until
+    // a token is there (when none was taken)}.
     private const string TokenScript = """
         local burst, per, period = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
         local clock = redis.call('TIME')
@@ -65,11 +67,12 @@ public sealed partial class ValkeyClient : IValkeyClient, IDisposable
             tokens = math.min(burst, tokens + (now - at) * per / period)
             at = now
         end
-        local taken, wait = 0, 0
-        if tokens >= 1 then
-            tokens = tokens - 1
-            taken = 1
+        tokens = math.min(burst, tokens + tonumber(ARGV[5]))
+        local taken, wait = math.min(tonumber(ARGV[4]), math.floor(tokens)), 0
+        if taken >= 1 then
+            tokens = tokens - taken
         else
+            taken = 0
             wait = math.ceil((1 - tokens) * period / per)
         end
         redis.call('HSET', KEYS[1], 't', tostring(tokens), 'at', string.format('%d', at))
@@ -243,11 +246,11 @@ public sealed partial class ValkeyClient : IValkeyClient, IDisposable
 
     public Task<TimeSpan> PingAsync() => Db.PingAsync();
 
-    public async Task<TokenTake> TakeTokenAsync(string key, int burst, int perPeriod, TimeSpan period)
+    public async Task<TokenTake> TakeTokensAsync(string key, int burst, int perPeriod, TimeSpan period, int wanted, int givenBack)
     {
         var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(
-            TokenScript, [key], [burst, perPeriod, (long)Math.Max(1, period.TotalMilliseconds)]))!;
-        return new TokenTake((int)reply[0] == 1, TimeSpan.FromMilliseconds((long)reply[1]));
+            TokenScript, [key], [burst, perPeriod, (long)Math.Max(1, period.TotalMilliseconds), Math.Max(1, wanted), Math.Max(0, givenBack)]))!;
+        return new TokenTake((int)reply[0], TimeSpan.FromMilliseconds((long)reply[1]));
     }
 
     public async Task<SlotRefusal> TryLeaseAsync(string workspaceKey, string? apiKeyKey, string leaseId, int maxPerWorkspace, int maxPerKey, TimeSpan ttl)
