@@ -460,15 +460,17 @@ internal sealed class JobEventRelay(
         // Parked rows, and rows held behind one, are reported apart: they wait for an operator, not the relay.
         await using var command = dataSource.CreateCommand(
             """
+            with blocked as materialized (
+                select distinct job_id from job_events.outbox where parked_at is not null
+            )
             select count(*) filter (where not held),
                    coalesce(extract(epoch from now() - min(created_at) filter (where not held)), 0),
                    count(*) filter (where parked_at is not null),
                    count(*) filter (where held and parked_at is null)
             from (
-                select o.created_at, o.parked_at,
-                       exists (select from job_events.outbox p
-                               where p.job_id = o.job_id and p.parked_at is not null) as held
-                from job_events.outbox o
+                -- The parked jobs are read once (the partial index on parked rows), not probed per row.
+                select o.created_at, o.parked_at, b.job_id is not null as held
+                from job_events.outbox o left join blocked b on b.job_id = o.job_id
             ) s
             """);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
