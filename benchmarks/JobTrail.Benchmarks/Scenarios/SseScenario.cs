@@ -30,7 +30,12 @@ internal static class SseScenario
             $"sse: emit → SSE delivery, {settings.Subscribers} subscribers on {settings.Jobs} jobs{(context.Options.Instances > 1 ? $" over {context.Options.Instances} instances" : string.Empty)}, at {string.Join(" then ", settings.Rates)} events/s",
             context.Command("sse", $"--rate {rates} --subscribers {settings.Subscribers} --jobs {settings.Jobs} --emitters {settings.Emitters}"));
         await using var database = await BenchDatabase.CreateAsync(context.Environment, cancellationToken);
-        var serverSettings = new Dictionary<string, string>();
+        // Every subscriber streams with the one benchmark key: the per-key share of the workspace's streams
+        // (half by default) would refuse half of them.
+        var serverSettings = new Dictionary<string, string>
+        {
+            ["JobTrail__Events__Stream__MaxShareOfWorkspacePerKey"] = "1",
+        };
         if (settings.Subscribers > 100)
         {
             serverSettings["JobTrail__Events__Stream__MaxStreamsPerWorkspace"] = settings.Subscribers.ToString(CultureInfo.InvariantCulture);
