@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using JobTrail.IntegrationTests.Infrastructure;
+using JobTrail.IntegrationTests.Platform;
 using JobTrail.Modules.Access.Authentication;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
@@ -7,27 +8,7 @@ using StackExchange.Redis;
 namespace JobTrail.IntegrationTests.Access;
 
 /// <summary>Two instances on one database and the shared Valkey; cached keys live a minute, so only the revocation signal can end them sooner.</summary>
-public sealed class KeyCacheFixture : JobTrailFixture
-{
-    public KeyCacheFixture()
-        : base(new Dictionary<string, string?> { ["JobTrail:Access:KeyCacheMaxAge"] = "00:01:00" }, null)
-    {
-    }
-
-    internal JobTrailApp Other { get; private set; } = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        Other = StartAnotherInstance();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await Other.DisposeAsync();
-        await base.DisposeAsync();
-    }
-}
+public sealed class KeyCacheFixture() : TwoInstancesFixture(new Dictionary<string, string?> { ["JobTrail:Access:KeyCacheMaxAge"] = "00:01:00" });
 
 /// <summary>Two instances on a Valkey of the test's own, stopped on purpose; cached keys live two seconds.</summary>
 public sealed class KeyCacheWithoutValkeyFixture : PrivateValkeyFixture

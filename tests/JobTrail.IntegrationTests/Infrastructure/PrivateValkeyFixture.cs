@@ -26,3 +26,22 @@ public abstract class PrivateValkeyFixture : JobTrailFixture
         await Valkey.DisposeAsync();
     }
 }
+
+/// <summary>Two instances on one database and a Valkey server of their own.</summary>
+public abstract class TwoInstancesOnPrivateValkeyFixture(ValkeyServer valkey, IReadOnlyDictionary<string, string?> settings)
+    : PrivateValkeyFixture(valkey, settings, null)
+{
+    internal JobTrailApp Other { get; private set; } = null!;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        Other = StartAnotherInstance();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await Other.DisposeAsync();
+        await base.DisposeAsync();
+    }
+}

@@ -11,7 +11,7 @@ namespace JobTrail.IntegrationTests.Platform;
 /// Two instances on a Valkey of the test's own (so its script calls can be counted); a bucket of 100 tokens refilled
 /// once an hour, so nothing refills during a test, taken in blocks of 10.
 /// </summary>
-public sealed class SharedLimitBlockFixture : PrivateValkeyFixture
+public sealed class SharedLimitBlockFixture : TwoInstancesOnPrivateValkeyFixture
 {
     public const int Burst = 100;
 
@@ -21,26 +21,12 @@ public sealed class SharedLimitBlockFixture : PrivateValkeyFixture
             ["JobTrail:RateLimit:PerSecond"] = Burst.ToString(CultureInfo.InvariantCulture),
             ["JobTrail:RateLimit:Burst"] = Burst.ToString(CultureInfo.InvariantCulture),
             ["JobTrail:RateLimit:ReplenishmentPeriod"] = "01:00:00",
-        }, null)
+        })
     {
     }
 
     /// <summary>Tokens one instance takes per round trip with these settings (ADR 0035: a tenth of the smaller limit).</summary>
     public static int Block => Burst / 10;
-
-    internal JobTrailApp Other { get; private set; } = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        Other = StartAnotherInstance();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await Other.DisposeAsync();
-        await base.DisposeAsync();
-    }
 
     /// <summary>Script calls (EVAL and EVALSHA) the private Valkey has served so far, from its own statistics.</summary>
     public async Task<long> ScriptCallsAsync()

@@ -26,27 +26,7 @@ public abstract class TwoInstancesFixture(IReadOnlyDictionary<string, string?> s
 }
 
 /// <summary>The same two instances on a Valkey of the test's own, which the test stops.</summary>
-public sealed class SharedLimitWithoutValkeyFixture : PrivateValkeyFixture
-{
-    public SharedLimitWithoutValkeyFixture()
-        : base(new ValkeyServer(), SharedLimitSettings.Tiny, null)
-    {
-    }
-
-    internal JobTrailApp Other { get; private set; } = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        Other = StartAnotherInstance();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await Other.DisposeAsync();
-        await base.DisposeAsync();
-    }
-}
+public sealed class SharedLimitWithoutValkeyFixture() : TwoInstancesOnPrivateValkeyFixture(new ValkeyServer(), SharedLimitSettings.Tiny);
 
 /// <summary>Two instances; a bucket of five tokens refilled once an hour.</summary>
 public sealed class SharedLimitFixture() : TwoInstancesFixture(SharedLimitSettings.Tiny);
