@@ -11,7 +11,7 @@ namespace JobTrail.IntegrationTests.Access;
 public sealed class KeyCacheFixture() : TwoInstancesFixture(new Dictionary<string, string?> { ["JobTrail:Access:KeyCacheMaxAge"] = "00:01:00" });
 
 /// <summary>Two instances on a Valkey of the test's own, stopped on purpose; cached keys live two seconds.</summary>
-public sealed class KeyCacheWithoutValkeyFixture : PrivateValkeyFixture
+public sealed class KeyCacheWithoutValkeyFixture : TwoInstancesOnPrivateValkeyFixture
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(2);
 
@@ -21,22 +21,8 @@ public sealed class KeyCacheWithoutValkeyFixture : PrivateValkeyFixture
     }
 
     private KeyCacheWithoutValkeyFixture(ValkeyServer valkey)
-        : base(valkey, new Dictionary<string, string?> { ["JobTrail:Access:KeyCacheMaxAge"] = MaxAge.ToString() }, null)
+        : base(valkey, new Dictionary<string, string?> { ["JobTrail:Access:KeyCacheMaxAge"] = MaxAge.ToString() })
     {
-    }
-
-    internal JobTrailApp Other { get; private set; } = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        Other = StartAnotherInstance();
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await Other.DisposeAsync();
-        await base.DisposeAsync();
     }
 }
 
