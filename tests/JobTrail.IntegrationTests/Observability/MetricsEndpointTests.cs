@@ -34,6 +34,18 @@ public sealed class MetricsFixture() : JobTrailFixture(
         "metrics");
 }
 
+/// <summary>
+/// The instruments are static, so every host in this test process records on them, and a host's exporter sums
+/// what all hosts recorded since it started: another class's SSE stream that closes meanwhile counts -1 here.
+/// This collection runs on its own, after the parallel ones.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AloneCollection
+{
+    public const string Name = "Metrics, alone";
+}
+
+[Collection(AloneCollection.Name)]
 public sealed partial class MetricsEndpointTests(MetricsFixture fixture) : IClassFixture<MetricsFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
