@@ -32,7 +32,9 @@ internal sealed partial class CliProcess : IDisposable
 
     private CliProcess(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?> environment)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // Through env, with SIGINT back at its default: a test run started in the background (as CI may start it)
+        // hands every child SIGINT ignored, and a program started so keeps it ignored, as POSIX shells intend.
+        var start = new ProcessStartInfo("env", ["--default-signal=INT", "dotnet"])
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
