@@ -25,7 +25,7 @@ internal sealed class ActivityChainSealer(DatabaseOptions database, ActivityOpti
 {
     private const long LockKey = 0x4A_54_53_45_41_4C; // "JTSEAL"
 
-    private const string CandidatesSql = """
+    internal const string CandidatesSql = """
         with h as materialized (select pg_snapshot_xmin(pg_current_snapshot()) as horizon)
         select h.horizon::text, a.id, a.workspace_id, a.actor_id, a.action, a.entity_type, a.entity_id, a.outcome, a.metadata::text,
                a.ip_address::text, a.user_agent, a.correlation_id, a.occurred_at, a.xact_id::text, a.position
@@ -96,13 +96,7 @@ internal sealed class ActivityChainSealer(DatabaseOptions database, ActivityOpti
     {
         await using var connection = new NpgsqlConnection(database.OwnerConnectionString);
         await connection.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(
-            """
-            select coalesce(extract(epoch from clock_timestamp() - (
-                select a.occurred_at from activity.activity_logs a, activity.sealer_state s
-                where (a.xact_id, a.position) > (s.last_xact_id, s.last_position)
-                order by a.xact_id, a.position limit 1)), 0)::float8
-            """, connection);
+        await using var command = LagBatch(connection);
         var seconds = (double)(await command.ExecuteScalarAsync(cancellationToken))!;
         var lag = TimeSpan.FromSeconds(Math.Max(0, seconds));
         state.Lag = lag;
@@ -151,10 +145,7 @@ internal sealed class ActivityChainSealer(DatabaseOptions database, ActivityOpti
     private async Task<(ulong Horizon, List<Candidate> Rows)> ReadCandidatesAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string afterXact, long afterPosition, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(CandidatesSql, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = afterXact });
-        command.Parameters.Add(new NpgsqlParameter { Value = afterPosition });
-        command.Parameters.Add(new NpgsqlParameter { Value = options.SealBatchSize });
+        await using var command = CandidatesBatch(connection, transaction, afterXact, afterPosition, options.SealBatchSize);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<Candidate>();
         ulong horizon = 0;
@@ -175,6 +166,39 @@ internal sealed class ActivityChainSealer(DatabaseOptions database, ActivityOpti
 
         return (horizon, rows);
     }
+
+    /// <summary>
+    /// The lag probe: the sealer's position is the index condition of a lateral read (as a join filter it
+    /// would scan every sealed row first), in index order behind <see cref="Sql.KeepIndexOrder"/>; both
+    /// statements share the batch's implicit transaction.
+    /// </summary>
+    internal static NpgsqlBatch LagBatch(NpgsqlConnection connection) =>
+        new(connection)
+        {
+            BatchCommands =
+            {
+                Sql.KeepIndexOrderCommand(),
+                new NpgsqlBatchCommand(
+                    """
+                    select coalesce(extract(epoch from clock_timestamp() - (
+                        select a.occurred_at from activity.sealer_state s cross join lateral (
+                            select a.occurred_at from activity.activity_logs a
+                            where (a.xact_id, a.position) > (s.last_xact_id, s.last_position)
+                            order by a.xact_id, a.position limit 1) a)), 0)::float8
+                    """),
+            },
+        };
+
+    /// <summary>
+    /// The read of the next candidates, behind <see cref="Sql.KeepIndexOrder"/>: a sealer that fell behind
+    /// (stopped for a while, or a burst) reads its next rows from the index in order, never by sorting the
+    /// whole backlog each round, so catching up costs the same per row as keeping up.
+    /// </summary>
+    internal static NpgsqlBatch CandidatesBatch(NpgsqlConnection connection, NpgsqlTransaction? transaction, string afterXact, long afterPosition, int limit) =>
+        new(connection, transaction)
+        {
+            BatchCommands = { Sql.KeepIndexOrderCommand(), Sql.Statement(CandidatesSql, afterXact, afterPosition, limit) },
+        };
 
     private static async Task<Dictionary<Guid, (long Seq, byte[]? Hash)>> ReadHeadsAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid[] workspaces, CancellationToken cancellationToken)

@@ -115,8 +115,11 @@ internal static class FeedRows
         return new FeedStart(new FeedCursor(ParseXid(reader.GetString(0)), 0), reader.GetString(1));
     }
 
-    public static async Task<IReadOnlyList<FeedRow>> ReadAsync(
-        DbSession session, ActivityFeedFilter filter, FeedCursor after, string? since, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// The feed's read as a batch: <see cref="Sql.KeepIndexOrder"/>, then one statement, so that a feed resumed
+    /// far back reads the next page from the index in order instead of sorting everything after its cursor.
+    /// </summary>
+    internal static NpgsqlBatch Batch(DbSession session, ActivityFeedFilter filter, FeedCursor after, string? since, int limit)
     {
         var args = new List<object> { session.WorkspaceId, after.XactId.ToString(CultureInfo.InvariantCulture), after.Position, limit };
         var where = new List<string>();
@@ -169,7 +172,16 @@ internal static class FeedRows
             order by a.xact_id, a.position
             limit $4
             """;
-        await using var command = session.CreateBatch(sql, [.. args]);
+        var batch = session.CreateBatch();
+        batch.BatchCommands.Add(Sql.KeepIndexOrderCommand());
+        batch.BatchCommands.Add(Sql.Statement(sql, [.. args]));
+        return batch;
+    }
+
+    public static async Task<IReadOnlyList<FeedRow>> ReadAsync(
+        DbSession session, ActivityFeedFilter filter, FeedCursor after, string? since, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = Batch(session, filter, after, since, limit);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<FeedRow>();
         while (await reader.ReadAsync(cancellationToken))

@@ -1,0 +1,148 @@
+using System.Text.Json;
+using JobTrail.BuildingBlocks.Persistence;
+using JobTrail.IntegrationTests.Infrastructure;
+using JobTrail.Modules.Activity.Features.StreamActivity;
+using JobTrail.Modules.Activity.Sealing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace JobTrail.IntegrationTests.Integrity;
+
+/// <summary>
+/// The sealer, its lag probe and the activity feed read the rows after a cursor from the
+/// <c>(xact_id, position)</c> index in order. The statistics of a busy table are always older than its
+/// newest rows, so PostgreSQL estimates next to nothing after a recent cursor; left to itself it then
+/// appends the partitions and sorts them, which over a backlog sorts every row of it for every page
+/// (a sealer 10 M rows behind took 7.2 s a round). Each test builds that situation: rows, ANALYZE, then
+/// the rows after the cursor, and asks PostgreSQL for the plan of the product's own batch.
+/// </summary>
+public sealed class ActivityBacklogReadTests(JobTrailFixture fixture) : IClassFixture<JobTrailFixture>
+{
+    [Fact]
+    public async Task The_sealers_next_rows_come_from_the_index_in_order_not_from_a_sort_of_the_backlog()
+    {
+        var (_, xact, position) = await BacklogAfterStaleStatisticsAsync();
+
+        await using var connection = new NpgsqlConnection(fixture.App.OwnerConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var batch = ActivityChainSealer.CandidatesBatch(connection, transaction, xact, position, 1000);
+
+        AssertIndexOrder(await PlanOfLastAsync(batch));
+    }
+
+    [Fact]
+    public async Task The_sealers_lag_probe_starts_at_its_position_in_the_index()
+    {
+        await BacklogAfterStaleStatisticsAsync();
+
+        await using var connection = new NpgsqlConnection(fixture.App.OwnerConnectionString);
+        await connection.OpenAsync();
+        await using var batch = ActivityChainSealer.LagBatch(connection);
+        var plan = await PlanOfLastAsync(batch);
+
+        AssertIndexOrder(plan);
+        // The position is the index condition (one probe), not a join filter over every sealed row.
+        Assert.True(plan.Any(n => n.Contains("xact_id_position", StringComparison.Ordinal) && n.EndsWith(", with a condition)", StringComparison.Ordinal)), string.Join(" / ", plan));
+    }
+
+    [Fact]
+    public async Task A_feed_resumed_before_a_backlog_reads_its_page_from_the_index_in_order()
+    {
+        var (workspace, xact, position) = await BacklogAfterStaleStatisticsAsync();
+
+        await using var dataSource = NpgsqlDataSource.Create(fixture.App.ServiceConnectionString);
+        await using var session = new DbSession(dataSource, fixture.App.Services.GetRequiredService<ReadReplica>());
+        await session.BeginAsync(workspace, readOnly: true, CancellationToken.None);
+        await using var batch = FeedRows.Batch(
+            session, new ActivityFeedFilter(null, null, null, null), new FeedCursor(ulong.Parse(xact, System.Globalization.CultureInfo.InvariantCulture), position), null, 100);
+
+        AssertIndexOrder(await PlanOfLastAsync(batch));
+    }
+
+    [Fact]
+    public async Task The_feed_still_reads_the_rows_after_its_cursor_in_order()
+    {
+        var (workspace, xact, position) = await BacklogAfterStaleStatisticsAsync();
+
+        await using var dataSource = NpgsqlDataSource.Create(fixture.App.ServiceConnectionString);
+        await using var session = new DbSession(dataSource, fixture.App.Services.GetRequiredService<ReadReplica>());
+        await session.BeginAsync(workspace, readOnly: true, CancellationToken.None);
+        var cursor = new FeedCursor(ulong.Parse(xact, System.Globalization.CultureInfo.InvariantCulture), position);
+        // Rows are final (and read) once every transaction older than their writer has ended; other tests' may still run.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var everything = new ActivityFeedFilter(null, null, null, null);
+        var rows = await FeedRows.ReadAsync(session, everything, cursor, null, 100, CancellationToken.None);
+        while (rows.Count < 100 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            rows = await FeedRows.ReadAsync(session, everything, cursor, null, 100, CancellationToken.None);
+        }
+
+        // The backlog is one transaction, so its rows follow the cursor in position order.
+        Assert.Equal(100, rows.Count);
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => position + i), rows.Select(r => r.Cursor.Position));
+    }
+
+    /// <summary>
+    /// A new workspace: 50 rows, ANALYZE, then 300 more in a later transaction (past the statistics).
+    /// Answers the workspace and the cursor of the last analysed row.
+    /// </summary>
+    private async Task<(Guid Workspace, string Xact, long Position)> BacklogAfterStaleStatisticsAsync()
+    {
+        var workspace = Guid.CreateVersion7();
+        var insert = """
+            insert into activity.activity_logs (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, occurred_at)
+            select gen_random_uuid(), current_setting('app.workspace_id')::uuid, 'runner:backlog', 'auth.login', 'user', g::text, 'SUCCEEDED', now()
+            from generate_series(1, {0}) g;
+            select 1
+            """;
+        await fixture.ScalarAsOwnerAsync<int>(string.Format(System.Globalization.CultureInfo.InvariantCulture, insert, 50), workspace.ToString());
+        var cursor = await fixture.ScalarAsOwnerAsync<string>(
+            "select xact_id::text || ' ' || position::text from activity.activity_logs order by position desc limit 1", workspace.ToString());
+        await fixture.ScalarAsOwnerAsync<int>("analyze activity.activity_logs; select 1");
+        await fixture.ScalarAsOwnerAsync<int>(string.Format(System.Globalization.CultureInfo.InvariantCulture, insert, 300), workspace.ToString());
+        var parts = cursor!.Split(' ');
+        return (workspace, parts[0], long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The batch as it is, with its last statement EXPLAINed; answers the plan's node types and index names.</summary>
+    private static async Task<List<string>> PlanOfLastAsync(NpgsqlBatch batch)
+    {
+        var last = batch.BatchCommands[^1];
+        last.CommandText = "explain (format json) " + last.CommandText;
+        await using var reader = await batch.ExecuteReaderAsync();
+        while (reader.FieldCount == 0 && await reader.NextResultAsync())
+        {
+        }
+
+        Assert.True(await reader.ReadAsync(), "EXPLAIN returned no plan.");
+        using var plan = JsonDocument.Parse(reader.GetString(0));
+        var nodes = new List<string>();
+        Walk(plan.RootElement[0].GetProperty("Plan"), nodes);
+        return nodes;
+    }
+
+    private static void Walk(JsonElement node, List<string> nodes)
+    {
+        var type = node.GetProperty("Node Type").GetString()!;
+        nodes.Add(node.TryGetProperty("Index Name", out var index)
+            ? $"{type} ({index.GetString()}{(node.TryGetProperty("Index Cond", out _) ? ", with a condition" : string.Empty)})"
+            : type);
+        if (node.TryGetProperty("Plans", out var children))
+        {
+            foreach (var child in children.EnumerateArray())
+            {
+                Walk(child, nodes);
+            }
+        }
+    }
+
+    private static void AssertIndexOrder(List<string> nodes)
+    {
+        var shown = string.Join(" / ", nodes);
+        Assert.False(nodes.Contains("Sort"), $"The plan sorts: {shown}");
+        Assert.True(nodes.Any(n => n.StartsWith("Index Scan", StringComparison.Ordinal) && n.Contains("xact_id_position", StringComparison.Ordinal)), shown);
+        Assert.True(nodes.Contains("Merge Append") || nodes.Count(n => n.StartsWith("Index Scan", StringComparison.Ordinal)) == 1, shown);
+    }
+}
