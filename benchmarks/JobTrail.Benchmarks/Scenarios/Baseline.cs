@@ -68,35 +68,35 @@ internal static class Baseline
     }
 
     /// <summary>
-    /// Diagnostic: what the API itself sends to PostgreSQL for one emit, replayed by pgbench as the
-    /// service role against the real tables: the API-key lookup, then (pipelined) BEGIN and the
-    /// workspace setting, the append statement of JobEventStore (lock and advance the stream row,
-    /// insert the event and its outbox row, NOTIFY), COMMIT. With <paramref name="notify"/> false the
-    /// NOTIFY is left out. Copied from src/Modules/JobEvents/…/Persistence/JobEventStore.cs.
+    /// Diagnostic: the database side of one emit as the group writer (GroupCommitWriter) sends it for a
+    /// group of one, replayed by pgbench as the service role against the real tables, in the writer's two
+    /// round trips: (1) BEGIN, the workspace setting and the append statement (lock the stream row,
+    /// advance it, insert the event and its outbox row), pipelined; (2) the chain link, the stream head,
+    /// the NOTIFY for other instances and COMMIT, pipelined. The link's seq is read back from the locked
+    /// stream row (the writer knows it from the append's result); its digests are constants (the writer
+    /// computes them in the API). With <paramref name="notify"/> false the NOTIFY is left out. Mirrors
+    /// src/Modules/JobEvents/…/Persistence/GroupCommitWriter.cs and EventLog.cs: change it with them.
     /// </summary>
-    public static string ApiAppendScript(Guid workspace, Guid keyId, IReadOnlyList<Guid> jobs, bool notify)
+    public static string GroupWriteScript(Guid workspace, IReadOnlyList<Guid> jobs, bool notify)
     {
         var job = jobs.Count == 1
             ? $"'{jobs[0]}'::uuid"
             : $"(array[{string.Join(", ", jobs.Select(j => $"'{j}'"))}]::uuid[])[:client_id::int % {jobs.Count} + 1]";
-        var n = notify ? $"select pg_notify('job_events', ({job})::text) where exists (select from s)" : "select 1 where exists (select from s)";
+        var hash = "'\\x" + new string('a', 64) + "'::bytea";
         return $"""
-            select workspace_id, actor_id, scopes, secret_hash, revoked from access.find_api_key('{keyId}');
             \startpipeline
             begin isolation level read committed;
             select set_config('app.workspace_id', '{workspace}', true);
-            \endpipeline
-            with k as (
-                insert into job_events.idempotency_keys (job_id, idempotency_key, workspace_id, request_hash, created_at)
-                select {job}, null::text, '{workspace}', null::bytea, now() where null::text is not null
-                on conflict (job_id, idempotency_key) do nothing
-                returning 1
+            with st as (
+                select 1 from job_events.job_streams
+                where job_id = {job} and workspace_id = '{workspace}' and sealed_at is null
+                for update
             ),
             s as (
                 update job_events.job_streams
-                set last_seq = last_seq + 1, sealed_at = null
-                where job_id = {job} and sealed_at is null
-                returning last_seq - 1 as base
+                set last_seq = last_seq + 1
+                where job_id = {job} and workspace_id = '{workspace}' and sealed_at is null and exists (select from st)
+                returning last_seq - 1 as base, last_hash
             ),
             e as (
                 insert into job_events.events
@@ -108,20 +108,23 @@ internal static class Baseline
                 returning id, job_id, workspace_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at
             ),
             o as (
-                insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at)
-                select id, workspace_id, job_id, seq, recorded_at from e
-            ),
-            n as (
-                {n}
+                insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at, trace_parent)
+                select id, workspace_id, job_id, seq, recorded_at, null from e order by seq
             )
-            select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id, e.occurred_at, e.recorded_at
-            from e cross join n
+            select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
+                   e.occurred_at, e.recorded_at, s.last_hash
+            from e cross join s
             order by e.seq;
+            \endpipeline
+            \startpipeline
+            insert into job_events.event_links (workspace_id, job_id, seq, occurred_at, row_digest, prev_hash, hash, key_id)
+            select '{workspace}', js.job_id, js.last_seq, now(), {hash}, js.last_hash, {hash}, 'bench'
+            from job_events.job_streams js where js.job_id = {job};
+            update job_events.job_streams js set last_hash = {hash} where js.job_id = {job} and js.workspace_id = '{workspace}';
+            {(notify ? "select pg_notify('job_events', '');" : string.Empty)}
             commit;
+            \endpipeline
 
             """;
     }
-
-    /// <summary>The key id of an API key <c>jt_&lt;32 hex&gt;_&lt;secret&gt;</c>.</summary>
-    public static Guid KeyId(string apiKey) => Guid.ParseExact(apiKey.AsSpan(3, 32), "N");
 }
