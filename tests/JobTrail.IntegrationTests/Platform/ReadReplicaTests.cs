@@ -100,6 +100,7 @@ public sealed class ReadReplicaTests(ReadReplicaFixture fixture) : IClassFixture
 
         await fixture.Standby.SuperuserScalarAsync("select pg_wal_replay_pause()");
         Guid during;
+        Guid step;
         try
         {
             await Eventually.GetAsync(() => fixture.Standby.SuperuserScalarAsync("select pg_get_wal_replay_pause_state()"),
@@ -108,7 +109,7 @@ public sealed class ReadReplicaTests(ReadReplicaFixture fixture) : IClassFixture
             during = (await client.CreateJobAsync(name: "while replay is paused")).Id();
             // A single-item get and a command right after the write read the primary: they see the job.
             (await client.GetJsonAsync($"/api/runner-jobs/{during}")).EnsureStatus(200);
-            var step = (await client.CreateStepAsync(during, "compile")).Id();
+            step = (await client.CreateStepAsync(during, "compile")).Id();
             (await client.GetJsonAsync($"/api/runner-jobs/{during}/steps/{step}")).EnsureStatus(200);
 
             // The lists read the standby, which has not replayed the job yet.
@@ -125,8 +126,12 @@ public sealed class ReadReplicaTests(ReadReplicaFixture fixture) : IClassFixture
         }
 
         await Eventually.GetAsync(() => JobIdsAsync(client), ids => ids.Contains(during), Deadline, "the replica to replay the job once resumed");
-        var steps = (await client.GetJsonAsync($"/api/runner-jobs/{during}/steps")).EnsureStatus(200);
-        Assert.Single(steps.Json.GetProperty("items").EnumerateArray());
+        // The step committed after the job, so the replica can show the job a moment before its step:
+        // wait for the step list to be answered with it, then check it is the one step.
+        var steps = await Eventually.GetAsync(() => client.GetJsonAsync($"/api/runner-jobs/{during}/steps"),
+            response => response.Status == 200 && response.Json.GetProperty("items").GetArrayLength() > 0, Deadline,
+            "the replica to replay the job's step once resumed");
+        Assert.Equal(step, Assert.Single(steps.Json.GetProperty("items").EnumerateArray()).GetProperty("id").GetGuid());
     }
 
     [Fact]
