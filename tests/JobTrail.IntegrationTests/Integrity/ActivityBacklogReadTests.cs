@@ -70,14 +70,9 @@ public sealed class ActivityBacklogReadTests(JobTrailFixture fixture) : IClassFi
         await session.BeginAsync(workspace, readOnly: true, CancellationToken.None);
         var cursor = new FeedCursor(ulong.Parse(xact, System.Globalization.CultureInfo.InvariantCulture), position);
         // Rows are final (and read) once every transaction older than their writer has ended; other tests' may still run.
-        var deadline = DateTime.UtcNow.AddSeconds(20);
         var everything = new ActivityFeedFilter(null, null, null, null);
-        var rows = await FeedRows.ReadAsync(session, everything, cursor, null, 100, CancellationToken.None);
-        while (rows.Count < 100 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-            rows = await FeedRows.ReadAsync(session, everything, cursor, null, 100, CancellationToken.None);
-        }
+        var rows = await Eventually.GetAsync(() => FeedRows.ReadAsync(session, everything, cursor, null, 100, CancellationToken.None),
+            read => read.Count >= 100, TimeSpan.FromSeconds(20), "the backlog's rows to be final and read after the cursor");
 
         // The backlog is one transaction, so its rows follow the cursor in position order.
         Assert.Equal(100, rows.Count);
