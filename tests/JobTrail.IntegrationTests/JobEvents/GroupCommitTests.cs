@@ -142,24 +142,60 @@ public sealed class GroupCommitTests(GroupCommitFixture fixture) : IClassFixture
         (await client.SetJobStatusAsync(ended, "RUNNING")).EnsureStatus(200);
         (await client.SetJobStatusAsync(ended, "COMPLETED")).EnsureStatus(200);
         var unknown = Guid.NewGuid();
+        var endedEvents = await fixture.CountAsOwnerAsync("events", fixture.DefaultWorkspaceId, ended);
 
-        var responses = await InOneGroupAsync(6, i => (i % 3) switch
+        // With and without an Idempotency-Key: the two take different statements.
+        var responses = await InOneGroupAsync(10, i => (i % 5) switch
         {
             0 => client.EmitEventAsync(open, new { type = "step.output", payload = new { i } }),
             1 => client.EmitEventAsync(ended, new { type = "step.output" }, idempotencyKey: $"sealed-{i}-{Guid.NewGuid():N}"),
-            _ => client.EmitBatchAsync(unknown, [new { type = "step.output" }]),
+            2 => client.EmitBatchAsync(unknown, [new { type = "step.output" }]),
+            3 => client.EmitEventAsync(ended, new { type = "step.output", payload = new { i } }),
+            _ => client.EmitEventAsync(unknown, new { type = "step.output" }, idempotencyKey: $"unknown-{i}-{Guid.NewGuid():N}"),
         });
 
-        responses[0].EnsureStatus(201);
-        responses[3].EnsureStatus(201);
-        responses[1].EnsureProblem(409, "job_terminal");
-        responses[4].EnsureProblem(409, "job_terminal");
-        responses[2].EnsureProblem(404, "job_not_found");
-        responses[5].EnsureProblem(404, "job_not_found");
+        foreach (var i in new[] { 0, 5 })
+        {
+            responses[i].EnsureStatus(201);
+        }
+
+        foreach (var i in new[] { 1, 3, 6, 8 })
+        {
+            responses[i].EnsureProblem(409, "job_terminal");
+        }
+
+        foreach (var i in new[] { 2, 4, 7, 9 })
+        {
+            responses[i].EnsureProblem(404, "job_not_found");
+        }
+
         EventsApi.AssertGapless(await client.ListAllEventsAsync(open));
         Assert.Equal(3, await fixture.CountAsOwnerAsync("events", fixture.DefaultWorkspaceId, open));
+        Assert.Equal(endedEvents, await fixture.CountAsOwnerAsync("events", fixture.DefaultWorkspaceId, ended));
         // The refused keyed requests left no key behind: the key stays free for a later request.
         Assert.Equal(0, await fixture.CountAsOwnerAsync("idempotency_keys", fixture.DefaultWorkspaceId, ended));
+    }
+
+    [Fact]
+    public async Task Emits_without_a_key_racing_the_jobs_completion_land_before_its_terminal_event_or_are_refused()
+    {
+        var client = fixture.Client();
+        var job = (await client.CreateJobAsync()).Id();
+        (await client.SetJobStatusAsync(job, "RUNNING")).EnsureStatus(200);
+
+        var emits = Enumerable.Range(0, 60).Select(i => client.EmitEventAsync(job, new { type = "step.output", payload = new { i } })).ToList();
+        var completed = client.SetJobStatusAsync(job, "COMPLETED");
+        var responses = await Task.WhenAll(emits);
+        (await completed).EnsureStatus(200);
+
+        var stored = await client.ListAllEventsAsync(job);
+        EventsApi.AssertGapless(stored);
+        var terminal = Assert.Single(stored, e => e.GetProperty("type").GetString() == "job.completed");
+        Assert.Equal(stored[^1].Seq(), terminal.Seq());
+        var written = responses.Where(r => r.Status == 201).ToList();
+        Assert.All(responses.Where(r => r.Status != 201), r => r.EnsureProblem(409, "job_terminal"));
+        Assert.All(written, r => Assert.True(r.Json.Seq() < terminal.Seq(), $"seq {r.Json.Seq()} was written after the terminal event"));
+        Assert.Equal(written.Count, stored.Count(e => e.GetProperty("type").GetString() == "step.output"));
     }
 
     [Fact]
