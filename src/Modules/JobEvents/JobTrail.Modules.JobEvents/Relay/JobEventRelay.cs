@@ -38,6 +38,7 @@ internal sealed class JobEventRelay(
     private static readonly TimeSpan DrainedStatsInterval = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan ListenerWait = TimeSpan.FromMilliseconds(500);
     private DateTime statsTakenAt = DateTime.MinValue;
+    private Task statsRefresh = Task.CompletedTask;
     private DateTime? activeSince;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -47,6 +48,19 @@ internal sealed class JobEventRelay(
             return;
         }
 
+        try
+        {
+            await RelayUntilStoppedAsync(stoppingToken);
+        }
+        finally
+        {
+            // A refresh of the figures still running ends with the token; it never throws.
+            await statsRefresh;
+        }
+    }
+
+    private async Task RelayUntilStoppedAsync(CancellationToken stoppingToken)
+    {
         var backoff = options.MinBackoff;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -159,8 +173,9 @@ internal sealed class JobEventRelay(
                 continue;
             }
 
-            // A short claim after a reported backlog: report the drain now rather than up to a second later.
-            await UpdateStatsAsync(force: relayed < options.BatchSize && state.Backlog > 0 && DateTime.UtcNow - statsTakenAt > DrainedStatsInterval, stoppingToken);
+            // A short claim after a reported backlog of a batch or more: report the drain now rather than up to a
+            // second later. A smaller backlog is what a steady load always has in flight; it waits for the next second.
+            await UpdateStatsAsync(force: relayed < options.BatchSize && state.Backlog >= options.BatchSize && DateTime.UtcNow - statsTakenAt > DrainedStatsInterval, stoppingToken);
             if (relayed < options.BatchSize)
             {
                 // Sleep until a commit wakes it (this instance's writer, or another's NOTIFY), the poll
@@ -463,14 +478,47 @@ internal sealed class JobEventRelay(
         return rows;
     }
 
-    private async Task UpdateStatsAsync(bool force, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a refresh of the backlog figures when one is due and none is running, and returns at once: the count
+    /// reads the whole outbox (7 ms a call measured under emit load, dead rows included), and the relay's next claim
+    /// must not wait behind it. The figures are for metrics and readiness; the relay itself never reads them.
+    /// </summary>
+    private Task UpdateStatsAsync(bool force, CancellationToken cancellationToken)
     {
-        if (!force && DateTime.UtcNow - statsTakenAt < StatsInterval)
+        if ((!force && DateTime.UtcNow - statsTakenAt < StatsInterval) || !statsRefresh.IsCompleted)
         {
-            return;
+            return Task.CompletedTask;
         }
 
         statsTakenAt = DateTime.UtcNow;
+        statsRefresh = RefreshStatsAsync(cancellationToken);
+        return Task.CompletedTask;
+    }
+
+    private async Task RefreshStatsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ReadStatsAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or ObjectDisposedException)
+        {
+            // The figures stay as last read; the relay's own statements report an unreachable database.
+            logger.LogDebug("The relay's backlog figures could not be read: {Error}", ex.Message);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "The relay's backlog figures could not be read");
+        }
+    }
+
+    private async Task ReadStatsAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();
         // Parked rows, and rows held behind one, are reported apart: they wait for an operator, not the relay.
         await using var command = dataSource.CreateCommand(
             """
