@@ -70,8 +70,9 @@ internal static class Baseline
     /// <summary>
     /// Diagnostic: the database side of one emit as the group writer (GroupCommitWriter) sends it for a
     /// group of one, replayed by pgbench as the service role against the real tables, in the writer's two
-    /// round trips: (1) BEGIN, the workspace setting and the append statement (lock the stream row,
-    /// advance it, insert the event and its outbox row), pipelined; (2) the chain link, the stream head,
+    /// round trips: (1) BEGIN, the workspace setting and the append statement (without an Idempotency-Key, as
+    /// the benchmark sends none: advance and so lock the stream row, insert the event and its outbox row),
+    /// pipelined; (2) the chain link, the stream head,
     /// the NOTIFY for other instances and COMMIT, pipelined. The link's seq is read back from the locked
     /// stream row (the writer knows it from the append's result); its digests are constants (the writer
     /// computes them in the API). With <paramref name="notify"/> false the NOTIFY is left out. Mirrors
@@ -87,15 +88,10 @@ internal static class Baseline
             \startpipeline
             begin isolation level read committed;
             select set_config('app.workspace_id', '{workspace}', true);
-            with st as (
-                select 1 from job_events.job_streams
-                where job_id = {job} and workspace_id = '{workspace}' and sealed_at is null
-                for update
-            ),
-            s as (
+            with s as (
                 update job_events.job_streams
                 set last_seq = last_seq + 1
-                where job_id = {job} and workspace_id = '{workspace}' and sealed_at is null and exists (select from st)
+                where job_id = {job} and workspace_id = '{workspace}' and sealed_at is null
                 returning last_seq - 1 as base, last_hash
             ),
             e as (
