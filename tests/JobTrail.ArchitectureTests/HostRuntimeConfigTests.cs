@@ -25,8 +25,9 @@ public sealed class HostRuntimeConfigTests
 
     private static JsonElement ConfigProperties()
     {
-        // The SDK copies a referenced executable's runtimeconfig.json beside it.
-        var path = Path.ChangeExtension(typeof(Program).Assembly.Location, ".runtimeconfig.json");
+        // The SDK copies a referenced executable's runtimeconfig.json into this output. Found by name: a type of
+        // the host here would make this assembly reference it, which the isolation rules' own tests count.
+        var path = Path.Combine(AppContext.BaseDirectory, "JobTrail.Host.runtimeconfig.json");
         Assert.True(File.Exists(path), $"{path} is missing");
         using var document = JsonDocument.Parse(File.ReadAllText(path));
         return document.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties").Clone();
