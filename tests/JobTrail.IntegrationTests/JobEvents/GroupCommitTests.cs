@@ -177,6 +177,57 @@ public sealed class GroupCommitTests(GroupCommitFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task A_group_without_keys_to_open_sealed_and_unknown_jobs_writes_the_open_jobs_events_in_arrival_order()
+    {
+        // No request carries a key, so the group is written by one statement; queued straight to the writer so
+        // that the arrival order is known. Its refusals must still be each request's own.
+        var client = fixture.Client();
+        var open = (await client.CreateJobAsync()).Id();
+        var other = (await client.CreateJobAsync()).Id();
+        var ended = (await client.CreateJobAsync()).Id();
+        (await client.SetJobStatusAsync(ended, "RUNNING")).EnsureStatus(200);
+        (await client.SetJobStatusAsync(ended, "COMPLETED")).EnsureStatus(200);
+        var unknown = Guid.NewGuid();
+        var endedEvents = await fixture.CountAsOwnerAsync("events", fixture.DefaultWorkspaceId, ended);
+        AppendRequest Append(Guid job, int i, int count) => new(
+            job, [.. Enumerable.Range(0, count).Select(n => new NewEvent(Guid.CreateVersion7(), "step.output", null, $$"""{"i":{{i}},"n":{{n}}}""", null))],
+            CreateStream: false, Seal: false, null, null, "runner:test", "c", DateTime.UtcNow);
+        var targets = new[] { open, ended, unknown, open, other, ended, open, other, open, unknown, other, open };
+        var counts = new[] { 1, 1, 1, 2, 1, 1, 3, 2, 1, 1, 1, 1 };
+
+        var opener = (await client.CreateJobAsync()).Id();
+        fixture.Gate.HoldAfterNextCommit();
+        var first = client.EmitEventAsync(opener, new { type = "step.output" });
+        await Eventually.TrueAsync(() => fixture.Gate.Holding, Deadline, "the writer to hold after the opening commit");
+        var appends = targets.Select((job, i) => fixture.Writer.AppendAsync(fixture.DefaultWorkspaceId, Append(job, i, counts[i]), CancellationToken.None)).ToList();
+        await Eventually.TrueAsync(() => fixture.Writer.Queued >= targets.Length, Deadline, "the appends to be queued");
+        fixture.Gate.Release();
+        (await first).EnsureStatus(201);
+        var results = await Task.WhenAll(appends);
+
+        for (var i = 0; i < targets.Length; i++)
+        {
+            // Refused appends (sealed, unknown) write nothing and come back empty; the HTTP layer explains them.
+            Assert.Equal(targets[i] == open || targets[i] == other ? counts[i] : 0, results[i].Count);
+            Assert.Equal(Enumerable.Range((int)(results[i].FirstOrDefault()?.Seq ?? 0), results[i].Count).Select(x => (long)x), results[i].Select(e => e.Seq));
+        }
+
+        foreach (var job in new[] { open, other })
+        {
+            var stored = await client.ListAllEventsAsync(job);
+            EventsApi.AssertGapless(stored);
+            // After job.created, each request's events in the order the requests were queued.
+            var expected = targets.Select((t, i) => (t, i)).Where(x => x.t == job).SelectMany(x => Enumerable.Range(0, counts[x.i]).Select(n => (x.i, n)));
+            Assert.Equal(expected, stored.Skip(1).Select(e => (e.GetProperty("payload").GetProperty("i").GetInt32(), e.GetProperty("payload").GetProperty("n").GetInt32())));
+            Assert.Equal(
+                targets.Select((t, i) => (t, i)).Where(x => x.t == job).SelectMany(x => results[x.i]).Select(e => e.Seq),
+                stored.Skip(1).Select(e => e.Seq()));
+        }
+
+        Assert.Equal(endedEvents, await fixture.CountAsOwnerAsync("events", fixture.DefaultWorkspaceId, ended));
+    }
+
+    [Fact]
     public async Task Emits_without_a_key_racing_the_jobs_completion_land_before_its_terminal_event_or_are_refused()
     {
         var client = fixture.Client();

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using JobTrail.IntegrationTests.Infrastructure;
 using JobTrail.IntegrationTests.JobEvents;
 using JobTrail.Modules.JobEvents.Relay;
@@ -54,6 +55,44 @@ public sealed class EventStreamTests(StreamFixture fixture) : IClassFixture<Stre
         Assert.Equal("3000", stream.Frames.First().Retry);
         var stored = await client.ListAllEventsAsync(jobId);
         Assert.Equal(stored.Select(e => e.GetRawText()), events.Select(e => e.Data));
+    }
+
+    [Fact]
+    public async Task Emits_are_relayed_from_what_their_commit_returned_equal_to_the_stored_rows()
+    {
+        var handOff = fixture.App.Services.GetRequiredService<CommittedEvents>();
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        (await client.SetJobStatusAsync(jobId, "RUNNING")).EnsureStatus(200);
+        await using var stream = await SseClient.OpenAsync(client, $"/api/runner-jobs/{jobId}/events/stream");
+        var takenBefore = handOff.Taken;
+
+        // Payloads that PostgreSQL's jsonb rewrites (key order, spacing, escapes): what is relayed must be its text.
+        const string raw = """{"zeta": 1,   "a": "caf\u00e9 \"q\"", "nested": {"b": [1, 2.50], "a": null}}""";
+        for (var i = 0; i < 4; i++)
+        {
+            (await client.PostRawAsync($"/api/runner-jobs/{jobId}/events", $$"""{"type":"step.output","payload":{{raw}}}""")).EnsureStatus(201);
+        }
+
+        (await client.EmitBatchAsync(jobId, Enumerable.Range(0, 3).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
+        (await client.SetJobStatusAsync(jobId, "COMPLETED")).EnsureStatus(200);
+        await stream.WaitForEndAsync(Deadline);
+
+        // Seven client events went through the group writer; the relay sent them without reading them back.
+        Assert.True(handOff.Taken - takenBefore >= 7, $"{handOff.Taken - takenBefore} events were taken from the hand-off");
+        var stored = await client.ListAllEventsAsync(jobId);
+        // Equal as JSON: the relay's encoder escapes non-ASCII characters and quotes (\u00E9, \u0022) where the
+        // REST responses write them as they are, with or without the hand-off.
+        Assert.Equal(stored.Count, stream.Events.Count);
+        for (var k = 0; k < stored.Count; k++)
+        {
+            Assert.True(JsonElement.DeepEquals(stored[k], stream.Events[k].Json), $"relayed {stream.Events[k].Data}\nstored  {stored[k].GetRawText()}");
+        }
+
+        // The stored payload is jsonb's rewrite, not the text sent: the comparison above is not of two copies of the request.
+        var relayed = stream.Events.First(e => e.Json.GetProperty("payload").TryGetProperty("zeta", out _));
+        Assert.Equal("café \"q\"", relayed.Json.GetProperty("payload").GetProperty("a").GetString());
+        Assert.DoesNotContain(raw, relayed.Data!, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -27,6 +27,7 @@ public static class JobEventsModule
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<GroupCommitOptions>>().Value);
         services.AddSingleton<RelayWakeup>();
+        services.AddSingleton<CommittedEvents>();
         services.AddSingleton<GroupCommitWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<GroupCommitWriter>());
         services.AddOptions<EventRetentionOptions>()

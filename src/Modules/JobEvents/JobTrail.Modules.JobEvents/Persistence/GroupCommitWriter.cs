@@ -64,6 +64,7 @@ internal sealed class GroupCommitWriter(
     IntegrityKeyRing keys,
     GroupCommitOptions options,
     RelayWakeup relayWakeup,
+    CommittedEvents committed,
     IServiceProvider services,
     ILogger<GroupCommitWriter> logger) : BackgroundService
 {
@@ -116,6 +117,42 @@ internal sealed class GroupCommitWriter(
                e.occurred_at, e.recorded_at, s.last_hash
         from e cross join s
         order by e.seq
+        """;
+
+    // A group of appends without Idempotency-Keys in one statement: each job's stream advanced once by the
+    // group's total for it (that UPDATE is also its row lock, re-checked against a concurrent seal), then every
+    // event inserted at its job's base plus its place among that job's events in the group (arrival order), and
+    // the outbox rows in (job, seq) order. A job with no open stream here advances nothing and so gets no events:
+    // its requests come back empty and are explained alone, as in the statement per request.
+    private const string AppendGroupWithoutKeysSql = """
+        with s as (
+            update job_events.job_streams js
+            set last_seq = js.last_seq + t.total
+            from unnest(@stream_jobs, @stream_totals) as t(job, total)
+            where js.job_id = t.job and js.workspace_id = @workspace and js.sealed_at is null
+            returning js.job_id, js.last_seq - t.total as base, js.last_hash
+        ),
+        u as (
+            select *
+            from unnest(@jobs, @offsets, @ids, @types, @steps, @payloads, @occurred, @actors, @correlations, @nows, @traces)
+                as u(job, place, id, type, step_id, payload, occurred_at, actor, correlation, recorded_at, trace)
+        ),
+        e as (
+            insert into job_events.events
+                (id, workspace_id, job_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at, idempotency_key)
+            select u.id, @workspace, u.job, s.base + u.place, u.type, u.step_id, u.payload::jsonb, u.actor, u.correlation,
+                   coalesce(u.occurred_at, u.recorded_at), u.recorded_at, null
+            from u join s on s.job_id = u.job
+            returning id, job_id, workspace_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at
+        ),
+        o as (
+            insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at, trace_parent)
+            select e.id, e.workspace_id, e.job_id, e.seq, e.recorded_at, u.trace from e join u on u.id = e.id
+            order by e.job_id, e.seq
+        )
+        select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
+               e.occurred_at, e.recorded_at, s.last_hash
+        from e join s on s.job_id = e.job_id
         """;
 
     // Every link of the group in one insert; the workspace is the transaction's, which the policy checks.
@@ -303,7 +340,8 @@ internal sealed class GroupCommitWriter(
     }
 
     /// <summary>
-    /// Two round trips: BEGIN, the workspace setting and every append; then every chain link, the stream
+    /// Two round trips: BEGIN, the workspace setting and the appends (one statement for a group without
+    /// Idempotency-Keys, one per request otherwise); then every chain link, the stream
     /// heads, the joined rows, the NOTIFY and the COMMIT. The COMMIT answers only once it is durable.
     /// </summary>
     private async Task<List<EventRecord>[]> WriteAndCommitAsync(NpgsqlConnection db, List<PendingAppend> group, CancellationToken stoppingToken)
@@ -311,30 +349,13 @@ internal sealed class GroupCommitWriter(
         var workspace = group[0].WorkspaceId;
         var results = new List<EventRecord>[group.Count];
         var firstPrev = new Dictionary<Guid, byte[]?>();
-        await using (var appends = new NpgsqlBatch(db))
+        if (group.Count > 1 && group.All(p => p.Request.IdempotencyKey is null))
         {
-            appends.BatchCommands.Add(new NpgsqlBatchCommand("begin isolation level read committed"));
-            appends.BatchCommands.Add(WorkspaceSetting.Command(workspace));
-            foreach (var pending in group)
-            {
-                appends.BatchCommands.Add(AppendCommand(workspace, pending.Request));
-            }
-
-            await using var reader = await appends.ExecuteReaderAsync(stoppingToken);
-            // The reader opens on the setting's result (Npgsql yields no result for the BEGIN, which returns no rows).
-            for (var i = 0; i < group.Count; i++)
-            {
-                await reader.NextResultAsync(stoppingToken);
-                var stored = new List<EventRecord>(group[i].Request.Events.Count);
-                while (await reader.ReadAsync(stoppingToken))
-                {
-                    stored.Add(EventRows.Read(reader));
-                    // The head as the job's first append of this group found it; later ones chain on in memory.
-                    firstPrev.TryAdd(group[i].Request.JobId, reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11));
-                }
-
-                results[i] = stored;
-            }
+            await AppendGroupWithoutKeysAsync(db, workspace, group, results, firstPrev, stoppingToken);
+        }
+        else
+        {
+            await AppendEachAsync(db, workspace, group, results, firstPrev, stoppingToken);
         }
 
         var links = new List<(Guid Job, ChainLink Link)>();
@@ -376,8 +397,126 @@ internal sealed class GroupCommitWriter(
         // In the same batch: after an error PostgreSQL skips the rest up to the batch's end, so this COMMIT
         // runs only when every statement before it succeeded.
         finish.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+
+        // Handed to the relay before the COMMIT is sent, so that it is there by the time the relay can claim the
+        // outbox rows. If the group fails instead, no committed outbox row points at these (a request written
+        // again alone replaces its entries, and the relay checks job, workspace and seq against the row).
+        committed.Add(results);
         await finish.ExecuteNonQueryAsync(stoppingToken);
         return results;
+    }
+
+    /// <summary>BEGIN, the workspace setting and one append statement per request, pipelined in one round trip.</summary>
+    private static async Task AppendEachAsync(
+        NpgsqlConnection db, Guid workspace, List<PendingAppend> group, List<EventRecord>[] results, Dictionary<Guid, byte[]?> firstPrev,
+        CancellationToken stoppingToken)
+    {
+        await using var appends = new NpgsqlBatch(db);
+        appends.BatchCommands.Add(new NpgsqlBatchCommand("begin isolation level read committed"));
+        appends.BatchCommands.Add(WorkspaceSetting.Command(workspace));
+        foreach (var pending in group)
+        {
+            appends.BatchCommands.Add(AppendCommand(workspace, pending.Request));
+        }
+
+        await using var reader = await appends.ExecuteReaderAsync(stoppingToken);
+        // The reader opens on the setting's result (Npgsql yields no result for the BEGIN, which returns no rows).
+        for (var i = 0; i < group.Count; i++)
+        {
+            await reader.NextResultAsync(stoppingToken);
+            var stored = new List<EventRecord>(group[i].Request.Events.Count);
+            while (await reader.ReadAsync(stoppingToken))
+            {
+                stored.Add(EventRows.Read(reader));
+                // The head as the job's first append of this group found it; later ones chain on in memory.
+                firstPrev.TryAdd(group[i].Request.JobId, reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11));
+            }
+
+            results[i] = stored;
+        }
+    }
+
+    /// <summary>
+    /// BEGIN, the workspace setting and <see cref="AppendGroupWithoutKeysSql"/> in one round trip; its rows are
+    /// handed back to their requests by event id, each request's in seq order.
+    /// </summary>
+    private static async Task AppendGroupWithoutKeysAsync(
+        NpgsqlConnection db, Guid workspace, List<PendingAppend> group, List<EventRecord>[] results, Dictionary<Guid, byte[]?> firstPrev,
+        CancellationToken stoppingToken)
+    {
+        var owner = new Dictionary<Guid, int>();
+        var totals = new Dictionary<Guid, long>();
+        var count = group.Sum(p => p.Request.Events.Count);
+        var jobs = new Guid[count];
+        var offsets = new long[count];
+        var ids = new Guid[count];
+        var types = new string[count];
+        var steps = new Guid?[count];
+        var payloads = new string?[count];
+        var occurred = new DateTime?[count];
+        var actors = new string[count];
+        var correlations = new string[count];
+        var nows = new DateTime[count];
+        var traces = new string?[count];
+        var n = 0;
+        for (var i = 0; i < group.Count; i++)
+        {
+            var request = group[i].Request;
+            results[i] = new List<EventRecord>(request.Events.Count);
+            foreach (var e in request.Events)
+            {
+                // The place of this event among its job's events in the group, in arrival order.
+                var offset = totals[request.JobId] = totals.GetValueOrDefault(request.JobId) + 1;
+                owner[e.Id] = i;
+                jobs[n] = request.JobId;
+                offsets[n] = offset;
+                ids[n] = e.Id;
+                types[n] = e.Type;
+                steps[n] = e.StepId;
+                payloads[n] = e.PayloadJson;
+                occurred[n] = e.OccurredAt;
+                actors[n] = request.ActorId;
+                correlations[n] = request.CorrelationId;
+                nows[n] = request.Now;
+                traces[n] = request.TraceParent;
+                n++;
+            }
+        }
+
+        var append = new NpgsqlBatchCommand(AppendGroupWithoutKeysSql);
+        var p = append.Parameters;
+        p.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = workspace });
+        p.Add(new NpgsqlParameter("stream_jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = totals.Keys.ToArray() });
+        p.Add(new NpgsqlParameter("stream_totals", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = totals.Values.ToArray() });
+        p.Add(new NpgsqlParameter("jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = jobs });
+        p.Add(new NpgsqlParameter("offsets", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = offsets });
+        p.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = ids });
+        p.Add(new NpgsqlParameter("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = types });
+        p.Add(new NpgsqlParameter("steps", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = steps });
+        p.Add(new NpgsqlParameter("payloads", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = payloads });
+        p.Add(new NpgsqlParameter("occurred", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = occurred });
+        p.Add(new NpgsqlParameter("actors", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = actors });
+        p.Add(new NpgsqlParameter("correlations", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = correlations });
+        p.Add(new NpgsqlParameter("nows", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = nows });
+        p.Add(new NpgsqlParameter("traces", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = traces });
+
+        await using var appends = new NpgsqlBatch(db);
+        appends.BatchCommands.Add(new NpgsqlBatchCommand("begin isolation level read committed"));
+        appends.BatchCommands.Add(WorkspaceSetting.Command(workspace));
+        appends.BatchCommands.Add(append);
+        await using var reader = await appends.ExecuteReaderAsync(stoppingToken);
+        await reader.NextResultAsync(stoppingToken);
+        while (await reader.ReadAsync(stoppingToken))
+        {
+            var stored = EventRows.Read(reader);
+            results[owner[stored.Id]].Add(stored);
+            firstPrev.TryAdd(stored.JobId, reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11));
+        }
+
+        foreach (var stored in results)
+        {
+            stored.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+        }
     }
 
     private async Task RollBackQuietlyAsync(NpgsqlConnection db)

@@ -30,6 +30,7 @@ internal sealed class JobEventRelay(
     RelayOptions options,
     RelayState state,
     RelayWakeup wakeup,
+    CommittedEvents committed,
     DatabaseAvailability availability,
     IServiceProvider services,
     ILogger<JobEventRelay> logger) : BackgroundService
@@ -249,10 +250,27 @@ internal sealed class JobEventRelay(
             return 0;
         }
 
+        // What this instance's writer just committed is sent as it came back from its INSERT; the rest is read.
         var events = new Dictionary<Guid, EventRecord>(claimed.Count);
-        foreach (var stored in await ReadEventsAsync(connection, transaction, claimed, cancellationToken))
+        var unread = new List<OutboxRow>();
+        foreach (var row in claimed)
         {
-            events[stored.Id] = stored;
+            if (committed.TryTake(row.EventId, out var known) && known.WorkspaceId == row.WorkspaceId && known.JobId == row.JobId && known.Seq == row.Seq)
+            {
+                events[row.EventId] = known;
+            }
+            else
+            {
+                unread.Add(row);
+            }
+        }
+
+        if (unread.Count > 0)
+        {
+            foreach (var stored in await ReadEventsAsync(connection, transaction, unread, cancellationToken))
+            {
+                events[stored.Id] = stored;
+            }
         }
 
         // One script per job, issued in outbox order on one multiplexed connection.

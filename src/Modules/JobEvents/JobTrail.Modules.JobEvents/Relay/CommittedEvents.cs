@@ -1,0 +1,75 @@
+using JobTrail.Modules.JobEvents.Persistence;
+
+namespace JobTrail.Modules.JobEvents.Relay;
+
+/// <summary>
+/// Events this instance's group writer is committing, exactly as PostgreSQL returned them, handed to
+/// this instance's relay so that it need not read them back: a claimed outbox row whose event is here is
+/// sent from memory, any other (a system event, another instance's emit, one evicted or lost with a
+/// restart) is read from <c>job_events.events</c> as before. The outbox row stays the durable record of
+/// what is still to be delivered; this is only a copy of rows already committed.
+/// Bounded: two generations of at most <see cref="GenerationSize"/> events or <see cref="GenerationBytes"/>
+/// of payload each; when the current one is full, the older is dropped (its events were claimed by another
+/// instance, or will be read back). Nothing is kept on an instance whose relay is off.
+/// </summary>
+internal sealed class CommittedEvents(RelayOptions options)
+{
+    public const int GenerationSize = 10_000;
+    public const long GenerationBytes = 16L << 20;
+
+    private readonly Lock gate = new();
+    private Dictionary<Guid, EventRecord> current = new(GenerationSize);
+    private Dictionary<Guid, EventRecord> previous = new(GenerationSize);
+    private long currentBytes;
+    private long taken;
+
+    /// <summary>Events the relay took from here instead of reading them back (for tests and diagnostics).</summary>
+    public long Taken => Interlocked.Read(ref taken);
+
+    /// <summary>
+    /// Adds what one group wrote, as its statements returned it, just before its COMMIT is sent: the relay can
+    /// claim an outbox row only once it is committed, and a row never committed is never claimed.
+    /// </summary>
+    public void Add(IEnumerable<IReadOnlyList<EventRecord>> committed)
+    {
+        if (!options.Enabled)
+        {
+            return;
+        }
+
+        lock (gate)
+        {
+            foreach (var events in committed)
+            {
+                foreach (var e in events)
+                {
+                    var size = 256 + (2L * (e.PayloadJson?.Length ?? 0));
+                    if (current.Count >= GenerationSize || currentBytes + size > GenerationBytes)
+                    {
+                        (previous, current) = (current, previous);
+                        current.Clear();
+                        currentBytes = 0;
+                    }
+
+                    current[e.Id] = e;
+                    currentBytes += size;
+                }
+            }
+        }
+    }
+
+    /// <summary>Removes and returns the event with <paramref name="id"/>, if this instance committed it recently.</summary>
+    public bool TryTake(Guid id, out EventRecord stored)
+    {
+        lock (gate)
+        {
+            if (current.Remove(id, out stored!) || previous.Remove(id, out stored!))
+            {
+                Interlocked.Increment(ref taken);
+                return true;
+            }
+
+            return false;
+        }
+    }
+}
