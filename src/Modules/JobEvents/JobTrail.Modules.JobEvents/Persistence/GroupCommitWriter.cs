@@ -72,6 +72,16 @@ internal sealed class GroupCommitWriter(
     private static readonly Histogram<int> GroupSize = Meter.CreateHistogram<int>(
         "jobtrail.group_commit.size", unit: "{request}", description: "Client appends committed together in one transaction");
 
+    // After the advanced stream row s: the request's events and outbox rows, and the events as stored with the
+    // hash of the job's last link before them.
+    private const string InsertAndReturnEvents = $$"""
+        {{EventLog.InsertEventsAndOutbox}}
+        select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
+               e.occurred_at, e.recorded_at, s.last_hash
+        from e cross join s
+        order by e.seq
+        """;
+
     // The stream row is locked first, and the key row is inserted only while the stream is open, so
     // an append that cannot write leaves nothing behind in the group's transaction. A concurrent
     // request with the same key (another instance) waits on the lock, then finds the key taken.
@@ -95,11 +105,7 @@ internal sealed class GroupCommitWriter(
               and (@key is null or exists (select from k))
             returning last_seq - @count as base, last_hash
         ),
-        {{EventLog.InsertEventsAndOutbox}}
-        select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
-               e.occurred_at, e.recorded_at, s.last_hash
-        from e cross join s
-        order by e.seq
+        {{InsertAndReturnEvents}}
         """;
 
     // Without an Idempotency-Key (most emits) there is no key row to keep from being written, so the UPDATE
@@ -112,11 +118,7 @@ internal sealed class GroupCommitWriter(
             where job_id = @job and workspace_id = @workspace and sealed_at is null
             returning last_seq - @count as base, last_hash
         ),
-        {{EventLog.InsertEventsAndOutbox}}
-        select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
-               e.occurred_at, e.recorded_at, s.last_hash
-        from e cross join s
-        order by e.seq
+        {{InsertAndReturnEvents}}
         """;
 
     // A group of appends without Idempotency-Keys in one statement: each job's stream advanced once by the
