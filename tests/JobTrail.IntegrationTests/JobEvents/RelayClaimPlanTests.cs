@@ -38,6 +38,37 @@ public sealed class RelayClaimPlanTests(JobTrailFixture fixture) : IClassFixture
         Assert.True(nodes.Any(n => n.Contains("(outbox_blocked_jobs)", StringComparison.Ordinal)), shown);
     }
 
+    [Fact]
+    public async Task The_relays_transaction_commits_without_waiting_for_its_wal_flush()
+    {
+        await using var connection = new NpgsqlConnection(fixture.App.OwnerConnectionString);
+        await connection.OpenAsync();
+        // The session as a service connection has it (whatever this test server's default is).
+        await using (var on = new NpgsqlCommand("set synchronous_commit = on", connection))
+        {
+            await on.ExecuteNonQueryAsync();
+        }
+
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await using (var batch = JobEventRelay.ClaimBatch(connection, transaction, 10, 16, null))
+            {
+                await using var reader = await batch.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                }
+            }
+
+            await using var show = new NpgsqlCommand("show synchronous_commit", connection, transaction);
+            Assert.Equal("off", (string?)await show.ExecuteScalarAsync());
+            await transaction.RollbackAsync();
+        }
+
+        // Local to the relay's transaction: the session, and every later transaction on it, flush on commit again.
+        await using var after = new NpgsqlCommand("show synchronous_commit", connection);
+        Assert.Equal("on", (string?)await after.ExecuteScalarAsync());
+    }
+
     private static void Walk(JsonElement node, List<string> nodes)
     {
         var type = node.GetProperty("Node Type").GetString()!;
