@@ -485,11 +485,14 @@ internal sealed class GroupCommitWriter(
             }
         }
 
+        // Streams in job id order (the order a nested-loop plan locks their rows in), so that groups of two instances that
+        // share jobs tend to lock them in one order (a deadlock is still safe: the group is written again alone).
+        var streams = totals.OrderBy(t => t.Key).ToArray();
         var append = new NpgsqlBatchCommand(AppendGroupWithoutKeysSql);
         var p = append.Parameters;
         p.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = workspace });
-        p.Add(new NpgsqlParameter("stream_jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = totals.Keys.ToArray() });
-        p.Add(new NpgsqlParameter("stream_totals", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = totals.Values.ToArray() });
+        p.Add(new NpgsqlParameter("stream_jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = streams.Select(t => t.Key).ToArray() });
+        p.Add(new NpgsqlParameter("stream_totals", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = streams.Select(t => t.Value).ToArray() });
         p.Add(new NpgsqlParameter("jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = jobs });
         p.Add(new NpgsqlParameter("offsets", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = offsets });
         p.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = ids });
