@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using JobTrail.BuildingBlocks.Behaviors;
-using JobTrail.BuildingBlocks.Integrity;
-using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.IntegrationTests.Infrastructure;
 using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Testing;
@@ -12,38 +10,26 @@ using Npgsql;
 namespace JobTrail.IntegrationTests.JobEvents;
 
 /// <summary>
-/// Holds the group writer after its next commit (so that what is sent meanwhile is queued and written as
-/// one group), or before its next COMMIT is sent (so that what is queued meanwhile travels with that COMMIT),
-/// until released; or throws after its next commit (a crash before the answers).
+/// Holds the group writer after its next commit until released (so that what is sent meanwhile is
+/// queued and written as one group), or throws after its next commit (a crash before the answers).
 /// </summary>
 internal sealed class GroupGate : IGroupCommitHook
 {
-    private ManualResetEventSlim? held;
+    private readonly ManualResetEventSlim release = new(false);
     private int holdArmed;
-    private int holdBeforeFinishArmed;
     private int throwArmed;
 
     public volatile bool Holding;
 
-    public void HoldAfterNextCommit() => Interlocked.Exchange(ref holdArmed, 1);
-
-    public void HoldBeforeNextFinish() => Interlocked.Exchange(ref holdBeforeFinishArmed, 1);
+    public void HoldAfterNextCommit()
+    {
+        release.Reset();
+        Interlocked.Exchange(ref holdArmed, 1);
+    }
 
     public void ThrowAfterNextCommit() => Interlocked.Exchange(ref throwArmed, 1);
 
-    public void Release()
-    {
-        Holding = false;
-        Interlocked.Exchange(ref held, null)?.Set();
-    }
-
-    public void BeforeFinish(IReadOnlyList<PendingAppend> group)
-    {
-        if (Interlocked.Exchange(ref holdBeforeFinishArmed, 0) == 1)
-        {
-            Hold();
-        }
-    }
+    public void Release() => release.Set();
 
     public void AfterCommit(IReadOnlyList<PendingAppend> group)
     {
@@ -54,19 +40,11 @@ internal sealed class GroupGate : IGroupCommitHook
 
         if (Interlocked.Exchange(ref holdArmed, 0) == 1)
         {
-            Hold();
+            Holding = true;
+            // Bounded: a broken test must not hang the writer for ever.
+            release.Wait(TimeSpan.FromSeconds(60));
+            Holding = false;
         }
-    }
-
-    private void Hold()
-    {
-        using var release = new ManualResetEventSlim(false);
-        held = release;
-        Holding = true;
-        // Bounded: a broken test must not hang the writer for ever.
-        release.Wait(TimeSpan.FromSeconds(60));
-        Interlocked.CompareExchange(ref held, null, release);
-        Holding = false;
     }
 }
 
@@ -374,133 +352,6 @@ public sealed class GroupCommitTests(GroupCommitFixture fixture) : IClassFixture
         var stored = await client.ListAllEventsAsync(job);
         Assert.Equal(2, stored.Count);
         Assert.Equal(stored[1].GetRawText(), retry.Json.GetRawText());
-    }
-
-    private static AppendRequest Append(Guid job, string? payload) => new(
-        job, [new NewEvent(Guid.CreateVersion7(), "step.output", null, payload, null)], CreateStream: false, Seal: false, null, null,
-        "runner:test", "c", DateTime.UtcNow);
-
-    /// <summary>
-    /// Holds the writer after <paramref name="first"/>'s appends ran, queues <paramref name="then"/> meanwhile, and lets the
-    /// writer go on: the queued appends are begun in the round trip that carries the first group's COMMIT.
-    /// </summary>
-    private async Task<(Task<IReadOnlyList<EventRecord>> First, List<Task<IReadOnlyList<EventRecord>>> Then)> BehindACommitAsync(
-        Guid workspace, Func<Task<IReadOnlyList<EventRecord>>> first, IReadOnlyList<AppendRequest> then, Action? beforeRelease = null)
-    {
-        fixture.Gate.HoldBeforeNextFinish();
-        var opening = first();
-        await Eventually.TrueAsync(() => fixture.Gate.Holding, Deadline, "the writer to hold before the first group's COMMIT");
-        var queued = then.Select(a => fixture.Writer.AppendAsync(workspace, a, CancellationToken.None)).ToList();
-        await Eventually.TrueAsync(() => fixture.Writer.Queued >= then.Count, Deadline, $"{then.Count} appends to be queued");
-        beforeRelease?.Invoke();
-        fixture.Gate.Release();
-        return (opening, queued);
-    }
-
-    [Fact]
-    public async Task The_next_groups_appends_run_in_the_round_trip_of_this_groups_commit()
-    {
-        var tenant = await fixture.CreateTenantAsync();
-        var first = (await tenant.Client.CreateJobAsync()).Id();
-        var next = (await tenant.Client.CreateJobAsync()).Id();
-
-        var (opening, queued) = await BehindACommitAsync(
-            tenant.WorkspaceId, () => fixture.Writer.AppendAsync(tenant.WorkspaceId, Append(first, """{"n":0}"""), CancellationToken.None),
-            [Append(next, """{"n":1}"""), Append(next, """{"n":2}""")],
-            beforeRelease: fixture.Gate.HoldAfterNextCommit);
-        await Eventually.TrueAsync(() => fixture.Gate.Holding, Deadline, "the writer to hold after the first group's commit");
-
-        // The first group is committed and not yet answered, and the next group's appends already hold its job's stream row:
-        // they were sent behind the COMMIT, not in a round trip of their own after the answers.
-        Assert.False(opening.IsCompleted);
-        var workspace = tenant.WorkspaceId.ToString();
-        Assert.Equal(2L, await fixture.ScalarAsOwnerAsync<long>($"select last_seq from job_events.job_streams where job_id = '{first}'", workspace));
-        var locked = await Assert.ThrowsAsync<PostgresException>(
-            () => fixture.ScalarAsOwnerAsync<int>($"select 1 from job_events.job_streams where job_id = '{next}' for update nowait", workspace));
-        Assert.Equal(PostgresErrorCodes.LockNotAvailable, locked.SqlState);
-        fixture.Gate.Release();
-
-        Assert.Equal(2, Assert.Single(await opening).Seq);
-        var written = await Task.WhenAll(queued);
-        Assert.Equal([2L, 3L], written.Select(r => Assert.Single(r).Seq));
-        EventsApi.AssertGapless(await tenant.Client.ListAllEventsAsync(next));
-        Assert.Equal(3, await fixture.CountAsOwnerAsync("event_links", tenant.WorkspaceId, next));
-    }
-
-    [Fact]
-    public async Task A_next_group_refused_behind_a_commit_leaves_the_commit_answered_and_its_good_requests_written_alone()
-    {
-        var tenant = await fixture.CreateTenantAsync();
-        var first = (await tenant.Client.CreateJobAsync()).Id();
-        var next = (await tenant.Client.CreateJobAsync()).Id();
-
-        // The middle one's payload is not JSON (the HTTP path never sends that): PostgreSQL refuses the next group's statement.
-        var (opening, queued) = await BehindACommitAsync(
-            tenant.WorkspaceId, () => fixture.Writer.AppendAsync(tenant.WorkspaceId, Append(first, """{"n":0}"""), CancellationToken.None),
-            [Append(next, """{"n":1}"""), Append(next, "not json"), Append(next, """{"n":2}""")]);
-
-        Assert.Equal(2, Assert.Single(await opening).Seq);
-        Assert.Equal(2, Assert.Single(await queued[0]).Seq);
-        await Assert.ThrowsAsync<PostgresException>(() => queued[1]);
-        Assert.Equal(3, Assert.Single(await queued[2]).Seq);
-        Assert.Equal(2, await fixture.CountAsOwnerAsync("events", tenant.WorkspaceId, first));
-        var stored = await tenant.Client.ListAllEventsAsync(next);
-        EventsApi.AssertGapless(stored);
-        Assert.Equal(3, stored.Count);
-        Assert.Equal(3, await fixture.CountAsOwnerAsync("event_links", tenant.WorkspaceId, next));
-    }
-
-    [Fact]
-    public async Task A_group_refused_at_its_commit_lets_the_next_group_it_carried_be_written()
-    {
-        var tenant = await fixture.CreateTenantAsync();
-        var first = (await tenant.Client.CreateJobAsync()).Id();
-        var next = (await tenant.Client.CreateJobAsync()).Id();
-        // A joined write that PostgreSQL refuses fails the first group after its appends, before its COMMIT.
-        var joined = new JoinedWrites();
-        joined.Activate(tenant.WorkspaceId);
-        joined.Add(() => new NpgsqlBatchCommand("insert into job_events.events (id) values (null)"));
-
-        var (opening, queued) = await BehindACommitAsync(
-            tenant.WorkspaceId, () => fixture.Writer.AppendAsync(tenant.WorkspaceId, Append(first, """{"n":0}"""), joined, CancellationToken.None),
-            [Append(next, """{"n":1}"""), Append(first, """{"n":2}""")]);
-
-        await Assert.ThrowsAsync<PostgresException>(() => opening);
-        Assert.False(joined.Committed);
-        var written = await Task.WhenAll(queued);
-        Assert.Equal([2L, 2L], written.Select(r => Assert.Single(r).Seq));
-        foreach (var (job, n) in new[] { (first, 2), (next, 1) })
-        {
-            // After job.created, only the queued append: nothing of the refused group.
-            var stored = await tenant.Client.ListAllEventsAsync(job);
-            EventsApi.AssertGapless(stored);
-            Assert.Equal(2, stored.Count);
-            Assert.Equal(n, stored[1].GetProperty("payload").GetProperty("n").GetInt32());
-        }
-
-        Assert.Equal(2, await fixture.CountAsOwnerAsync("event_links", tenant.WorkspaceId, first));
-    }
-
-    [Fact]
-    public async Task A_crash_after_a_commit_that_carried_the_next_group_loses_nothing_of_the_next_group()
-    {
-        var tenant = await fixture.CreateTenantAsync();
-        var first = (await tenant.Client.CreateJobAsync()).Id();
-        var next = (await tenant.Client.CreateJobAsync()).Id();
-
-        var (opening, queued) = await BehindACommitAsync(
-            tenant.WorkspaceId, () => fixture.Writer.AppendAsync(tenant.WorkspaceId, Append(first, """{"n":0}"""), CancellationToken.None),
-            [Append(next, """{"n":1}"""), Append(next, """{"n":2}""")],
-            beforeRelease: fixture.Gate.ThrowAfterNextCommit);
-
-        // The first group committed and its answer was lost; the next group's transaction went with the writer's
-        // connection, uncommitted, and is written again on a new one.
-        await Assert.ThrowsAsync<InvalidOperationException>(() => opening);
-        Assert.Equal(2, await fixture.CountAsOwnerAsync("events", tenant.WorkspaceId, first));
-        var written = await Task.WhenAll(queued);
-        Assert.Equal([2L, 3L], written.Select(r => Assert.Single(r).Seq));
-        EventsApi.AssertGapless(await tenant.Client.ListAllEventsAsync(next));
-        Assert.Equal(3, await fixture.CountAsOwnerAsync("event_links", tenant.WorkspaceId, next));
     }
 
     [Fact]

@@ -42,29 +42,22 @@ internal sealed class PendingAppend(Guid workspaceId, AppendRequest request, Joi
 }
 
 /// <summary>
-/// A seam for fault tests: runs before a group's COMMIT is sent, and after it committed and before its
-/// requests are answered. Not registered in production.
+/// A seam for fault tests: runs after a group committed and before its requests are answered.
+/// Not registered in production.
 /// </summary>
 internal interface IGroupCommitHook
 {
-    /// <summary>After the group's appends ran and before the next group is taken to travel with its COMMIT.</summary>
-    void BeforeFinish(IReadOnlyList<PendingAppend> group)
-    {
-    }
-
     void AfterCommit(IReadOnlyList<PendingAppend> group);
 }
 
 /// <summary>
 /// Group commit for client emits and batches. Requests queue their append; one loop takes whatever is
 /// queued (a lone request at once, with no wait for company), writes each workspace's share in one
-/// transaction of its own connection (BEGIN, set_config to that workspace and the appends in one round
-/// trip; then every chain link, stream head and the COMMIT in a second), and only then answers the
-/// requests. Under load the two halves overlap: the next group's BEGIN and appends travel in the same
-/// round trip as this group's COMMIT, after it, so a group costs one round trip. Appends that cannot
-/// write (missing or sealed stream, a used Idempotency-Key) write nothing, not even their key row, and
-/// are explained by the request itself. If PostgreSQL refuses a group, each request is written again
-/// alone, so one bad request never fails its neighbours.
+/// transaction of its own connection (set_config to that workspace, every append pipelined in one
+/// round trip, then every chain link, stream head and the COMMIT in a second), and only then answers
+/// the requests. Appends that cannot write (missing or sealed stream, a used Idempotency-Key) write
+/// nothing, not even their key row, and are explained by the request itself. If PostgreSQL refuses
+/// the group, each request is written again alone, so one bad request never fails its neighbours.
 /// </summary>
 internal sealed class GroupCommitWriter(
     DatabaseOptions database,
@@ -184,11 +177,6 @@ internal sealed class GroupCommitWriter(
     private readonly Channel<PendingAppend> queue = Channel.CreateUnbounded<PendingAppend>(
         new UnboundedChannelOptions { AllowSynchronousContinuations = false });
 
-    private IGroupCommitHook[] hooks = [];
-
-    // Taken from the queue and split by workspace, not yet begun.
-    private readonly Queue<List<PendingAppend>> ready = new();
-
     /// <summary>Appends waiting for the next group.</summary>
     public int Queued => queue.Reader.Count;
 
@@ -214,323 +202,71 @@ internal sealed class GroupCommitWriter(
         return pending.Answer;
     }
 
-    /// <summary>
-    /// One group is open at a time (its appends ran, its transaction waits for its links and COMMIT). When nothing is
-    /// open, the next group is begun alone, at once. While one is open, whatever is queued by the time its links are
-    /// ready is begun in the same round trip as its COMMIT (PostgreSQL runs them in order on the one connection, so the
-    /// next group's appends see this group's streams as committed), and becomes the open group once this one is answered.
-    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        hooks = [.. services.GetServices<IGroupCommitHook>()];
-        OpenGroup? open = null;
-        List<PendingAppend>? waiting = null;
+        var taken = new List<PendingAppend>(options.MaxRequests);
         try
         {
-            while (true)
+            while (await queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                if (open is null)
+                taken.Clear();
+                while (taken.Count < options.MaxRequests && queue.Reader.TryRead(out var pending))
                 {
-                    waiting ??= await TakeAsync(stoppingToken);
-                    open = await BeginAloneAsync(waiting, stoppingToken);
-                    waiting = null;
-                    continue;
+                    if (pending.CancellationToken.IsCancellationRequested)
+                    {
+                        pending.Cancel();
+                        continue;
+                    }
+
+                    taken.Add(pending);
                 }
 
-                foreach (var hook in hooks)
+                // One transaction per workspace: the tenant setting of each is the one its requests authenticated as.
+                foreach (var group in taken.GroupBy(p => p.WorkspaceId))
                 {
-                    hook.BeforeFinish(open.Group);
+                    await WriteIsolatedAsync(group.ToList(), stoppingToken);
                 }
-
-                var finished = await FinishAsync(open, TakeNow(), stoppingToken);
-                open = finished.Open;
-                waiting = finished.Waiting;
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Stopping: whatever is not committed is refused below.
+            // Stopping: whatever is still queued is refused below.
         }
 
-        // An open group's transaction ends with the connection.
-        await DropConnectionAsync();
         queue.Writer.TryComplete();
-        var stopping = new OperationCanceledException("The service is stopping.");
-        Fail(open?.Group, stopping);
-        Fail(waiting, stopping);
-        while (ready.TryDequeue(out var group))
-        {
-            Fail(group, stopping);
-        }
-
         while (queue.Reader.TryRead(out var left))
         {
-            left.Fail(stopping);
+            left.Fail(new OperationCanceledException("The service is stopping."));
         }
     }
 
-    /// <summary>The next workspace's share of what is queued, or null when nothing is.</summary>
-    private List<PendingAppend>? TakeNow()
+    /// <summary>Writes a group; if PostgreSQL refuses it (nothing committed), writes each request alone.</summary>
+    private async Task WriteIsolatedAsync(List<PendingAppend> group, CancellationToken stoppingToken)
     {
-        if (ready.Count == 0)
-        {
-            var taken = new List<PendingAppend>();
-            while (taken.Count < options.MaxRequests && queue.Reader.TryRead(out var pending))
-            {
-                if (pending.CancellationToken.IsCancellationRequested)
-                {
-                    pending.Cancel();
-                    continue;
-                }
-
-                taken.Add(pending);
-            }
-
-            // One transaction per workspace: the tenant setting of each is the one its requests authenticated as.
-            foreach (var group in taken.GroupBy(p => p.WorkspaceId))
-            {
-                ready.Enqueue(group.ToList());
-            }
-        }
-
-        return ready.TryDequeue(out var next) ? next : null;
-    }
-
-    private async Task<List<PendingAppend>> TakeAsync(CancellationToken stoppingToken)
-    {
-        while (true)
-        {
-            if (TakeNow() is { } group)
-            {
-                return group;
-            }
-
-            if (!await queue.Reader.WaitToReadAsync(stoppingToken))
-            {
-                throw new OperationCanceledException("The event writer has stopped.");
-            }
-        }
-    }
-
-    /// <summary>BEGIN, the workspace setting and the group's appends in one round trip; null if the group was refused (and handled).</summary>
-    private async Task<OpenGroup?> BeginAloneAsync(List<PendingAppend> group, CancellationToken stoppingToken)
-    {
-        var appends = new OpenGroup(group);
         try
         {
-            var db = await ConnectionAsync(stoppingToken);
-            await using var batch = new NpgsqlBatch(db);
-            appends.AddAppends(batch);
-            await using var reader = await batch.ExecuteReaderAsync(stoppingToken);
-            await appends.ReadAppendsAsync(reader, stoppingToken);
-            return appends;
+            await WriteGroupAsync(group, stoppingToken);
         }
-        catch (Exception ex)
-        {
-            await EndFailedTransactionAsync(ex);
-            await RefuseAsync(group, ex, stoppingToken);
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// The open group's links, stream heads, joined rows, NOTIFY and COMMIT, followed in the same round trip by BEGIN and
-    /// the appends of <paramref name="next"/> when there is one. Returns the group now open (the next one, if its appends
-    /// ran) and a group still to begin (the next one, if it did not run).
-    /// </summary>
-    private async Task<(OpenGroup? Open, List<PendingAppend>? Waiting)> FinishAsync(
-        OpenGroup open, List<PendingAppend>? next, CancellationToken stoppingToken)
-    {
-        var begun = next is null ? null : new OpenGroup(next);
-        var nextRan = false;
-        await using var batch = new NpgsqlBatch(connection);
-        try
-        {
-            AddFinish(batch, open);
-            begun?.AddAppends(batch);
-
-            // Handed to the relay before the COMMIT is sent, so that it is there by the time the relay can claim the
-            // outbox rows. If the group fails instead, no committed outbox row points at these (a request written
-            // again alone replaces its entries, and the relay checks job, workspace and seq against the row).
-            committed.Add(open.Results);
-            if (begun is null)
-            {
-                await batch.ExecuteNonQueryAsync(stoppingToken);
-            }
-            else
-            {
-                await using var reader = await batch.ExecuteReaderAsync(stoppingToken);
-                // The reader is on the next group's workspace setting: every statement before it, the COMMIT included, ran.
-                nextRan = true;
-                await begun.ReadAppendsAsync(reader, stoppingToken);
-            }
-        }
-        catch (PostgresException ex)
-        {
-            // PostgreSQL skipped the rest of the batch after the failed statement and answered for all of it.
-            await EndFailedTransactionAsync(ex);
-            bool? committedOpen = nextRan ? true : begun is null ? false : await CommittedAsync(open, stoppingToken);
-            if (committedOpen is null)
-            {
-                Fail(open.Group, ex);
-                return (null, next);
-            }
-
-            if (committedOpen.Value)
-            {
-                // The open group committed; the next one's statements were refused.
-                await AnswerAsync(open);
-                await RefuseAsync(next!, ex, stoppingToken);
-                return (null, null);
-            }
-
-            // The open group was refused before its COMMIT; the next one never ran.
-            await RefuseAsync(open.Group, ex, stoppingToken);
-            return (null, next);
-        }
-        catch (Exception ex)
-        {
-            // The connection failed mid-batch: whether the open group's COMMIT ran is unknown, so its requests fail as they
-            // would on any lost connection. The next group's COMMIT was never sent, so it is begun again (on a new
-            // connection, if the database is there).
-            logger.LogDebug(ex, "Finishing a group of {Count} appends failed", open.Group.Count);
-            await DropConnectionAsync();
-            Fail(open.Group, ex);
-            return (null, next);
-        }
-
-        if (!await AnswerAsync(open))
-        {
-            // Answering failed after the commit; the connection (and the next group's transaction on it) is gone.
-            return (null, next);
-        }
-
-        return (begun, null);
-    }
-
-    /// <summary>
-    /// Whether a group committed, asked after PostgreSQL refused a statement of the round trip that carried its COMMIT and
-    /// the next group's BEGIN (both before the next group's first result): is its first event stored? Null if that cannot
-    /// be told. A group that wrote no event wrote nothing, and is answered as committed (its requests are refusals either way).
-    /// </summary>
-    private async Task<bool?> CommittedAsync(OpenGroup open, CancellationToken stoppingToken)
-    {
-        if (open.Results.SelectMany(r => r).FirstOrDefault() is not { } first)
-        {
-            return true;
-        }
-
-        try
-        {
-            var db = await ConnectionAsync(stoppingToken);
-            await using var probe = new NpgsqlBatch(db)
-            {
-                BatchCommands =
-                {
-                    new NpgsqlBatchCommand("begin read only"),
-                    WorkspaceSetting.Command(first.WorkspaceId),
-                    Sql.Statement(
-                        "select exists (select from job_events.events where workspace_id = $1 and id = $2 and recorded_at = $3)",
-                        first.WorkspaceId, first.Id, first.RecordedAt),
-                    new NpgsqlBatchCommand("commit"),
-                },
-            };
-            await using var reader = await probe.ExecuteReaderAsync(stoppingToken);
-            await reader.NextResultAsync(stoppingToken);
-            await reader.ReadAsync(stoppingToken);
-            return reader.GetBoolean(0);
-        }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
-        {
-            logger.LogDebug(ex, "Whether a refused round trip committed its group could not be read");
-            await DropConnectionAsync();
-            return null;
-        }
-    }
-
-    /// <summary>A group PostgreSQL refused (nothing of it committed): each request is written alone, so one bad request fails only itself.</summary>
-    private async Task RefuseAsync(List<PendingAppend> group, Exception ex, CancellationToken stoppingToken)
-    {
-        if (ex is PostgresException && group.Count > 1)
+        catch (PostgresException ex) when (group.Count > 1)
         {
             logger.LogDebug(ex, "A group of {Count} appends was refused; writing each alone", group.Count);
             foreach (var pending in group)
             {
-                if (await BeginAloneAsync([pending], stoppingToken) is { } alone)
-                {
-                    await FinishAsync(alone, next: null, stoppingToken);
-                }
-            }
-
-            return;
-        }
-
-        Fail(group, ex);
-    }
-
-    /// <summary>After a failed statement: rolls the connection's transaction back, or drops a connection that cannot.</summary>
-    private async Task EndFailedTransactionAsync(Exception ex)
-    {
-        if (ex is PostgresException && connection is { State: System.Data.ConnectionState.Open } db)
-        {
-            // The BEGIN and COMMIT are statements of the batches, not an NpgsqlTransaction: a failed group leaves
-            // its transaction open (aborted) on this connection until it is rolled back here.
-            await RollBackQuietlyAsync(db);
-        }
-        else
-        {
-            // The connection may be broken: the next group opens a new one.
-            await DropConnectionAsync();
-        }
-    }
-
-    /// <summary>Answers a committed group's requests; false if that failed (the connection is then dropped and the requests fail).</summary>
-    private async Task<bool> AnswerAsync(OpenGroup open)
-    {
-        var group = open.Group;
-        var results = open.Results;
-        for (var i = 0; i < group.Count; i++)
-        {
-            if (results[i].Count > 0)
-            {
-                group[i].Joined?.MarkCommitted();
-            }
-        }
-
-        GroupSize.Record(group.Count);
-        if (results.Any(r => r.Count > 0))
-        {
-            relayWakeup.Signal();
-        }
-
-        try
-        {
-            foreach (var hook in hooks)
-            {
-                hook.AfterCommit(group);
+                await WriteIsolatedAsync([pending], stoppingToken);
             }
         }
         catch (Exception ex)
         {
-            logger.LogDebug(ex, "Answering a committed group of {Count} appends failed", group.Count);
-            await DropConnectionAsync();
-            Fail(group, ex);
-            return false;
-        }
+            if (ex is not PostgresException)
+            {
+                // The connection may be broken: the next group opens a new one.
+                await DropConnectionAsync();
+            }
 
-        for (var i = 0; i < group.Count; i++)
-        {
-            group[i].Complete(results[i]);
-        }
-
-        return true;
-    }
-
-    private static void Fail(List<PendingAppend>? group, Exception ex)
-    {
-        foreach (var pending in group ?? [])
-        {
-            pending.Fail(ex);
+            foreach (var pending in group)
+            {
+                pending.Fail(ex);
+            }
         }
     }
 
@@ -564,197 +300,227 @@ internal sealed class GroupCommitWriter(
         base.Dispose();
     }
 
-    /// <summary>
-    /// The open group's second half: every chain link, the stream heads, the joined rows (for requests whose events
-    /// were written), the NOTIFY and the COMMIT. None of them returns rows. After an error PostgreSQL skips the rest
-    /// of the batch, so the COMMIT runs only when every statement before it succeeded; it answers once it is durable.
-    /// </summary>
-    private void AddFinish(NpgsqlBatch batch, OpenGroup open)
+    private async Task WriteGroupAsync(List<PendingAppend> group, CancellationToken stoppingToken)
     {
-        var workspace = open.Workspace;
+        var db = await ConnectionAsync(stoppingToken);
+        List<EventRecord>[] results;
+        try
+        {
+            results = await WriteAndCommitAsync(db, group, stoppingToken);
+        }
+        catch (Exception) when (db.State == System.Data.ConnectionState.Open)
+        {
+            // The BEGIN and COMMIT are statements of the group's batches, not an NpgsqlTransaction: a failed
+            // group leaves its transaction open (aborted) on this connection until it is rolled back here.
+            await RollBackQuietlyAsync(db);
+            throw;
+        }
+
+        for (var i = 0; i < group.Count; i++)
+        {
+            if (results[i].Count > 0)
+            {
+                group[i].Joined?.MarkCommitted();
+            }
+        }
+
+        GroupSize.Record(group.Count);
+        if (results.Any(r => r.Count > 0))
+        {
+            relayWakeup.Signal();
+        }
+
+        foreach (var hook in services.GetServices<IGroupCommitHook>())
+        {
+            hook.AfterCommit(group);
+        }
+
+        for (var i = 0; i < group.Count; i++)
+        {
+            group[i].Complete(results[i]);
+        }
+    }
+
+    /// <summary>
+    /// Two round trips: BEGIN, the workspace setting and the appends (one statement for a group without
+    /// Idempotency-Keys, one per request otherwise); then every chain link, the stream
+    /// heads, the joined rows, the NOTIFY and the COMMIT. The COMMIT answers only once it is durable.
+    /// </summary>
+    private async Task<List<EventRecord>[]> WriteAndCommitAsync(NpgsqlConnection db, List<PendingAppend> group, CancellationToken stoppingToken)
+    {
+        var workspace = group[0].WorkspaceId;
+        var results = new List<EventRecord>[group.Count];
+        var firstPrev = new Dictionary<Guid, byte[]?>();
+        if (group.Count > 1 && group.All(p => p.Request.IdempotencyKey is null))
+        {
+            await AppendGroupWithoutKeysAsync(db, workspace, group, results, firstPrev, stoppingToken);
+        }
+        else
+        {
+            await AppendEachAsync(db, workspace, group, results, firstPrev, stoppingToken);
+        }
+
         var links = new List<(Guid Job, ChainLink Link)>();
         var heads = new Dictionary<Guid, byte[]>();
-        foreach (var stored in open.Results)
+        foreach (var stored in results)
         {
             foreach (var e in stored)
             {
-                var prev = heads.TryGetValue(e.JobId, out var head) ? head : open.FirstPrev[e.JobId];
+                var prev = heads.TryGetValue(e.JobId, out var head) ? head : firstPrev[e.JobId];
                 var link = ChainFormat.Link(keys, ChainKind.Events, e.WorkspaceId, e.JobId, e.Seq, e.OccurredAt, ChainFormat.Digest(e), prev);
                 links.Add((e.JobId, link));
                 heads[e.JobId] = link.Hash;
             }
         }
 
+        await using var finish = new NpgsqlBatch(db);
         if (links.Count > 0)
         {
-            batch.BatchCommands.Add(LinksCommand(workspace, links));
-            batch.BatchCommands.Add(HeadsCommand(workspace, heads));
+            finish.BatchCommands.Add(LinksCommand(workspace, links));
+            finish.BatchCommands.Add(HeadsCommand(workspace, heads));
             // The requests' joined rows (activity), under the same workspace setting, for those whose events were written.
-            for (var i = 0; i < open.Group.Count; i++)
+            for (var i = 0; i < group.Count; i++)
             {
-                if (open.Results[i].Count > 0 && open.Group[i].Joined is { } joined)
+                if (results[i].Count > 0 && group[i].Joined is { } joined)
                 {
                     foreach (var statement in joined.Statements)
                     {
-                        batch.BatchCommands.Add(statement());
+                        finish.BatchCommands.Add(statement());
                     }
                 }
             }
 
             if (options.NotifyOtherInstances)
             {
-                batch.BatchCommands.Add(new NpgsqlBatchCommand($"notify {EventLog.Channel}"));
+                finish.BatchCommands.Add(new NpgsqlBatchCommand($"select pg_notify('{EventLog.Channel}', '')"));
             }
         }
 
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+        // In the same batch: after an error PostgreSQL skips the rest up to the batch's end, so this COMMIT
+        // runs only when every statement before it succeeded.
+        finish.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+
+        // Handed to the relay before the COMMIT is sent, so that it is there by the time the relay can claim the
+        // outbox rows. If the group fails instead, no committed outbox row points at these (a request written
+        // again alone replaces its entries, and the relay checks job, workspace and seq against the row).
+        committed.Add(results);
+        await finish.ExecuteNonQueryAsync(stoppingToken);
+        return results;
+    }
+
+    /// <summary>BEGIN, the workspace setting and one append statement per request, pipelined in one round trip.</summary>
+    private static async Task AppendEachAsync(
+        NpgsqlConnection db, Guid workspace, List<PendingAppend> group, List<EventRecord>[] results, Dictionary<Guid, byte[]?> firstPrev,
+        CancellationToken stoppingToken)
+    {
+        await using var appends = new NpgsqlBatch(db);
+        appends.BatchCommands.Add(new NpgsqlBatchCommand("begin isolation level read committed"));
+        appends.BatchCommands.Add(WorkspaceSetting.Command(workspace));
+        foreach (var pending in group)
+        {
+            appends.BatchCommands.Add(AppendCommand(workspace, pending.Request));
+        }
+
+        await using var reader = await appends.ExecuteReaderAsync(stoppingToken);
+        // The reader opens on the setting's result (Npgsql yields no result for the BEGIN, which returns no rows).
+        for (var i = 0; i < group.Count; i++)
+        {
+            await reader.NextResultAsync(stoppingToken);
+            var stored = new List<EventRecord>(group[i].Request.Events.Count);
+            while (await reader.ReadAsync(stoppingToken))
+            {
+                stored.Add(EventRows.Read(reader));
+                // The head as the job's first append of this group found it; later ones chain on in memory.
+                firstPrev.TryAdd(group[i].Request.JobId, reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11));
+            }
+
+            results[i] = stored;
+        }
     }
 
     /// <summary>
-    /// One group of one workspace: its BEGIN, workspace setting and appends (one statement for a group without
-    /// Idempotency-Keys, one per request otherwise), and what they stored, with the head each job's first append found.
+    /// BEGIN, the workspace setting and <see cref="AppendGroupWithoutKeysSql"/> in one round trip; its rows are
+    /// handed back to their requests by event id, each request's in seq order.
     /// </summary>
-    private sealed class OpenGroup
+    private static async Task AppendGroupWithoutKeysAsync(
+        NpgsqlConnection db, Guid workspace, List<PendingAppend> group, List<EventRecord>[] results, Dictionary<Guid, byte[]?> firstPrev,
+        CancellationToken stoppingToken)
     {
-        private Dictionary<Guid, int>? owner;
-
-        public OpenGroup(List<PendingAppend> group)
+        var owner = new Dictionary<Guid, int>();
+        var totals = new Dictionary<Guid, long>();
+        var count = group.Sum(p => p.Request.Events.Count);
+        var jobs = new Guid[count];
+        var offsets = new long[count];
+        var ids = new Guid[count];
+        var types = new string[count];
+        var steps = new Guid?[count];
+        var payloads = new string?[count];
+        var occurred = new DateTime?[count];
+        var actors = new string[count];
+        var correlations = new string[count];
+        var nows = new DateTime[count];
+        var traces = new string?[count];
+        var n = 0;
+        for (var i = 0; i < group.Count; i++)
         {
-            Group = group;
-            Workspace = group[0].WorkspaceId;
-            Results = new List<EventRecord>[group.Count];
-            for (var i = 0; i < group.Count; i++)
+            var request = group[i].Request;
+            results[i] = new List<EventRecord>(request.Events.Count);
+            foreach (var e in request.Events)
             {
-                Results[i] = new List<EventRecord>(group[i].Request.Events.Count);
+                // The place of this event among its job's events in the group, in arrival order.
+                var offset = totals[request.JobId] = totals.GetValueOrDefault(request.JobId) + 1;
+                owner[e.Id] = i;
+                jobs[n] = request.JobId;
+                offsets[n] = offset;
+                ids[n] = e.Id;
+                types[n] = e.Type;
+                steps[n] = e.StepId;
+                payloads[n] = e.PayloadJson;
+                occurred[n] = e.OccurredAt;
+                actors[n] = request.ActorId;
+                correlations[n] = request.CorrelationId;
+                nows[n] = request.Now;
+                traces[n] = request.TraceParent;
+                n++;
             }
         }
 
-        public List<PendingAppend> Group { get; }
+        // Streams in job id order (the order a nested-loop plan locks their rows in), so that groups of two instances that
+        // share jobs tend to lock them in one order (a deadlock is still safe: the group is written again alone).
+        var streams = totals.OrderBy(t => t.Key).ToArray();
+        var append = new NpgsqlBatchCommand(AppendGroupWithoutKeysSql);
+        var p = append.Parameters;
+        p.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = workspace });
+        p.Add(new NpgsqlParameter("stream_jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = streams.Select(t => t.Key).ToArray() });
+        p.Add(new NpgsqlParameter("stream_totals", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = streams.Select(t => t.Value).ToArray() });
+        p.Add(new NpgsqlParameter("jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = jobs });
+        p.Add(new NpgsqlParameter("offsets", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = offsets });
+        p.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = ids });
+        p.Add(new NpgsqlParameter("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = types });
+        p.Add(new NpgsqlParameter("steps", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = steps });
+        p.Add(new NpgsqlParameter("payloads", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = payloads });
+        p.Add(new NpgsqlParameter("occurred", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = occurred });
+        p.Add(new NpgsqlParameter("actors", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = actors });
+        p.Add(new NpgsqlParameter("correlations", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = correlations });
+        p.Add(new NpgsqlParameter("nows", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = nows });
+        p.Add(new NpgsqlParameter("traces", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = traces });
 
-        public Guid Workspace { get; }
-
-        public List<EventRecord>[] Results { get; }
-
-        /// <summary>Each job's head as its first append in the group found it; later events chain on in memory.</summary>
-        public Dictionary<Guid, byte[]?> FirstPrev { get; } = [];
-
-        private bool OneStatement => Group.Count > 1 && Group.All(p => p.Request.IdempotencyKey is null);
-
-        public void AddAppends(NpgsqlBatch batch)
+        await using var appends = new NpgsqlBatch(db);
+        appends.BatchCommands.Add(new NpgsqlBatchCommand("begin isolation level read committed"));
+        appends.BatchCommands.Add(WorkspaceSetting.Command(workspace));
+        appends.BatchCommands.Add(append);
+        await using var reader = await appends.ExecuteReaderAsync(stoppingToken);
+        await reader.NextResultAsync(stoppingToken);
+        while (await reader.ReadAsync(stoppingToken))
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("begin isolation level read committed"));
-            batch.BatchCommands.Add(WorkspaceSetting.Command(Workspace));
-            if (OneStatement)
-            {
-                batch.BatchCommands.Add(GroupWithoutKeysCommand());
-            }
-            else
-            {
-                foreach (var pending in Group)
-                {
-                    batch.BatchCommands.Add(AppendCommand(Workspace, pending.Request));
-                }
-            }
+            var stored = EventRows.Read(reader);
+            results[owner[stored.Id]].Add(stored);
+            firstPrev.TryAdd(stored.JobId, reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11));
         }
 
-        /// <summary>Reads the appends' rows; the reader is on the workspace setting's result (Npgsql yields none for statements without rows).</summary>
-        public async Task ReadAppendsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+        foreach (var stored in results)
         {
-            if (reader.FieldCount != 1 || reader.GetName(0) != "set_config")
-            {
-                throw new InvalidOperationException("A statement before the group's appends returned rows.");
-            }
-
-            if (OneStatement)
-            {
-                await reader.NextResultAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    var stored = EventRows.Read(reader);
-                    Results[owner![stored.Id]].Add(stored);
-                    FirstPrev.TryAdd(stored.JobId, reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11));
-                }
-
-                foreach (var stored in Results)
-                {
-                    stored.Sort((a, b) => a.Seq.CompareTo(b.Seq));
-                }
-
-                return;
-            }
-
-            for (var i = 0; i < Group.Count; i++)
-            {
-                await reader.NextResultAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    Results[i].Add(EventRows.Read(reader));
-                    FirstPrev.TryAdd(Group[i].Request.JobId, reader.IsDBNull(11) ? null : reader.GetFieldValue<byte[]>(11));
-                }
-            }
-        }
-
-        /// <summary><see cref="AppendGroupWithoutKeysSql"/> for the group; its rows go back to their requests by event id.</summary>
-        private NpgsqlBatchCommand GroupWithoutKeysCommand()
-        {
-            owner = [];
-            var totals = new Dictionary<Guid, long>();
-            var count = Group.Sum(p => p.Request.Events.Count);
-            var jobs = new Guid[count];
-            var offsets = new long[count];
-            var ids = new Guid[count];
-            var types = new string[count];
-            var steps = new Guid?[count];
-            var payloads = new string?[count];
-            var occurred = new DateTime?[count];
-            var actors = new string[count];
-            var correlations = new string[count];
-            var nows = new DateTime[count];
-            var traces = new string?[count];
-            var n = 0;
-            for (var i = 0; i < Group.Count; i++)
-            {
-                var request = Group[i].Request;
-                foreach (var e in request.Events)
-                {
-                    // The place of this event among its job's events in the group, in arrival order.
-                    var offset = totals[request.JobId] = totals.GetValueOrDefault(request.JobId) + 1;
-                    owner[e.Id] = i;
-                    jobs[n] = request.JobId;
-                    offsets[n] = offset;
-                    ids[n] = e.Id;
-                    types[n] = e.Type;
-                    steps[n] = e.StepId;
-                    payloads[n] = e.PayloadJson;
-                    occurred[n] = e.OccurredAt;
-                    actors[n] = request.ActorId;
-                    correlations[n] = request.CorrelationId;
-                    nows[n] = request.Now;
-                    traces[n] = request.TraceParent;
-                    n++;
-                }
-            }
-
-            // Streams in job id order (the order a nested-loop plan locks their rows in), so that groups of two instances that
-            // share jobs tend to lock them in one order (a deadlock is still safe: the group is written again alone).
-            var streams = totals.OrderBy(t => t.Key).ToArray();
-            var append = new NpgsqlBatchCommand(AppendGroupWithoutKeysSql);
-            var p = append.Parameters;
-            p.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = Workspace });
-            p.Add(new NpgsqlParameter("stream_jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = streams.Select(t => t.Key).ToArray() });
-            p.Add(new NpgsqlParameter("stream_totals", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = streams.Select(t => t.Value).ToArray() });
-            p.Add(new NpgsqlParameter("jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = jobs });
-            p.Add(new NpgsqlParameter("offsets", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = offsets });
-            p.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = ids });
-            p.Add(new NpgsqlParameter("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = types });
-            p.Add(new NpgsqlParameter("steps", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = steps });
-            p.Add(new NpgsqlParameter("payloads", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = payloads });
-            p.Add(new NpgsqlParameter("occurred", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = occurred });
-            p.Add(new NpgsqlParameter("actors", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = actors });
-            p.Add(new NpgsqlParameter("correlations", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = correlations });
-            p.Add(new NpgsqlParameter("nows", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = nows });
-            p.Add(new NpgsqlParameter("traces", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = traces });
-            return append;
+            stored.Sort((a, b) => a.Seq.CompareTo(b.Seq));
         }
     }
 
