@@ -57,7 +57,72 @@ public sealed class ActivityBacklogReadTests(JobTrailFixture fixture) : IClassFi
         await using var batch = FeedRows.Batch(
             session, new ActivityFeedFilter(null, null, null, null), new FeedCursor(ulong.Parse(xact, System.Globalization.CultureInfo.InvariantCulture), position), null, 100);
 
-        AssertIndexOrder(await PlanOfLastAsync(batch));
+        var plan = await PlanOfLastAsync(batch);
+        AssertIndexOrder(plan);
+        // The workspace's own index, entered at the workspace and cursor: other workspaces' rows are not walked.
+        Assert.True(plan.Any(n => n.Contains("workspace_id_xact_id_position", StringComparison.Ordinal) && n.EndsWith(", with a condition)", StringComparison.Ordinal)), string.Join(" / ", plan));
+    }
+
+    [Fact]
+    public async Task A_small_workspace_resuming_far_back_reads_only_its_own_rows()
+    {
+        // A cursor in a small workspace, then 20,000 rows of another workspace, then 10 more of the small one.
+        var workspace = Guid.CreateVersion7();
+        var other = Guid.CreateVersion7();
+        const string Insert = """
+            insert into activity.activity_logs (id, workspace_id, actor_id, action, entity_type, entity_id, outcome, occurred_at)
+            select gen_random_uuid(), current_setting('app.workspace_id')::uuid, 'runner:feed', 'auth.login', 'user', g::text, 'SUCCEEDED', now()
+            from generate_series(1, {0}) g;
+            select 1
+            """;
+        await fixture.ScalarAsOwnerAsync<int>(string.Format(System.Globalization.CultureInfo.InvariantCulture, Insert, 5), workspace.ToString());
+        var cursor = (await fixture.ScalarAsOwnerAsync<string>(
+            "select xact_id::text || ' ' || position::text from activity.activity_logs order by position desc limit 1", workspace.ToString()))!.Split(' ');
+        var (xact, position) = (cursor[0], long.Parse(cursor[1], System.Globalization.CultureInfo.InvariantCulture));
+        await fixture.ScalarAsOwnerAsync<int>(string.Format(System.Globalization.CultureInfo.InvariantCulture, Insert, 20_000), other.ToString());
+        await fixture.ScalarAsOwnerAsync<int>(string.Format(System.Globalization.CultureInfo.InvariantCulture, Insert, 10), workspace.ToString());
+
+        await using var dataSource = NpgsqlDataSource.Create(fixture.App.ServiceConnectionString);
+        await using var session = new DbSession(dataSource, fixture.App.Services.GetRequiredService<ReadReplica>());
+        await session.BeginAsync(workspace, readOnly: true, CancellationToken.None);
+        var after = new FeedCursor(ulong.Parse(xact, System.Globalization.CultureInfo.InvariantCulture), position);
+        var everything = new ActivityFeedFilter(null, null, null, null);
+        // Rows are final (and read) once every transaction older than their writer has ended; other tests' may still run.
+        await Eventually.GetAsync(() => FeedRows.ReadAsync(session, everything, after, null, 100, CancellationToken.None),
+            read => read.Count == 10, TimeSpan.FromSeconds(20), "the workspace's 10 rows to be final and read after the cursor");
+        await using var batch = FeedRows.Batch(session, everything, after, null, 100);
+        var last = batch.BatchCommands[^1];
+        last.CommandText = "explain (analyze, buffers, format json) " + last.CommandText;
+        await using var reader = await batch.ExecuteReaderAsync();
+        while (reader.FieldCount == 0 && await reader.NextResultAsync())
+        {
+        }
+
+        Assert.True(await reader.ReadAsync(), "EXPLAIN returned no plan.");
+        using var plan = JsonDocument.Parse(reader.GetString(0));
+        // Index entries looked at: the workspace's 10, not the other workspace's 20,000 between them and the cursor.
+        Assert.Equal(10, IndexRowsRead(plan.RootElement[0].GetProperty("Plan")));
+    }
+
+    /// <summary>Rows the plan's index scans returned or removed by their filters: what they walked.</summary>
+    private static long IndexRowsRead(JsonElement node)
+    {
+        var read = 0L;
+        if (node.GetProperty("Node Type").GetString()!.StartsWith("Index", StringComparison.Ordinal))
+        {
+            read += node.GetProperty("Actual Rows").GetInt64() * node.GetProperty("Actual Loops").GetInt64();
+            read += node.TryGetProperty("Rows Removed by Filter", out var removed) ? removed.GetInt64() : 0;
+        }
+
+        if (node.TryGetProperty("Plans", out var children))
+        {
+            foreach (var child in children.EnumerateArray())
+            {
+                read += IndexRowsRead(child);
+            }
+        }
+
+        return read;
     }
 
     [Fact]
