@@ -157,6 +157,26 @@ public sealed class ChainFormatTests
             ChainFormat.LinkHash(IntegrityKey, ChainKind.Activity, workspace, workspace, 1, OccurredAt, Convert.FromHexString(ActivityDigestVector), null));
     }
 
+    [Fact]
+    public void Fields_larger_than_the_encodings_buffer_and_an_encoding_used_again_hash_as_the_page_says()
+    {
+        // 200,000 characters, most of them three UTF-8 bytes: well past the first buffer the encoding takes.
+        var text = string.Concat(Enumerable.Repeat("é€x", 66_667));
+        var bytes = Enumerable.Range(0, 70_000).Select(i => (byte)i).ToArray();
+        var local = new DateTime(2026, 1, 15, 11, 0, 0, DateTimeKind.Utc).AddTicks(1_234_560).ToLocalTime();
+        var job = Guid.Parse("0194a1b2-0000-7000-8000-00000000000b");
+
+        using var encoding = ChainEncoding.Hmac(IntegrityKey);
+        var first = encoding.Text(text).Bytes(bytes).Uuid(job).Uuid(null).Time(local).Time(null).Int64(-2).Text(null).Bytes(null).Finish();
+        // After Finish the encoding starts empty again.
+        var again = encoding.Text("a").Finish();
+
+        var documented = Hmac(e => e
+            .Text(text).Bytes(bytes).Text("0194a1b2-0000-7000-8000-00000000000b").Null().Text("2026-01-15T11:00:00.123456Z").Null().Int64(-2).Null().Null());
+        Assert.Equal(Convert.ToHexStringLower(documented), Convert.ToHexStringLower(first));
+        Assert.Equal(Convert.ToHexStringLower(Hmac(e => e.Text("a"))), Convert.ToHexStringLower(again));
+    }
+
     private static void AssertKnownAnswer(string pinned, byte[] documented, byte[] actual)
     {
         Assert.Equal(Convert.ToHexStringLower(documented), Convert.ToHexStringLower(actual));

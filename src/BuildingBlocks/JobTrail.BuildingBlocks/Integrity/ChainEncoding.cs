@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -12,16 +13,30 @@ namespace JobTrail.BuildingBlocks.Integrity;
 /// big-endian). UUIDs are text in lower-case 8-4-4-4-12 form; times are text
 /// <c>yyyy-MM-ddTHH:mm:ss.ffffffZ</c> (UTC, microseconds, as PostgreSQL stores them).
 /// </summary>
+/// <remarks>
+/// The fields are written into one pooled buffer and hashed by a single call at <see cref="Finish"/>: fed field
+/// by field, every event paid some forty calls into the crypto library (each clearing its error queue) and a
+/// hash context of its own, a tenth of the API's CPU under batch load.
+/// </remarks>
 public sealed class ChainEncoding : IDisposable
 {
-    private readonly IncrementalHash hash;
-    private readonly byte[] scratch = new byte[9];
+    private const string TimeFormat = "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff'Z'";
 
-    private ChainEncoding(IncrementalHash hash) => this.hash = hash;
+    private readonly IntegrityKey? key;
+    private byte[] buffer;
+    private int length;
 
-    public static ChainEncoding Sha256() => new(IncrementalHash.CreateHash(HashAlgorithmName.SHA256));
+    private ChainEncoding(IntegrityKey? key)
+    {
+        this.key = key;
+        buffer = ArrayPool<byte>.Shared.Rent(1024);
+    }
 
-    public static ChainEncoding Hmac(IntegrityKey key) => new(key.CreateMac());
+    /// <summary>SHA-256 over the fields.</summary>
+    public static ChainEncoding Sha256() => new(null);
+
+    /// <summary>HMAC-SHA-256 over the fields with <paramref name="key"/>.</summary>
+    public static ChainEncoding Hmac(IntegrityKey key) => new(key);
 
     public ChainEncoding Text(string? value)
     {
@@ -30,48 +45,108 @@ public sealed class ChainEncoding : IDisposable
             return Null();
         }
 
-        var bytes = Encoding.UTF8.GetBytes(value);
-        return Prefixed(0x01, bytes);
+        var span = Reserve(5 + Encoding.UTF8.GetMaxByteCount(value.Length));
+        var written = Encoding.UTF8.GetBytes(value, span[5..]);
+        return Prefixed(0x01, span, written);
     }
 
-    public ChainEncoding Bytes(byte[]? value) => value is null ? Null() : Prefixed(0x02, value);
+    public ChainEncoding Bytes(byte[]? value)
+    {
+        if (value is null)
+        {
+            return Null();
+        }
+
+        var span = Reserve(5 + value.Length);
+        value.CopyTo(span[5..]);
+        return Prefixed(0x02, span, value.Length);
+    }
 
     public ChainEncoding Int64(long value)
     {
-        scratch[0] = 0x03;
-        BinaryPrimitives.WriteInt64BigEndian(scratch.AsSpan(1, 8), value);
-        hash.AppendData(scratch, 0, 9);
+        var span = Reserve(9);
+        span[0] = 0x03;
+        BinaryPrimitives.WriteInt64BigEndian(span[1..], value);
+        length += 9;
         return this;
     }
 
-    public ChainEncoding Uuid(Guid? value) => Text(value?.ToString("D"));
+    public ChainEncoding Uuid(Guid? value)
+    {
+        if (value is not { } id)
+        {
+            return Null();
+        }
 
-    public ChainEncoding Time(DateTime? value) => Text(value is { } at ? FormatTime(at) : null);
+        // "D" is the lower-case 8-4-4-4-12 form, 36 ASCII bytes.
+        var span = Reserve(5 + 36);
+        id.TryFormat(span[5..], out var written, "D");
+        return Prefixed(0x01, span, written);
+    }
 
-    public byte[] Finish() => hash.GetHashAndReset();
+    public ChainEncoding Time(DateTime? value)
+    {
+        if (value is not { } at)
+        {
+            return Null();
+        }
 
-    public void Dispose() => hash.Dispose();
+        var span = Reserve(5 + 64);
+        Utc(at).TryFormat(span[5..], out var written, TimeFormat, CultureInfo.InvariantCulture);
+        return Prefixed(0x01, span, written);
+    }
+
+    /// <summary>The hash of the fields written since the last call; the encoding starts empty again.</summary>
+    public byte[] Finish()
+    {
+        var fields = buffer.AsSpan(0, length);
+        length = 0;
+        return key is null ? SHA256.HashData(fields) : key.Mac(fields);
+    }
+
+    public void Dispose()
+    {
+        var rented = buffer;
+        buffer = [];
+        length = 0;
+        if (rented.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 
     /// <summary>UTC, microseconds: <c>2026-01-15T10:00:00.123456Z</c>.</summary>
-    public static string FormatTime(DateTime at)
-    {
-        var utc = at.Kind == DateTimeKind.Local ? at.ToUniversalTime() : at;
-        return utc.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff'Z'", CultureInfo.InvariantCulture);
-    }
+    public static string FormatTime(DateTime at) => Utc(at).ToString(TimeFormat, CultureInfo.InvariantCulture);
+
+    private static DateTime Utc(DateTime at) => at.Kind == DateTimeKind.Local ? at.ToUniversalTime() : at;
 
     private ChainEncoding Null()
     {
-        scratch[0] = 0x00;
-        hash.AppendData(scratch, 0, 1);
+        Reserve(1)[0] = 0x00;
+        length += 1;
         return this;
     }
 
-    private ChainEncoding Prefixed(byte tag, byte[] bytes)
+    private ChainEncoding Prefixed(byte tag, Span<byte> span, int count)
     {
-        scratch[0] = tag;
-        BinaryPrimitives.WriteInt32BigEndian(scratch.AsSpan(1, 4), bytes.Length);
-        hash.AppendData(scratch, 0, 5);
-        hash.AppendData(bytes);
+        span[0] = tag;
+        BinaryPrimitives.WriteInt32BigEndian(span[1..5], count);
+        length += 5 + count;
         return this;
+    }
+
+    /// <summary>At least <paramref name="count"/> free bytes at the end of what is written, growing the buffer if needed.</summary>
+    private Span<byte> Reserve(int count)
+    {
+        ObjectDisposedException.ThrowIf(buffer.Length == 0, this);
+        if (buffer.Length - length < count)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(buffer.Length * 2, length + count));
+            buffer.AsSpan(0, length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = larger;
+        }
+
+        return buffer.AsSpan(length);
     }
 }
