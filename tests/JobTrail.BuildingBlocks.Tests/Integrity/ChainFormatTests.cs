@@ -175,6 +175,11 @@ public sealed class ChainFormatTests
             .Text(text).Bytes(bytes).Text("0194a1b2-0000-7000-8000-00000000000b").Null().Text("2026-01-15T11:00:00.123456Z").Null().Int64(-2).Null().Null());
         Assert.Equal(Convert.ToHexStringLower(documented), Convert.ToHexStringLower(first));
         Assert.Equal(Convert.ToHexStringLower(Hmac(e => e.Text("a"))), Convert.ToHexStringLower(again));
+
+        // Its buffer goes back to the pool once: used after that, it refuses rather than hash what another caller wrote.
+        encoding.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => encoding.Text("b"));
+        Assert.Throws<ObjectDisposedException>(() => encoding.Finish());
     }
 
     private static void AssertKnownAnswer(string pinned, byte[] documented, byte[] actual)

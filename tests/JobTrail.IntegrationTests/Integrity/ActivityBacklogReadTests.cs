@@ -91,17 +91,10 @@ public sealed class ActivityBacklogReadTests(JobTrailFixture fixture) : IClassFi
         await Eventually.GetAsync(() => FeedRows.ReadAsync(session, everything, after, null, 100, CancellationToken.None),
             read => read.Count == 10, TimeSpan.FromSeconds(20), "the workspace's 10 rows to be final and read after the cursor");
         await using var batch = FeedRows.Batch(session, everything, after, null, 100);
-        var last = batch.BatchCommands[^1];
-        last.CommandText = "explain (analyze, buffers, format json) " + last.CommandText;
-        await using var reader = await batch.ExecuteReaderAsync();
-        while (reader.FieldCount == 0 && await reader.NextResultAsync())
-        {
-        }
+        var plan = await ExplainLastAsync(batch, "analyze, format json");
 
-        Assert.True(await reader.ReadAsync(), "EXPLAIN returned no plan.");
-        using var plan = JsonDocument.Parse(reader.GetString(0));
         // Index entries looked at: the workspace's 10, not the other workspace's 20,000 between them and the cursor.
-        Assert.Equal(10, IndexRowsRead(plan.RootElement[0].GetProperty("Plan")));
+        Assert.Equal(10, IndexRowsRead(plan));
     }
 
     /// <summary>Rows the plan's index scans returned or removed by their filters: what they walked.</summary>
@@ -166,11 +159,19 @@ public sealed class ActivityBacklogReadTests(JobTrailFixture fixture) : IClassFi
         return (workspace, parts[0], long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    /// <summary>The batch as it is, with its last statement EXPLAINed; answers the plan's node types and index names.</summary>
+    /// <summary>The plan of the batch's last statement as node types and index names.</summary>
     private static async Task<List<string>> PlanOfLastAsync(NpgsqlBatch batch)
     {
+        var nodes = new List<string>();
+        Walk(await ExplainLastAsync(batch, "format json"), nodes);
+        return nodes;
+    }
+
+    /// <summary>The batch as it is, with its last statement EXPLAINed with <paramref name="options"/>; answers the plan's root node.</summary>
+    private static async Task<JsonElement> ExplainLastAsync(NpgsqlBatch batch, string options)
+    {
         var last = batch.BatchCommands[^1];
-        last.CommandText = "explain (format json) " + last.CommandText;
+        last.CommandText = $"explain ({options}) " + last.CommandText;
         await using var reader = await batch.ExecuteReaderAsync();
         while (reader.FieldCount == 0 && await reader.NextResultAsync())
         {
@@ -178,9 +179,7 @@ public sealed class ActivityBacklogReadTests(JobTrailFixture fixture) : IClassFi
 
         Assert.True(await reader.ReadAsync(), "EXPLAIN returned no plan.");
         using var plan = JsonDocument.Parse(reader.GetString(0));
-        var nodes = new List<string>();
-        Walk(plan.RootElement[0].GetProperty("Plan"), nodes);
-        return nodes;
+        return plan.RootElement[0].GetProperty("Plan").Clone();
     }
 
     private static void Walk(JsonElement node, List<string> nodes)

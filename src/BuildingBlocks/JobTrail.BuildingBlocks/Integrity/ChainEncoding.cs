@@ -99,6 +99,7 @@ public sealed class ChainEncoding : IDisposable
     /// <summary>The hash of the fields written since the last call; the encoding starts empty again.</summary>
     public byte[] Finish()
     {
+        ObjectDisposedException.ThrowIf(buffer.Length == 0, this);
         var fields = buffer.AsSpan(0, length);
         length = 0;
         return key is null ? SHA256.HashData(fields) : key.Mac(fields);
