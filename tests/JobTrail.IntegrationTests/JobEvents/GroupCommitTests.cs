@@ -108,6 +108,15 @@ public sealed class GroupCommitTests(GroupCommitFixture fixture) : IClassFixture
         return await Task.WhenAll(sent);
     }
 
+    /// <summary>A job run to COMPLETED (its stream sealed), and how many events it holds.</summary>
+    private async Task<(Guid Job, long Events)> CompletedJobAsync(HttpClient client)
+    {
+        var job = (await client.CreateJobAsync()).Id();
+        (await client.SetJobStatusAsync(job, "RUNNING")).EnsureStatus(200);
+        (await client.SetJobStatusAsync(job, "COMPLETED")).EnsureStatus(200);
+        return (job, await fixture.CountAsOwnerAsync("events", fixture.DefaultWorkspaceId, job));
+    }
+
     [Fact]
     public async Task Concurrent_emits_and_batches_to_one_job_get_gapless_seqs_in_arrival_order_matching_their_rows()
     {
@@ -138,11 +147,8 @@ public sealed class GroupCommitTests(GroupCommitFixture fixture) : IClassFixture
     {
         var client = fixture.Client();
         var open = (await client.CreateJobAsync()).Id();
-        var ended = (await client.CreateJobAsync()).Id();
-        (await client.SetJobStatusAsync(ended, "RUNNING")).EnsureStatus(200);
-        (await client.SetJobStatusAsync(ended, "COMPLETED")).EnsureStatus(200);
+        var (ended, endedEvents) = await CompletedJobAsync(client);
         var unknown = Guid.NewGuid();
-        var endedEvents = await fixture.CountAsOwnerAsync("events", fixture.DefaultWorkspaceId, ended);
 
         // With and without an Idempotency-Key: the two take different statements.
         var responses = await InOneGroupAsync(10, i => (i % 5) switch
@@ -184,11 +190,8 @@ public sealed class GroupCommitTests(GroupCommitFixture fixture) : IClassFixture
         var client = fixture.Client();
         var open = (await client.CreateJobAsync()).Id();
         var other = (await client.CreateJobAsync()).Id();
-        var ended = (await client.CreateJobAsync()).Id();
-        (await client.SetJobStatusAsync(ended, "RUNNING")).EnsureStatus(200);
-        (await client.SetJobStatusAsync(ended, "COMPLETED")).EnsureStatus(200);
+        var (ended, endedEvents) = await CompletedJobAsync(client);
         var unknown = Guid.NewGuid();
-        var endedEvents = await fixture.CountAsOwnerAsync("events", fixture.DefaultWorkspaceId, ended);
         AppendRequest Append(Guid job, int i, int count) => new(
             job, [.. Enumerable.Range(0, count).Select(n => new NewEvent(Guid.CreateVersion7(), "step.output", null, $$"""{"i":{{i}},"n":{{n}}}""", null))],
             CreateStream: false, Seal: false, null, null, "runner:test", "c", DateTime.UtcNow);
