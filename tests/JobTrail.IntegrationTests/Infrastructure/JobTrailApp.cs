@@ -25,6 +25,16 @@ internal sealed class JobTrailApp(
 
     public string Database { get; } = database;
 
+    /// <summary>
+    /// A host for a start-up check that fails before the first connection: its database is never created, but its
+    /// connection string still names the test server, which is resolved first (whichever test of a run comes first).
+    /// </summary>
+    public static async Task<JobTrailApp> WithoutDatabaseAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        await TestPostgres.GetAsync();
+        return new JobTrailApp("jt_never_created", bootstrapKey: null, settings);
+    }
+
     public string ServiceConnectionString => TestDatabases.ForDatabase(TestDatabases.ServiceConnectionString, Database);
 
     public string OwnerConnectionString => TestDatabases.ForDatabase(TestDatabases.OwnerConnectionString, Database);

@@ -13,10 +13,8 @@ public sealed class IntegrityKeyStartupTests
     [InlineData("Production", "c2hvcnQ=")]
     public async Task Outside_development_a_missing_or_short_key_stops_start_up_before_anything_is_written(string environment, string key)
     {
-        // The database does not even exist: the key is checked before the first connection. (The app still names the
-        // test server in its connection string, so the server is resolved first, whichever test of the run comes first.)
-        await TestPostgres.GetAsync();
-        await using var app = new JobTrailApp("jt_never_created", bootstrapKey: null, new Dictionary<string, string?>
+        // The database does not even exist: the key is checked before the first connection.
+        await using var app = await JobTrailApp.WithoutDatabaseAsync(new Dictionary<string, string?>
         {
             ["environment"] = environment,
             ["JobTrail:Integrity:Key"] = key,

@@ -137,8 +137,7 @@ public sealed partial class MetricsEndpointTests(MetricsFixture fixture) : IClas
     [InlineData("127.0.0.1:9464")]
     public async Task A_bad_metrics_url_stops_start_up_naming_its_variable(string url)
     {
-        await TestPostgres.GetAsync();
-        await using var app = new JobTrailApp("jt_never_created", bootstrapKey: null, new Dictionary<string, string?> { ["JobTrail:Metrics:Url"] = url });
+        await using var app = await JobTrailApp.WithoutDatabaseAsync(new Dictionary<string, string?> { ["JobTrail:Metrics:Url"] = url });
 
         var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => app.Server);
 

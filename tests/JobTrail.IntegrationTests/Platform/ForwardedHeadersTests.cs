@@ -118,7 +118,7 @@ public sealed class TrustedProxySettingTests
     public async Task A_trusted_proxy_that_is_neither_an_address_nor_a_network_stops_start_up_naming_the_setting(string value)
     {
         // Checked before the first connection: the database need not exist.
-        await using var app = new JobTrailApp("jt_never_created", bootstrapKey: null, new Dictionary<string, string?>
+        await using var app = await JobTrailApp.WithoutDatabaseAsync(new Dictionary<string, string?>
         {
             ["JobTrail:TrustedProxies:0"] = value,
         });

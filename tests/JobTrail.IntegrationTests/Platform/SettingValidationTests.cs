@@ -30,9 +30,8 @@ public sealed class SettingValidationTests
     [InlineData("JobTrail:Valkey", "", "JobTrail__Valkey")]
     public async Task A_bad_setting_stops_start_up_naming_its_variable(string key, string value, string variable)
     {
-        // Checked before the first connection: the database need not exist (the server is resolved for the base connection string).
-        await TestPostgres.GetAsync();
-        await using var app = new JobTrailApp("jt_never_created", bootstrapKey: null, new Dictionary<string, string?> { [key] = value });
+        // Checked before the first connection: the database need not exist.
+        await using var app = await JobTrailApp.WithoutDatabaseAsync(new Dictionary<string, string?> { [key] = value });
 
         var error = Assert.Throws<OptionsValidationException>(() => app.Server);
 
