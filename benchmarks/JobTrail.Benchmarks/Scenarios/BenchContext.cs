@@ -115,14 +115,20 @@ internal sealed class BenchContext(BenchEnvironment environment, CommonOptions o
     /// <summary>As above, with latencies split into <paramref name="buckets"/> by <paramref name="bucketOf"/>(worker, iteration).</summary>
     public async Task<ApiMeasurement> MeasureAsync(
         string name, int workers, Func<int, long, CancellationToken, Task<int>> send, int buckets, Func<int, long, int>? bucketOf,
-        CancellationToken cancellationToken, params ApiServer[] servers)
+        CancellationToken cancellationToken, params ApiServer[] servers) =>
+        await MeasureAsync(name, workers, send, buckets, bucketOf, Warmup, cancellationToken, servers);
+
+    /// <summary>As above, with a warm-up of its own instead of <see cref="CommonOptions.Warmup"/>.</summary>
+    public async Task<ApiMeasurement> MeasureAsync(
+        string name, int workers, Func<int, long, CancellationToken, Task<int>> send, int buckets, Func<int, long, int>? bucketOf,
+        TimeSpan warmup, CancellationToken cancellationToken, params ApiServer[] servers)
     {
-        Console.Error.WriteLine($"[bench] {name}: {workers} clients, {Options.Warmup} s warm-up + {Options.Seconds} s");
+        Console.Error.WriteLine($"[bench] {name}: {workers} clients, {warmup.TotalSeconds:0} s warm-up + {Options.Seconds} s");
         using var rss = new RssSampler(servers);
         CpuSnapshot? before = null;
         // The CPU window opens when the warm-up ends, with the measured period.
-        var opened = Task.Delay(Warmup, cancellationToken).ContinueWith(_ => before = ProcStats.Snapshot(), TaskScheduler.Default);
-        var load = await ClosedLoop.RunAsync(name, workers, Warmup, Duration, send, cancellationToken, buckets, bucketOf);
+        var opened = Task.Delay(warmup, cancellationToken).ContinueWith(_ => before = ProcStats.Snapshot(), TaskScheduler.Default);
+        var load = await ClosedLoop.RunAsync(name, workers, warmup, Duration, send, cancellationToken, buckets, bucketOf);
         await opened;
         var start = before ?? ProcStats.Snapshot();
         var end = ProcStats.Snapshot();
