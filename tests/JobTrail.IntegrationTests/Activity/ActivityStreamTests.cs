@@ -37,6 +37,21 @@ public sealed class ActivityStreamTests(ActivityStreamFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task A_frame_is_byte_for_byte_the_activity_as_the_list_returns_it()
+    {
+        var tenant = await fixture.CreateTenantAsync();
+        await using var stream = await SseClient.OpenAsync(tenant.Client, "/api/activity/stream");
+        var jobId = (await tenant.Client.CreateJobAsync(name: "café \"q\" <b> ✓")).Id();
+
+        await Eventually.TrueAsync(() => stream.Events.Any(e => e.Json.Str("entityId") == jobId.ToString()), Deadline, "the job's activity on the stream");
+        var sent = stream.Events.Single(e => e.Json.Str("entityId") == jobId.ToString());
+        var listed = (await tenant.Client.GetJsonAsync($"/api/activity?entityType=runner_job&entityId={jobId}")).EnsureStatus(200);
+        var item = Assert.Single(listed.Json.GetProperty("items").EnumerateArray());
+        Assert.Equal(item.GetRawText(), sent.Data);
+        Assert.Contains("café", sent.Data, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Resuming_with_last_event_id_sends_every_later_activity_once_in_order_across_several_pages()
     {
         var tenant = await fixture.CreateTenantAsync();
