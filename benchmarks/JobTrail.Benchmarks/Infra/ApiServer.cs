@@ -71,9 +71,9 @@ internal sealed class ApiServer : IAsyncDisposable
         };
         if (spec.ViaServeCommand)
         {
-            // The stand-in runs under JobTrail.Host's runtime settings (server GC, thread-pool workers that do not
-            // spin: ADR 0038), not this tool's, which are a load generator's (workstation GC). Measured without them,
-            // a `serve` host spent 3.5x the CPU per create of JobTrail.Host.dll and saturated the machine.
+            // The stand-in runs under JobTrail.Host's runtime settings (concurrent server GC, thread-pool workers that do
+            // not spin: ADR 0038), not this tool's, which are a load generator's (non-concurrent workstation GC). Under
+            // the tool's, with only the server GC forced, idle workers spun (docs/benchmarks.md, 2026-12-02, fourth round).
             var hostRuntimeConfig = Path.Combine(AppContext.BaseDirectory, "JobTrail.Host.runtimeconfig.json");
             if (!File.Exists(hostRuntimeConfig))
             {

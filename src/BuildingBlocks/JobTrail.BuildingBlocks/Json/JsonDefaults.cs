@@ -23,9 +23,10 @@ public static class JsonDefaults
         options.MaxDepth = MaxDepth;
         options.NumberHandling = JsonNumberHandling.Strict;
         options.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
-        // ASP.NET Core's encoder for HTTP responses, here for every writer: text as it is (é, quotes, < and >), control
-        // characters escaped. A live-stream frame is then byte for byte the event as the REST API returns it, where the
-        // default encoder wrote \u00E9 and \u0022. JSON from this API is parsed by its readers, never pasted into HTML.
+        // ASP.NET Core's encoder for HTTP responses, here for every writer: é, < and > as they are and a quote as \",
+        // where the default encoder wrote \u00E9, \u003C and \u0022; control characters and characters outside the
+        // Basic Multilingual Plane are still escaped. A live-stream frame is then byte for byte the event as the REST
+        // API returns it. JSON from this API is parsed by its readers, never pasted into HTML.
         options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
     }
 
