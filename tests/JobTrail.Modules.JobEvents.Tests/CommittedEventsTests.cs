@@ -19,9 +19,26 @@ public sealed class CommittedEventsTests
         committed.Add([[e]]);
 
         Assert.True(committed.TryTake(e.Id, out var taken));
-        Assert.Same(e, taken);
+        Assert.Same(e, Assert.Single(taken));
         Assert.False(committed.TryTake(e.Id, out _));
         Assert.Equal(1, committed.Taken);
+    }
+
+    [Fact]
+    public void An_append_is_kept_whole_under_its_first_event_only()
+    {
+        var committed = new CommittedEvents(new RelayOptions());
+        var batch = Enumerable.Range(1, 100).Select(i => Event(i)).ToList();
+        var single = Event(101);
+        committed.Add([batch, single.AsList(), []]);
+
+        // The outbox row of an append points at its first event; no later event of it opens an entry.
+        Assert.False(committed.TryTake(batch[1].Id, out _));
+        Assert.True(committed.TryTake(batch[0].Id, out var taken));
+        Assert.Equal(batch, taken);
+        Assert.True(committed.TryTake(single.Id, out var alone));
+        Assert.Same(single, Assert.Single(alone));
+        Assert.Equal(101, committed.Taken);
     }
 
     [Fact]
@@ -29,7 +46,7 @@ public sealed class CommittedEventsTests
     {
         var committed = new CommittedEvents(new RelayOptions());
         var events = Enumerable.Range(1, (2 * CommittedEvents.GenerationSize) + 1).Select(i => Event(i)).ToList();
-        committed.Add([events]);
+        committed.Add(events.Select(e => e.AsList()));
 
         // The third generation began with the last event: the first generation is gone, the second is kept.
         Assert.False(committed.TryTake(events[0].Id, out _));
@@ -44,7 +61,7 @@ public sealed class CommittedEventsTests
         var committed = new CommittedEvents(new RelayOptions());
         var payload = "\"" + new string('x', 1 << 20) + "\"";
         var events = Enumerable.Range(1, 40).Select(i => Event(i, payload)).ToList();
-        committed.Add([events]);
+        committed.Add(events.Select(e => e.AsList()));
 
         // ~2 MiB an event counted against 16 MiB a generation: the newest are held, at most two generations' worth.
         Assert.False(committed.TryTake(events[0].Id, out _));
@@ -62,4 +79,9 @@ public sealed class CommittedEventsTests
 
         Assert.False(committed.TryTake(e.Id, out _));
     }
+}
+
+internal static class EventRecordLists
+{
+    public static IReadOnlyList<EventRecord> AsList(this EventRecord e) => [e];
 }

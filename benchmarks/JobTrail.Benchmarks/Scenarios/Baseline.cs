@@ -104,8 +104,8 @@ internal static class Baseline
                 returning id, job_id, workspace_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at
             ),
             o as (
-                insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at, trace_parent)
-                select id, workspace_id, job_id, seq, recorded_at, null from e order by seq
+                insert into job_events.outbox (event_id, workspace_id, job_id, seq, last_seq, created_at, trace_parent)
+                select id, workspace_id, job_id, seq, seq, recorded_at, null from e order by seq
             )
             select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
                    e.occurred_at, e.recorded_at, s.last_hash

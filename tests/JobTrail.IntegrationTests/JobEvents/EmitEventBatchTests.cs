@@ -25,7 +25,12 @@ public sealed class EmitEventBatchTests(JobTrailFixture fixture) : IClassFixture
         Assert.Equal([2L, 3L, 4L], items.Select(e => e.Seq()));
         var listed = await client.ListAllEventsAsync(job);
         Assert.Equal(items.Select(e => e.GetRawText()), listed.Skip(1).Select(e => e.GetRawText()));
-        Assert.Equal(4, await fixture.CountAsOwnerAsync("outbox", fixture.DefaultWorkspaceId, job));
+        // One outbox row per append: job.created's, and one for the whole batch.
+        var outbox = await fixture.QueryAsServiceAsync(
+            $"select seq, last_seq, event_id from job_events.outbox where job_id = '{job}' order by id",
+            null, r => (Seq: r.GetInt64(0), LastSeq: r.GetInt64(1), EventId: r.GetGuid(2)));
+        Assert.Equal([(1L, 1L), (2L, 4L)], outbox.Select(o => (o.Seq, o.LastSeq)));
+        Assert.Equal(items[0].Id(), outbox[1].EventId);
     }
 
     [Fact]

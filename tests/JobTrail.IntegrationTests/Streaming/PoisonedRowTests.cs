@@ -81,20 +81,21 @@ public sealed class PoisonedRowTests(PoisonFixture fixture) : IClassFixture<Pois
         Assert.Equal(Enumerable.Range(1, 26).Select(i => (long)i), stream.Select(e => e.Seq));
         await Eventually.GetAsync(() => OutboxCountAsync(healthy), n => n == 0, Deadline, "the healthy job's outbox rows to be deleted");
 
-        // The poisoned job's first undelivered row was tried 3 times, then parked; its later rows wait untried.
+        // The poisoned job's first undelivered row (job.started) was tried 3 times, then parked; the batch's row
+        // (one row for its three events) waits untried behind it.
         var rows = await Eventually.GetAsync(
             () => fixture.QueryAsServiceAsync(
-                $"select seq, attempts, parked_at is not null from job_events.outbox where job_id = '{poisoned}' order by seq",
-                null, r => (Seq: r.GetInt64(0), Attempts: r.GetInt32(1), Parked: r.GetBoolean(2))),
+                $"select seq, last_seq, attempts, parked_at is not null from job_events.outbox where job_id = '{poisoned}' order by seq",
+                null, r => (Seq: r.GetInt64(0), LastSeq: r.GetInt64(1), Attempts: r.GetInt32(2), Parked: r.GetBoolean(3))),
             r => r.Count > 0 && r[0].Parked, Deadline, "the poisoned job's row to be parked");
-        Assert.Equal([(2L, 3, true), (3L, 0, false), (4L, 0, false), (5L, 0, false)], rows);
+        Assert.Equal([(2L, 2L, 3, true), (3L, 5L, 0, false)], rows);
 
         // Reported: readiness Degraded (still 200), a gauge, and a warning naming the job and the error.
         // Readiness counts are taken at most once a second: wait for this job's, not an earlier test's.
         var relay = await Eventually.GetAsync(
             RelayReadinessAsync,
             r => r.GetProperty("data").GetProperty("parked").GetInt64() == 1 && r.GetProperty("data").GetProperty("held").GetInt64() == 3,
-            Deadline, "readiness to report the parked row and the 3 held behind it");
+            Deadline, "readiness to report the parked event and the 3 held behind it");
         Assert.Equal("Degraded", relay.GetProperty("status").GetString());
         parkedGauge.Observe();
         Assert.Contains(parkedGauge.Measurements, m => m.Value == 1);

@@ -100,6 +100,44 @@ public sealed class RelayTests(FastRelayFixture fixture) : IClassFixture<FastRel
     }
 
     [Fact]
+    public async Task Appends_another_instance_wrote_are_read_back_by_their_ranges_and_relayed_whole_and_in_order()
+    {
+        // The other instance's relay is off, so its writer hands nothing over here: every outbox row it writes (one
+        // per append, a range of seqs) must be read back from PostgreSQL by this instance's relay.
+        var handOff = fixture.App.Services.GetRequiredService<CommittedEvents>();
+        await using var other = new JobTrailApp(
+            fixture.App.Database, fixture.BootstrapKey, new Dictionary<string, string?> { ["JobTrail:Relay:Enabled"] = "false" });
+        var client = other.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", fixture.BootstrapKey);
+        var first = (await client.CreateJobAsync()).Id();
+        var second = (await client.CreateJobAsync()).Id();
+        var takenBefore = handOff.Taken;
+
+        (await client.EmitBatchAsync(first, Enumerable.Range(0, 30).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
+        (await client.EmitBatchAsync(second, Enumerable.Range(0, 12).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
+        (await client.EmitEventAsync(first, new { type = "step.progress" })).EnsureStatus(201);
+        (await client.EmitBatchAsync(first, Enumerable.Range(0, 7).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
+        var ranges = await fixture.QueryAsServiceAsync(
+            $"select seq, last_seq from job_events.outbox where job_id = '{first}' order by id", null, r => (r.GetInt64(0), r.GetInt64(1)));
+
+        foreach (var (job, total) in new[] { (first, 39), (second, 13) })
+        {
+            var stream = await Eventually.GetAsync(
+                () => valkey.ReadAfterAsync(ValkeyKeys.Stream(job), 0, 1000), s => s.Count >= total, Deadline, $"the {total} events of a job in its stream");
+            Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), stream.Select(e => e.Seq));
+            var stored = await client.ListAllEventsAsync(job);
+            Assert.Equal(stored.Select(e => e.GetRawText()), stream.Select(e => e.Json));
+        }
+
+        Assert.Equal(takenBefore, handOff.Taken);
+        // Unless the relay had already taken some, the rows were the appends' ranges (job.created's, then each request's).
+        Assert.All(ranges, r => Assert.Contains(r, new[] { (1L, 1L), (2L, 31L), (32L, 32L), (33L, 39L) }));
+        await Eventually.GetAsync(
+            () => fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.outbox where job_id in ('{first}', '{second}')"),
+            n => n == 0, Deadline, "the rows to be deleted");
+    }
+
+    [Fact]
     public async Task A_transaction_that_rolls_back_after_emitting_leaves_no_outbox_row_and_nothing_in_valkey()
     {
         var client = fixture.Client();

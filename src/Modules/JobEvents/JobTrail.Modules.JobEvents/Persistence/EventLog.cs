@@ -60,8 +60,8 @@ internal sealed class EventLog(DbSession session, IntegrityKeyRing keys)
         """;
 
     /// <summary>
-    /// The events of one append, numbered after the advanced stream row <c>s</c>, and their outbox rows with
-    /// the emit's trace: the same in every append, system (<see cref="AppendTemplate"/>) or grouped client
+    /// The events of one append, numbered after the advanced stream row <c>s</c>, and their outbox row (the
+    /// range of seqs they took, pointing at the first event) with the emit's trace: the same in every append, system (<see cref="AppendTemplate"/>) or grouped client
     /// (<see cref="GroupCommitWriter"/>).
     /// </summary>
     internal const string InsertEventsAndOutbox = """
@@ -75,8 +75,9 @@ internal sealed class EventLog(DbSession session, IntegrityKeyRing keys)
             returning id, job_id, workspace_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at
         ),
         o as (
-            insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at, trace_parent)
-            select id, workspace_id, job_id, seq, recorded_at, @trace from e order by seq
+            insert into job_events.outbox (event_id, workspace_id, job_id, seq, last_seq, created_at, trace_parent)
+            select (@ids)[1], @workspace, @job, min(seq), max(seq), min(recorded_at), @trace from e
+            having count(*) > 0
         )
         """;
 

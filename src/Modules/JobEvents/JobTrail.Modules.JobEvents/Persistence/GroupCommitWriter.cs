@@ -124,7 +124,7 @@ internal sealed class GroupCommitWriter(
     // A group of appends without Idempotency-Keys in one statement: each job's stream advanced once by the
     // group's total for it (that UPDATE is also its row lock, re-checked against a concurrent seal), then every
     // event inserted at its job's base plus its place among that job's events in the group (arrival order), and
-    // the outbox rows in (job, seq) order. A job with no open stream here advances nothing and so gets no events:
+    // one outbox row per request (its range of seqs, pointing at its first event: head) in (job, seq) order. A job with no open stream here advances nothing and so gets no events:
     // its requests come back empty and are explained alone, as in the statement per request.
     private const string AppendGroupWithoutKeysSql = """
         with s as (
@@ -136,8 +136,8 @@ internal sealed class GroupCommitWriter(
         ),
         u as (
             select *
-            from unnest(@jobs, @offsets, @ids, @types, @steps, @payloads, @occurred, @actors, @correlations, @nows, @traces)
-                as u(job, place, id, type, step_id, payload, occurred_at, actor, correlation, recorded_at, trace)
+            from unnest(@jobs, @offsets, @ids, @heads, @types, @steps, @payloads, @occurred, @actors, @correlations, @nows, @traces)
+                as u(job, place, id, head, type, step_id, payload, occurred_at, actor, correlation, recorded_at, trace)
         ),
         e as (
             insert into job_events.events
@@ -148,9 +148,11 @@ internal sealed class GroupCommitWriter(
             returning id, job_id, workspace_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at
         ),
         o as (
-            insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at, trace_parent)
-            select e.id, e.workspace_id, e.job_id, e.seq, e.recorded_at, u.trace from e join u on u.id = e.id
-            order by e.job_id, e.seq
+            insert into job_events.outbox (event_id, workspace_id, job_id, seq, last_seq, created_at, trace_parent)
+            select u.head, e.workspace_id, e.job_id, min(e.seq), max(e.seq), min(e.recorded_at), min(u.trace)
+            from e join u on u.id = e.id
+            group by u.head, e.workspace_id, e.job_id
+            order by e.job_id, min(e.seq)
         )
         select e.id, e.job_id, e.workspace_id, e.seq, e.type, e.step_id, e.payload::text, e.actor_id, e.correlation_id,
                e.occurred_at, e.recorded_at, s.last_hash
@@ -452,6 +454,7 @@ internal sealed class GroupCommitWriter(
         var jobs = new Guid[count];
         var offsets = new long[count];
         var ids = new Guid[count];
+        var heads = new Guid[count];
         var types = new string[count];
         var steps = new Guid?[count];
         var payloads = new string?[count];
@@ -473,6 +476,7 @@ internal sealed class GroupCommitWriter(
                 jobs[n] = request.JobId;
                 offsets[n] = offset;
                 ids[n] = e.Id;
+                heads[n] = request.Events[0].Id;
                 types[n] = e.Type;
                 steps[n] = e.StepId;
                 payloads[n] = e.PayloadJson;
@@ -496,6 +500,7 @@ internal sealed class GroupCommitWriter(
         p.Add(new NpgsqlParameter("jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = jobs });
         p.Add(new NpgsqlParameter("offsets", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = offsets });
         p.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = ids });
+        p.Add(new NpgsqlParameter("heads", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = heads });
         p.Add(new NpgsqlParameter("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = types });
         p.Add(new NpgsqlParameter("steps", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = steps });
         p.Add(new NpgsqlParameter("payloads", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = payloads });

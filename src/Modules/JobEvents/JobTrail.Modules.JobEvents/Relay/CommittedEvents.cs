@@ -4,10 +4,12 @@ namespace JobTrail.Modules.JobEvents.Relay;
 
 /// <summary>
 /// Events this instance's group writer is committing, exactly as PostgreSQL returned them, handed to
-/// this instance's relay so that it need not read them back: a claimed outbox row whose event is here is
+/// this instance's relay so that it need not read them back: a claimed outbox row whose append is here is
 /// sent from memory, any other (a system event, another instance's emit, one evicted or lost with a
 /// restart) is read from <c>job_events.events</c> as before. The outbox row stays the durable record of
-/// what is still to be delivered; this is only a copy of rows already committed.
+/// what is still to be delivered; this is only a copy of rows already committed. Kept per append, under
+/// the id of its first event, which is the id its outbox row points at: event ids are unique, so an entry
+/// left by a group that failed can never be taken for another transaction's events.
 /// Bounded: two generations of at most <see cref="GenerationSize"/> events or <see cref="GenerationBytes"/>
 /// of payload each; when the current one is full, the older is dropped (its events were claimed by another
 /// instance, or will be read back). Nothing is kept on an instance whose relay is off.
@@ -18,8 +20,9 @@ internal sealed class CommittedEvents(RelayOptions options)
     public const long GenerationBytes = 16L << 20;
 
     private readonly Lock gate = new();
-    private Dictionary<Guid, EventRecord> current = new(GenerationSize);
-    private Dictionary<Guid, EventRecord> previous = new(GenerationSize);
+    private Dictionary<Guid, IReadOnlyList<EventRecord>> current = [];
+    private Dictionary<Guid, IReadOnlyList<EventRecord>> previous = [];
+    private long currentEvents;
     private long currentBytes;
     private long taken;
 
@@ -27,8 +30,9 @@ internal sealed class CommittedEvents(RelayOptions options)
     public long Taken => Interlocked.Read(ref taken);
 
     /// <summary>
-    /// Adds what one group wrote, as its statements returned it, just before its COMMIT is sent: the relay can
-    /// claim an outbox row only once it is committed, and a row never committed is never claimed.
+    /// Adds what one group wrote, each request's events in seq order as its statement returned them, just before
+    /// its COMMIT is sent: the relay can claim an outbox row only once it is committed, and a row never committed
+    /// is never claimed.
     /// </summary>
     public void Add(IEnumerable<IReadOnlyList<EventRecord>> committed)
     {
@@ -41,31 +45,43 @@ internal sealed class CommittedEvents(RelayOptions options)
         {
             foreach (var events in committed)
             {
+                if (events.Count == 0)
+                {
+                    continue;
+                }
+
+                var size = 0L;
                 foreach (var e in events)
                 {
-                    var size = 256 + (2L * (e.PayloadJson?.Length ?? 0));
-                    if (current.Count >= GenerationSize || currentBytes + size > GenerationBytes)
-                    {
-                        (previous, current) = (current, previous);
-                        current.Clear();
-                        currentBytes = 0;
-                    }
-
-                    current[e.Id] = e;
-                    currentBytes += size;
+                    size += 256 + (2L * (e.PayloadJson?.Length ?? 0));
                 }
+
+                if (current.Count > 0 && (currentEvents + events.Count > GenerationSize || currentBytes + size > GenerationBytes))
+                {
+                    (previous, current) = (current, previous);
+                    current.Clear();
+                    currentEvents = 0;
+                    currentBytes = 0;
+                }
+
+                current[events[0].Id] = events;
+                currentEvents += events.Count;
+                currentBytes += size;
             }
         }
     }
 
-    /// <summary>Removes and returns the event with <paramref name="id"/>, if this instance committed it recently.</summary>
-    public bool TryTake(Guid id, out EventRecord stored)
+    /// <summary>
+    /// Removes and returns the events of the append whose first event is <paramref name="firstId"/>, if this
+    /// instance committed it recently.
+    /// </summary>
+    public bool TryTake(Guid firstId, out IReadOnlyList<EventRecord> stored)
     {
         lock (gate)
         {
-            if (current.Remove(id, out stored!) || previous.Remove(id, out stored!))
+            if (current.Remove(firstId, out stored!) || previous.Remove(firstId, out stored!))
             {
-                Interlocked.Increment(ref taken);
+                Interlocked.Add(ref taken, stored.Count);
                 return true;
             }
 

@@ -39,6 +39,11 @@ internal sealed class JobEventRelay(
     private static readonly TimeSpan DrainedStatsInterval = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan ListenerWait = TimeSpan.FromMilliseconds(500);
     private DateTime statsTakenAt = DateTime.MinValue;
+
+    // How many outbox rows the next claim asks for: a row is one append, a single event or a whole batch, and
+    // a relay batch is BatchSize events. Set from the events per row of the last claim, so that a backlog of
+    // batches does not lock a thousand rows to send ten of them.
+    private int claimRows;
     private Task statsRefresh = Task.CompletedTask;
     private DateTime? activeSince;
 
@@ -250,14 +255,19 @@ internal sealed class JobEventRelay(
             return 0;
         }
 
+        var claimedEvents = KeepBatch(claimed);
+
         // What this instance's writer just committed is sent as it came back from its INSERT; the rest is read.
-        var events = new Dictionary<Guid, EventRecord>(claimed.Count);
+        var events = new Dictionary<(Guid Job, long Seq), EventRecord>(claimed.Sum(r => r.Count));
         var unread = new List<OutboxRow>();
         foreach (var row in claimed)
         {
-            if (committed.TryTake(row.EventId, out var known) && known.WorkspaceId == row.WorkspaceId && known.JobId == row.JobId && known.Seq == row.Seq)
+            if (committed.TryTake(row.EventId, out var known) && Matches(row, known))
             {
-                events[row.EventId] = known;
+                foreach (var e in known)
+                {
+                    events[(e.JobId, e.Seq)] = e;
+                }
             }
             else
             {
@@ -269,38 +279,59 @@ internal sealed class JobEventRelay(
         {
             foreach (var stored in await ReadEventsAsync(connection, transaction, unread, cancellationToken))
             {
-                events[stored.Id] = stored;
+                events[(stored.JobId, stored.Seq)] = stored;
             }
         }
 
         // One script per job, issued in outbox order on one multiplexed connection.
         var delivered = new List<long>(claimed.Count);
+        var deliveredEvents = 0;
         var sends = new List<Task<JobSend>>();
         foreach (var job in claimed.GroupBy(r => r.JobId))
         {
             var rows = new List<OutboxRow>();
+            var ends = new List<int>();
             var entries = new List<StreamAppend>();
             foreach (var row in job)
             {
-                if (!events.TryGetValue(row.EventId, out var stored))
+                var missing = 0;
+                for (var seq = row.Seq; seq <= row.LastSeq; seq++)
                 {
-                    logger.LogError("Outbox row {OutboxId} points at event {EventId}, which does not exist; dropping the row", row.Id, row.EventId);
+                    if (!events.TryGetValue((row.JobId, seq), out var stored))
+                    {
+                        missing++;
+                        continue;
+                    }
+
+                    var json = JsonSerializer.Serialize(JobEventResponse.From(stored), JsonDefaults.Options);
+                    entries.Add(new StreamAppend(
+                        seq, json, integrity.Sign(stored.JobId, stored.WorkspaceId, stored.Seq, json), JobEventTypes.Terminal.Contains(stored.Type))
+                    {
+                        TraceParent = row.TraceParent,
+                    });
+                }
+
+                if (missing > 0)
+                {
+                    logger.LogError(
+                        "Outbox row {OutboxId} of job {JobId} points at {Missing} of seq {Seq}–{LastSeq} that do not exist; relaying the rest",
+                        row.Id, row.JobId, missing, row.Seq, row.LastSeq);
+                }
+
+                if (missing == row.Count && rows.Count == 0)
+                {
+                    // Nothing to send and nothing before it to wait for: the row is done.
                     delivered.Add(row.Id);
                     continue;
                 }
 
-                var json = JsonSerializer.Serialize(JobEventResponse.From(stored), JsonDefaults.Options);
                 rows.Add(row);
-                entries.Add(new StreamAppend(
-                    row.Seq, json, integrity.Sign(stored.JobId, stored.WorkspaceId, stored.Seq, json), JobEventTypes.Terminal.Contains(stored.Type))
-                {
-                    TraceParent = row.TraceParent,
-                });
+                ends.Add(entries.Count);
             }
 
             if (rows.Count > 0)
             {
-                sends.Add(SendAsync(job.Key, rows, entries));
+                sends.Add(SendAsync(job.Key, rows, ends, entries));
             }
         }
 
@@ -313,10 +344,23 @@ internal sealed class JobEventRelay(
         var failures = new List<(OutboxRow Row, string Error)>();
         foreach (var result in results)
         {
-            delivered.AddRange(result.Rows.Take(result.Handled).Select(r => r.Id));
-            if (result.Error is { } error)
+            // A row is delivered when every entry it sent was handled; the row holding the first unhandled
+            // entry failed (its earlier entries are in the stream, and a retry re-sends them as no-ops).
+            var done = 0;
+            while (done < result.Rows.Count && result.Ends[done] <= result.Handled)
             {
-                failures.Add((result.Rows[result.Handled], error));
+                done++;
+            }
+
+            foreach (var row in result.Rows.Take(done))
+            {
+                delivered.Add(row.Id);
+                deliveredEvents += row.Count;
+            }
+
+            if (result.Error is { } error && done < result.Rows.Count)
+            {
+                failures.Add((result.Rows[done], error));
             }
         }
 
@@ -336,9 +380,9 @@ internal sealed class JobEventRelay(
                 await finish.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            state.CountRelayed(delivered.Count);
+            state.CountRelayed(deliveredEvents);
             state.ClearError();
-            return claimed.Count;
+            return claimedEvents;
         }
 
         await using (var delete = new NpgsqlCommand("delete from job_events.outbox where id = any($1)", connection, transaction))
@@ -349,7 +393,7 @@ internal sealed class JobEventRelay(
 
         var recorded = await RecordFailuresAsync(connection, transaction, failures, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        state.CountRelayed(delivered.Count);
+        state.CountRelayed(deliveredEvents);
 
         state.RecordError($"An outbox row failed for a reason of its own: {failures[^1].Error}");
         foreach (var (row, error) in failures)
@@ -358,22 +402,58 @@ internal sealed class JobEventRelay(
             if (parked)
             {
                 logger.LogWarning(
-                    "Outbox row {OutboxId} of job {JobId} (seq {Seq}) failed {Attempts} times and is parked; the job's later events wait behind it until it is re-driven (docs/delivery.md): {Error}",
-                    row.Id, row.JobId, row.Seq, attempts, error);
+                    "Outbox row {OutboxId} of job {JobId} (seq {Seq}–{LastSeq}) failed {Attempts} times and is parked; the job's later events wait behind it until it is re-driven (docs/delivery.md): {Error}",
+                    row.Id, row.JobId, row.Seq, row.LastSeq, attempts, error);
             }
             else
             {
                 logger.LogInformation(
-                    "Outbox row {OutboxId} of job {JobId} (seq {Seq}) failed (attempt {Attempts} of {MaxAttempts}); it is retried after a delay: {Error}",
-                    row.Id, row.JobId, row.Seq, attempts, options.MaxAttempts, error);
+                    "Outbox row {OutboxId} of job {JobId} (seq {Seq}–{LastSeq}) failed (attempt {Attempts} of {MaxAttempts}); it is retried after a delay: {Error}",
+                    row.Id, row.JobId, row.Seq, row.LastSeq, attempts, options.MaxAttempts, error);
             }
         }
 
-        return claimed.Count;
+        return claimedEvents;
+    }
+
+    /// <summary>
+    /// Keeps the claimed rows, in outbox order, up to <see cref="RelayOptions.BatchSize"/> events (at least one row),
+    /// and returns how many events they hold. The rows left out are a suffix in outbox order, so every job keeps
+    /// its earlier rows: they stay in the outbox, unlocked at the COMMIT, for the next batch. Sizes the next claim.
+    /// </summary>
+    private int KeepBatch(List<OutboxRow> claimed)
+    {
+        var batchSize = Math.Max(1, options.BatchSize);
+        var kept = 0;
+        var events = 0;
+        var total = 0L;
+        var full = false;
+        foreach (var row in claimed)
+        {
+            total += row.Count;
+            if (full || (kept > 0 && events + row.Count > batchSize))
+            {
+                // Once one row is left out, every later one is too: the kept rows are a prefix.
+                full = true;
+                continue;
+            }
+
+            events += row.Count;
+            kept++;
+        }
+
+        var perRow = Math.Max(1, total / claimed.Count);
+        claimRows = (int)Math.Clamp(batchSize / perRow, 1, batchSize);
+        if (kept < claimed.Count)
+        {
+            claimed.RemoveRange(kept, claimed.Count - kept);
+        }
+
+        return events;
     }
 
     /// <summary>Sends one job's rows; never throws for Valkey's errors, which the result carries.</summary>
-    private async Task<JobSend> SendAsync(Guid jobId, List<OutboxRow> rows, List<StreamAppend> entries)
+    private async Task<JobSend> SendAsync(Guid jobId, List<OutboxRow> rows, List<int> ends, List<StreamAppend> entries)
     {
         // The span continues the first emit's trace and links every emit it carries.
         using var span = RelaySpan(rows);
@@ -382,17 +462,17 @@ internal sealed class JobEventRelay(
             var outcome = await valkey.AppendAndPublishAsync(
                 ValkeyKeys.Stream(jobId), ValkeyKeys.Channel(jobId), entries, options.StreamMaxLength, options.TerminalStreamTtl);
             return outcome.Error is { } error && ValkeyErrors.IsServerWide(error)
-                ? new JobSend(rows, 0, null, new ValkeyUnavailableException(error))
-                : new JobSend(rows, outcome.Handled, outcome.Error, null);
+                ? new JobSend(rows, ends, 0, null, new ValkeyUnavailableException(error))
+                : new JobSend(rows, ends, outcome.Handled, outcome.Error, null);
         }
         catch (RedisServerException ex) when (!ValkeyErrors.IsServerWide(ex.Message))
         {
             // The script itself failed on this job's key: its first row is the one to blame.
-            return new JobSend(rows, 0, ex.Message, null);
+            return new JobSend(rows, ends, 0, ex.Message, null);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            return new JobSend(rows, 0, null, ex);
+            return new JobSend(rows, ends, 0, null, ex);
         }
     }
 
@@ -464,7 +544,7 @@ internal sealed class JobEventRelay(
     {
         var claim = Sql.Statement(
             $"""
-            select o.id, o.event_id, o.workspace_id, o.job_id, o.seq, o.trace_parent, o.created_at
+            select o.id, o.event_id, o.workspace_id, o.job_id, o.seq, o.last_seq, o.trace_parent, o.created_at
             from job_events.outbox o
             where o.parked_at is null
               {(partitions is null ? string.Empty : "and job_events.relay_partition(o.job_id, $2) = any($3)")}
@@ -493,15 +573,15 @@ internal sealed class JobEventRelay(
         NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<int> partitions, CancellationToken cancellationToken)
     {
         await using var command = ClaimBatch(
-            connection, transaction, options.BatchSize, options.Partitions, partitions.Count >= options.Partitions ? null : partitions);
+            connection, transaction, claimRows > 0 ? claimRows : Math.Max(1, options.BatchSize), options.Partitions, partitions.Count >= options.Partitions ? null : partitions);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<OutboxRow>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new OutboxRow(reader.GetInt64(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetInt64(4))
+            rows.Add(new OutboxRow(reader.GetInt64(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetInt64(4), reader.GetInt64(5))
             {
-                TraceParent = reader.IsDBNull(5) ? null : reader.GetString(5),
-                CreatedAt = reader.GetFieldValue<DateTime>(6),
+                TraceParent = reader.IsDBNull(6) ? null : reader.GetString(6),
+                CreatedAt = reader.GetFieldValue<DateTime>(7),
             });
         }
 
@@ -555,13 +635,13 @@ internal sealed class JobEventRelay(
             with blocked as materialized (
                 select distinct job_id from job_events.outbox where parked_at is not null
             )
-            select count(*) filter (where not held),
+            select coalesce(sum(events) filter (where not held), 0),
                    coalesce(extract(epoch from now() - min(created_at) filter (where not held)), 0),
-                   count(*) filter (where parked_at is not null),
-                   count(*) filter (where held and parked_at is null)
+                   coalesce(sum(events) filter (where parked_at is not null), 0),
+                   coalesce(sum(events) filter (where held and parked_at is null), 0)
             from (
                 -- The parked jobs are read once (the partial index on parked rows), not probed per row.
-                select o.created_at, o.parked_at, b.job_id is not null as held
+                select o.created_at, o.parked_at, b.job_id is not null as held, o.last_seq - o.seq + 1 as events
                 from job_events.outbox o left join blocked b on b.job_id = o.job_id
             ) s
             """);
@@ -590,8 +670,8 @@ internal sealed class JobEventRelay(
     }
 
     /// <summary>
-    /// The claimed rows' events, each workspace's read under that workspace's row-level security
-    /// setting (the relay runs outside any request); all workspaces in one round trip.
+    /// The claimed rows' events (each row's range of seqs of its job), each workspace's read under that
+    /// workspace's row-level security setting (the relay runs outside any request); all workspaces in one round trip.
     /// </summary>
     private static async Task<List<EventRecord>> ReadEventsAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, List<OutboxRow> claimed, CancellationToken cancellationToken)
@@ -599,12 +679,12 @@ internal sealed class JobEventRelay(
         // An outbox row's created_at is its event's recorded_at (one append writes both), so the bounds
         // prune the read to the partition that holds the rows; by id alone it probed every month's index.
         var events = await ReadEventsAsync(connection, transaction, claimed, bounded: true, cancellationToken);
-        if (events.Count < claimed.Count)
+        if (events.Count < claimed.Sum(r => r.Count))
         {
-            // A row whose time does not match its event's (none is written so): looked up by id alone.
-            var found = events.Select(e => e.Id).ToHashSet();
-            var rest = claimed.Where(r => !found.Contains(r.EventId)).ToList();
-            events.AddRange(await ReadEventsAsync(connection, transaction, rest, bounded: false, cancellationToken));
+            // A row whose time does not match its events' (none is written so): its range looked up without it.
+            var found = events.Select(e => (e.JobId, e.Seq)).ToHashSet();
+            var rest = claimed.Where(r => Enumerable.Range(0, r.Count).Any(i => !found.Contains((r.JobId, r.Seq + i)))).ToList();
+            events.AddRange((await ReadEventsAsync(connection, transaction, rest, bounded: false, cancellationToken)).Where(e => !found.Contains((e.JobId, e.Seq))));
         }
 
         return events;
@@ -618,12 +698,16 @@ internal sealed class JobEventRelay(
         foreach (var group in claimed.GroupBy(r => r.WorkspaceId))
         {
             batch.BatchCommands.Add(WorkspaceSetting.Command(group.Key));
-            var ids = group.Select(r => r.EventId).ToArray();
+            var jobs = group.Select(r => r.JobId).ToArray();
+            var firsts = group.Select(r => r.Seq).ToArray();
+            var lasts = group.Select(r => r.LastSeq).ToArray();
             batch.BatchCommands.Add(bounded
                 ? EventRows.Command(
-                    $"select {EventRows.Columns} from job_events.events where workspace_id = $1 and id = any($2) and recorded_at between $3 and $4",
-                    group.Key, ids, group.Min(r => r.CreatedAt), group.Max(r => r.CreatedAt))
-                : EventRows.Command($"select {EventRows.Columns} from job_events.events where workspace_id = $1 and id = any($2)", group.Key, ids));
+                    $"select {EventRows.ColumnsOf("e")} from job_events.events e join unnest($2::uuid[], $3::bigint[], $4::bigint[]) as r(job_id, first_seq, last_seq) on e.job_id = r.job_id and e.seq between r.first_seq and r.last_seq where e.workspace_id = $1 and e.recorded_at between $5 and $6",
+                    group.Key, jobs, firsts, lasts, group.Min(r => r.CreatedAt), group.Max(r => r.CreatedAt))
+                : EventRows.Command(
+                    $"select {EventRows.ColumnsOf("e")} from job_events.events e join unnest($2::uuid[], $3::bigint[], $4::bigint[]) as r(job_id, first_seq, last_seq) on e.job_id = r.job_id and e.seq between r.first_seq and r.last_seq where e.workspace_id = $1",
+                    group.Key, jobs, firsts, lasts));
             workspaces++;
         }
 
@@ -644,12 +728,16 @@ internal sealed class JobEventRelay(
     {
         var links = rows.Select(r => Telemetry.ParseTraceParent(r.TraceParent)).Where(c => c != default).Distinct().Select(c => new System.Diagnostics.ActivityLink(c)).ToList();
         var span = Telemetry.Source.StartActivity("relay.deliver", System.Diagnostics.ActivityKind.Producer, links.Count > 0 ? links[0].Context : default, links: links);
-        span?.SetTag("jobtrail.relay.events", rows.Count);
+        span?.SetTag("jobtrail.relay.events", rows.Sum(r => r.Count));
         return span;
     }
 
-    private sealed record OutboxRow(long Id, Guid EventId, Guid WorkspaceId, Guid JobId, long Seq)
+    /// <summary>One append's outbox row: the seqs <paramref name="Seq"/>..<paramref name="LastSeq"/> of one job, <paramref name="EventId"/> the first.</summary>
+    private sealed record OutboxRow(long Id, Guid EventId, Guid WorkspaceId, Guid JobId, long Seq, long LastSeq)
     {
+        /// <summary>How many events the row stands for.</summary>
+        public int Count => checked((int)(LastSeq - Seq + 1));
+
         /// <summary>The emitting request's W3C traceparent, when it had one.</summary>
         public string? TraceParent { get; init; }
 
@@ -658,7 +746,27 @@ internal sealed class JobEventRelay(
     }
 
     /// <summary>What one job's send did: rows handled, the error of the next row, or Valkey's own trouble.</summary>
-    private sealed record JobSend(List<OutboxRow> Rows, int Handled, string? Error, Exception? Unavailable);
+    /// <remarks><paramref name="Ends"/>: for each row, the index just past its last entry; <paramref name="Handled"/> counts entries.</remarks>
+    private sealed record JobSend(List<OutboxRow> Rows, List<int> Ends, int Handled, string? Error, Exception? Unavailable);
+
+    /// <summary>Whether what the writer handed over is the row's append: same workspace, job and seqs, in order.</summary>
+    private static bool Matches(OutboxRow row, IReadOnlyList<EventRecord> known)
+    {
+        if (known.Count != row.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < known.Count; i++)
+        {
+            if (known[i].WorkspaceId != row.WorkspaceId || known[i].JobId != row.JobId || known[i].Seq != row.Seq + i)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }
 
 /// <summary>Valkey answered with an error about itself (loading, out of memory, refusing auth…), not about a key.</summary>

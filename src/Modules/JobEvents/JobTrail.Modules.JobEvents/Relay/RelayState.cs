@@ -14,22 +14,23 @@ internal sealed class RelayState : WorkerState
     public RelayState()
     {
         relayed = Meter.CreateCounter<long>("jobtrail.relay.relayed", description: "Events delivered to Valkey");
-        Meter.CreateObservableGauge("jobtrail.relay.backlog", () => Backlog, description: "Outbox rows waiting for the relay");
+        Meter.CreateObservableGauge("jobtrail.relay.backlog", () => Backlog, description: "Events in the outbox waiting for the relay");
         Meter.CreateObservableGauge("jobtrail.relay.lag", () => OldestAge.TotalSeconds, unit: "s", description: "Age of the oldest outbox row");
-        Meter.CreateObservableGauge("jobtrail.relay.parked", () => Parked, description: "Outbox rows parked after failing MaxAttempts times");
-        Meter.CreateObservableGauge("jobtrail.relay.held", () => Held, description: "Outbox rows held behind a parked row of their job");
+        Meter.CreateObservableGauge("jobtrail.relay.parked", () => Parked, description: "Events in outbox rows parked after failing MaxAttempts times");
+        Meter.CreateObservableGauge("jobtrail.relay.held", () => Held, description: "Events in outbox rows held behind a parked row of their job");
         Meter.CreateObservableGauge("jobtrail.relay.partitions", () => Partitions.Count, description: "Outbox partitions this instance relays");
     }
 
     /// <summary>The outbox partitions this instance relays now, ascending.</summary>
     public IReadOnlyList<int> Partitions { get; set; } = [];
 
-    /// <summary>Rows the relay may claim now or after a retry delay (parked and held rows are not counted).</summary>
+    /// <summary>Events in the outbox rows the relay may claim now or after a retry delay (parked and held rows are not counted).</summary>
     public long Backlog { get; set; }
 
     /// <summary>Age of the oldest row counted in <see cref="Backlog"/>.</summary>
     public TimeSpan OldestAge { get; set; }
 
+    /// <summary>Events in parked rows, and in rows held behind a parked row of their job.</summary>
     public long Parked { get; set; }
     public long Held { get; set; }
     public long Relayed { get; private set; }
