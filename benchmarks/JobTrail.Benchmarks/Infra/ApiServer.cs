@@ -151,7 +151,7 @@ internal sealed class ApiServer : IAsyncDisposable
 
     public double? RssMiB() => ProcStats.RssMiB(process.Id);
 
-    /// <summary>The relay entry of /health/ready: outbox rows waiting, age of the oldest, events relayed so far.</summary>
+    /// <summary>The relay entry of /health/ready: events waiting in the outbox, age of the oldest, events relayed so far.</summary>
     public async Task<RelayStatus?> RelayStatusAsync(CancellationToken cancellationToken)
     {
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(10) };

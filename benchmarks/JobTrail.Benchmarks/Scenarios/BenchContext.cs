@@ -23,10 +23,10 @@ internal sealed record ApiMeasurement(
     LoadResult Load, CpuUsage Cpu, double MaxRssMiB, IReadOnlyList<double> MaxRssPerServerMiB, RelayStatus? RelayAtEnd, TimeSpan? RelayDrained,
     IReadOnlyList<double> CpuPerServer)
 {
-    /// <summary>"backlog 1,234 rows (lag 2.1 s) at the end, drained in 3 s".</summary>
+    /// <summary>"backlog 1,234 events (lag 2.1 s) at the end, drained in 3 s" (before ADR 0041 a row was an event).</summary>
     public string DescribeRelay() => RelayAtEnd is null
         ? "relay state unknown"
-        : $"outbox backlog {RelayAtEnd.Backlog:N0} rows (oldest {RelayAtEnd.LagSeconds:0.0} s) at the end of the run; " +
+        : $"outbox backlog {RelayAtEnd.Backlog:N0} events (oldest {RelayAtEnd.LagSeconds:0.0} s) at the end of the run; " +
           (RelayDrained is { } drained ? $"drained {drained.TotalSeconds:0} s later" : "not drained within 60 s");
 }
 

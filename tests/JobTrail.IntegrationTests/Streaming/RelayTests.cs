@@ -138,6 +138,39 @@ public sealed class RelayTests(FastRelayFixture fixture) : IClassFixture<FastRel
     }
 
     [Fact]
+    public async Task An_outbox_row_without_last_seq_as_the_previous_version_wrote_it_is_relayed_as_one_event()
+    {
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        (await client.EmitBatchAsync(jobId, Enumerable.Range(0, 3).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
+        await Eventually.GetAsync(() => valkey.ReadNewestAsync(ValkeyKeys.Stream(jobId), 1), s => s.Count == 1 && s[0].Seq == 4, Deadline, "seq 4 in the stream");
+        await Eventually.GetAsync(
+            () => fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.outbox where job_id = '{jobId}'"), n => n == 0, Deadline, "the rows to be deleted");
+
+        // The stream is gone; a row of the old shape (one per event, no last_seq) points at seq 3 of the batch.
+        using (var tamper = ValkeyTamper.FromEnvironment())
+        {
+            await tamper.DeleteAsync(ValkeyKeys.Stream(jobId));
+        }
+
+        await fixture.ScalarAsOwnerAsync<int>(
+            $"""
+            insert into job_events.outbox (event_id, workspace_id, job_id, seq, created_at)
+            select id, workspace_id, job_id, seq, recorded_at from job_events.events where job_id = '{jobId}' and seq = 3;
+            select 1
+            """,
+            fixture.DefaultWorkspaceId.ToString());
+
+        var stream = await Eventually.GetAsync(
+            () => valkey.ReadAfterAsync(ValkeyKeys.Stream(jobId), 0, 100), s => s.Count >= 1, Deadline, "the old row's event in the stream");
+        await Eventually.GetAsync(
+            () => fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.outbox where job_id = '{jobId}'"), n => n == 0, Deadline, "the old row to be deleted");
+        Assert.Equal([3L], (await valkey.ReadAfterAsync(ValkeyKeys.Stream(jobId), 0, 100)).Select(e => e.Seq));
+        var stored = await client.ListAllEventsAsync(jobId);
+        Assert.Equal(stored[2].GetRawText(), stream[0].Json);
+    }
+
+    [Fact]
     public async Task A_transaction_that_rolls_back_after_emitting_leaves_no_outbox_row_and_nothing_in_valkey()
     {
         var client = fixture.Client();

@@ -544,7 +544,7 @@ internal sealed class JobEventRelay(
     {
         var claim = Sql.Statement(
             $"""
-            select o.id, o.event_id, o.workspace_id, o.job_id, o.seq, o.last_seq, o.trace_parent, o.created_at
+            select o.id, o.event_id, o.workspace_id, o.job_id, o.seq, coalesce(o.last_seq, o.seq), o.trace_parent, o.created_at
             from job_events.outbox o
             where o.parked_at is null
               {(partitions is null ? string.Empty : "and job_events.relay_partition(o.job_id, $2) = any($3)")}
@@ -641,7 +641,7 @@ internal sealed class JobEventRelay(
                    coalesce(sum(events) filter (where held and parked_at is null), 0)
             from (
                 -- The parked jobs are read once (the partial index on parked rows), not probed per row.
-                select o.created_at, o.parked_at, b.job_id is not null as held, o.last_seq - o.seq + 1 as events
+                select o.created_at, o.parked_at, b.job_id is not null as held, coalesce(o.last_seq, o.seq) - o.seq + 1 as events
                 from job_events.outbox o left join blocked b on b.job_id = o.job_id
             ) s
             """);
