@@ -48,15 +48,26 @@ internal sealed class GroupGate : IGroupCommitHook
     }
 }
 
-public sealed class GroupCommitFixture : JobTrailFixture
+/// <summary>
+/// One writer, so that holding it after a commit queues every request behind it and the next group takes them
+/// all, whatever their jobs (with several writers, only the held writer's jobs would wait).
+/// </summary>
+public class GroupCommitFixture : JobTrailFixture
 {
     public GroupCommitFixture()
-        : this(new GroupGate())
+        : this(1)
     {
     }
 
-    private GroupCommitFixture(GroupGate gate)
-        : base(null, services => services.AddSingleton<IGroupCommitHook>(gate))
+    protected GroupCommitFixture(int writers)
+        : this(new GroupGate(), writers)
+    {
+    }
+
+    private GroupCommitFixture(GroupGate gate, int writers)
+        : base(
+            new Dictionary<string, string?> { ["JobTrail:Events:GroupCommit:Writers"] = writers.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            services => services.AddSingleton<IGroupCommitHook>(gate))
     {
         Gate = gate;
     }
@@ -65,6 +76,9 @@ public sealed class GroupCommitFixture : JobTrailFixture
 
     internal GroupCommitWriter Writer => App.Services.GetRequiredService<GroupCommitWriter>();
 }
+
+/// <summary>Four writers side by side, the gate holding whichever commits next.</summary>
+public sealed class FourWritersFixture() : GroupCommitFixture(4);
 
 /// <summary>The sizes of committed groups, as the writer's histogram records them.</summary>
 internal sealed class GroupSizes : IDisposable

@@ -24,6 +24,7 @@ public static class JobEventsModule
         services.AddOptions<GroupCommitOptions>()
             .BindConfiguration(GroupCommitOptions.Section)
             .Validate(o => o.MaxRequests >= 1, "JobTrail__Events__GroupCommit__MaxRequests must be at least 1.")
+            .Validate(o => o.Writers is >= 1 and <= 64, "JobTrail__Events__GroupCommit__Writers must be between 1 and 64.")
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<GroupCommitOptions>>().Value);
         services.AddSingleton<RelayWakeup>();

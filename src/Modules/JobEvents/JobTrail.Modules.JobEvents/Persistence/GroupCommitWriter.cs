@@ -13,6 +13,12 @@ internal sealed record GroupCommitOptions
     /// <summary>The most client appends one transaction takes; what is queued beyond waits for the next.</summary>
     public int MaxRequests { get; init; } = 256;
 
+    /// <summary>
+    /// Writers (each one loop and one connection) that commit groups side by side. A job always goes to the same
+    /// writer (by its id), so its appends queue, lock its stream row and commit in arrival order as with one.
+    /// </summary>
+    public int Writers { get; init; } = 2;
+
     /// <summary>One NOTIFY per group commit, for a relay that is active on another instance.</summary>
     public bool NotifyOtherInstances { get; init; } = true;
 
@@ -51,8 +57,9 @@ internal interface IGroupCommitHook
 }
 
 /// <summary>
-/// Group commit for client emits and batches. Requests queue their append; one loop takes whatever is
-/// queued (a lone request at once, with no wait for company), writes each workspace's share in one
+/// Group commit for client emits and batches. Requests queue their append with the writer of their job
+/// (<see cref="GroupCommitOptions.Writers"/> of them, side by side, a job always with the same one); each
+/// writer's loop takes whatever is queued (a lone request at once, with no wait for company), writes each workspace's share in one
 /// transaction of its own connection (set_config to that workspace, every append pipelined in one
 /// round trip, then every chain link, stream head and the COMMIT in a second), and only then answers
 /// the requests. Appends that cannot write (missing or sealed stream, a used Idempotency-Key) write
@@ -172,15 +179,13 @@ internal sealed class GroupCommitWriter(
         where js.job_id = u.job and js.workspace_id = @workspace
         """;
 
-    // Its own connection, outside the request pool: the requests waiting for this writer hold pooled
-    // connections, and the writer must never wait for one of them.
-    private NpgsqlConnection? connection;
+    private readonly Lane[] lanes = [.. Enumerable.Range(0, Math.Max(1, options.Writers)).Select(_ => new Lane())];
 
-    private readonly Channel<PendingAppend> queue = Channel.CreateUnbounded<PendingAppend>(
-        new UnboundedChannelOptions { AllowSynchronousContinuations = false });
+    /// <summary>Appends waiting for the next group, on every writer.</summary>
+    public int Queued => lanes.Sum(l => l.Queue.Reader.Count);
 
-    /// <summary>Appends waiting for the next group.</summary>
-    public int Queued => queue.Reader.Count;
+    /// <summary>Which writer appends to <paramref name="jobId"/> (for tests: two jobs on different writers).</summary>
+    internal int WriterOf(Guid jobId) => (int)((uint)jobId.GetHashCode() % (uint)lanes.Length);
 
     /// <summary>Queues an append under the request's workspace and waits until its group committed.</summary>
     public Task<IReadOnlyList<EventRecord>> AppendAsync(Guid workspaceId, AppendRequest request, CancellationToken cancellationToken) =>
@@ -196,7 +201,7 @@ internal sealed class GroupCommitWriter(
         }
 
         var pending = new PendingAppend(workspaceId, request, joined, cancellationToken);
-        if (!queue.Writer.TryWrite(pending))
+        if (!lanes[WriterOf(request.JobId)].Queue.Writer.TryWrite(pending))
         {
             throw new InvalidOperationException("The event writer has stopped.");
         }
@@ -204,8 +209,12 @@ internal sealed class GroupCommitWriter(
         return pending.Answer;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(lanes.Select(lane => Task.Run(() => RunAsync(lane, stoppingToken), CancellationToken.None)));
+
+    private async Task RunAsync(Lane lane, CancellationToken stoppingToken)
     {
+        var queue = lane.Queue;
         var taken = new List<PendingAppend>(options.MaxRequests);
         try
         {
@@ -226,7 +235,7 @@ internal sealed class GroupCommitWriter(
                 // One transaction per workspace: the tenant setting of each is the one its requests authenticated as.
                 foreach (var group in taken.GroupBy(p => p.WorkspaceId))
                 {
-                    await WriteIsolatedAsync(group.ToList(), stoppingToken);
+                    await WriteIsolatedAsync(lane, group.ToList(), stoppingToken);
                 }
             }
         }
@@ -243,18 +252,18 @@ internal sealed class GroupCommitWriter(
     }
 
     /// <summary>Writes a group; if PostgreSQL refuses it (nothing committed), writes each request alone.</summary>
-    private async Task WriteIsolatedAsync(List<PendingAppend> group, CancellationToken stoppingToken)
+    private async Task WriteIsolatedAsync(Lane lane, List<PendingAppend> group, CancellationToken stoppingToken)
     {
         try
         {
-            await WriteGroupAsync(group, stoppingToken);
+            await WriteGroupAsync(lane, group, stoppingToken);
         }
         catch (PostgresException ex) when (group.Count > 1)
         {
             logger.LogDebug(ex, "A group of {Count} appends was refused; writing each alone", group.Count);
             foreach (var pending in group)
             {
-                await WriteIsolatedAsync([pending], stoppingToken);
+                await WriteIsolatedAsync(lane, [pending], stoppingToken);
             }
         }
         catch (Exception ex)
@@ -262,7 +271,7 @@ internal sealed class GroupCommitWriter(
             if (ex is not PostgresException)
             {
                 // The connection may be broken: the next group opens a new one.
-                await DropConnectionAsync();
+                await lane.DropConnectionAsync();
             }
 
             foreach (var pending in group)
@@ -272,39 +281,19 @@ internal sealed class GroupCommitWriter(
         }
     }
 
-    private async Task<NpgsqlConnection> ConnectionAsync(CancellationToken cancellationToken)
-    {
-        if (connection is { State: System.Data.ConnectionState.Open })
-        {
-            return connection;
-        }
-
-        await DropConnectionAsync();
-        var unpooled = new NpgsqlConnectionStringBuilder(database.ServiceConnectionString) { Pooling = false };
-        var opened = new NpgsqlConnection(unpooled.ConnectionString);
-        await opened.OpenAsync(cancellationToken);
-        connection = opened;
-        return opened;
-    }
-
-    private async Task DropConnectionAsync()
-    {
-        if (connection is not null)
-        {
-            await connection.DisposeAsync();
-            connection = null;
-        }
-    }
-
     public override void Dispose()
     {
-        connection?.Dispose();
+        foreach (var lane in lanes)
+        {
+            lane.Connection?.Dispose();
+        }
+
         base.Dispose();
     }
 
-    private async Task WriteGroupAsync(List<PendingAppend> group, CancellationToken stoppingToken)
+    private async Task WriteGroupAsync(Lane lane, List<PendingAppend> group, CancellationToken stoppingToken)
     {
-        var db = await ConnectionAsync(stoppingToken);
+        var db = await lane.ConnectionAsync(database, stoppingToken);
         List<EventRecord>[] results;
         try
         {
@@ -314,7 +303,7 @@ internal sealed class GroupCommitWriter(
         {
             // The BEGIN and COMMIT are statements of the group's batches, not an NpgsqlTransaction: a failed
             // group leaves its transaction open (aborted) on this connection until it is rolled back here.
-            await RollBackQuietlyAsync(db);
+            await RollBackQuietlyAsync(lane, db);
             throw;
         }
 
@@ -529,7 +518,7 @@ internal sealed class GroupCommitWriter(
         }
     }
 
-    private async Task RollBackQuietlyAsync(NpgsqlConnection db)
+    private async Task RollBackQuietlyAsync(Lane lane, NpgsqlConnection db)
     {
         try
         {
@@ -540,7 +529,7 @@ internal sealed class GroupCommitWriter(
         {
             // The connection cannot roll back: it is broken, and the next group opens a new one.
             logger.LogDebug(ex, "Rolling back a failed group did not succeed; dropping the connection");
-            await DropConnectionAsync();
+            await lane.DropConnectionAsync();
         }
     }
 
@@ -595,5 +584,39 @@ internal sealed class GroupCommitWriter(
         p.Add(new NpgsqlParameter("jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = heads.Keys.ToArray() });
         p.Add(new NpgsqlParameter("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = heads.Values.ToArray() });
         return command;
+    }
+
+    /// <summary>One writer: its queue, and its own connection, outside the request pool (the requests waiting for
+    /// it hold pooled connections, and it must never wait for one of them).</summary>
+    private sealed class Lane
+    {
+        public Channel<PendingAppend> Queue { get; } = Channel.CreateUnbounded<PendingAppend>(
+            new UnboundedChannelOptions { AllowSynchronousContinuations = false });
+
+        public NpgsqlConnection? Connection { get; private set; }
+
+        public async Task<NpgsqlConnection> ConnectionAsync(DatabaseOptions database, CancellationToken cancellationToken)
+        {
+            if (Connection is { State: System.Data.ConnectionState.Open })
+            {
+                return Connection;
+            }
+
+            await DropConnectionAsync();
+            var unpooled = new NpgsqlConnectionStringBuilder(database.ServiceConnectionString) { Pooling = false };
+            var opened = new NpgsqlConnection(unpooled.ConnectionString);
+            await opened.OpenAsync(cancellationToken);
+            Connection = opened;
+            return opened;
+        }
+
+        public async Task DropConnectionAsync()
+        {
+            if (Connection is not null)
+            {
+                await Connection.DisposeAsync();
+                Connection = null;
+            }
+        }
     }
 }
