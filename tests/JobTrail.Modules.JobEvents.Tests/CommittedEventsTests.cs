@@ -42,6 +42,26 @@ public sealed class CommittedEventsTests
     }
 
     [Fact]
+    public void An_append_added_again_replaces_itself_without_pushing_others_out()
+    {
+        var committed = new CommittedEvents(new RelayOptions());
+        var other = Event(1);
+        committed.Add([other.AsList()]);
+        var batch = Enumerable.Range(2, 100).Select(i => Event(i)).ToList();
+
+        // A request written again alone after its group failed comes back under the same first id, many times over
+        // more events than two generations hold if each were counted anew.
+        for (var i = 0; i < (3 * CommittedEvents.GenerationSize / batch.Count) + 1; i++)
+        {
+            committed.Add([batch]);
+        }
+
+        Assert.True(committed.TryTake(other.Id, out _));
+        Assert.True(committed.TryTake(batch[0].Id, out var taken));
+        Assert.Equal(batch, taken);
+    }
+
+    [Fact]
     public void Past_two_generations_the_oldest_events_are_dropped()
     {
         var committed = new CommittedEvents(new RelayOptions());

@@ -19,6 +19,8 @@ public sealed class SettingValidationTests
     [InlineData("JobTrail:Relay:Partitions", "0", "JobTrail__Relay__Partitions")]
     [InlineData("JobTrail:Relay:Partitions", "5000", "JobTrail__Relay__Partitions")]
     [InlineData("JobTrail:Events:Stream:Heartbeat", "00:00:00", "JobTrail__Events__Stream__Heartbeat")]
+    [InlineData("JobTrail:Events:GroupCommit:Writers", "0", "JobTrail__Events__GroupCommit__Writers")]
+    [InlineData("JobTrail:Events:GroupCommit:Writers", "65", "JobTrail__Events__GroupCommit__Writers")]
     [InlineData("JobTrail:Events:Stream:MaxShareOfWorkspacePerKey", "1.5", "JobTrail__Events__Stream__MaxShareOfWorkspacePerKey")]
     [InlineData("JobTrail:RateLimit:ReplenishmentPeriod", "00:00:00", "JobTrail__RateLimit__ReplenishmentPeriod")]
     [InlineData("JobTrail:Limits:MaxBodyBytes", "0", "JobTrail__Limits__MaxBodyBytes")]

@@ -102,39 +102,78 @@ public sealed class RelayTests(FastRelayFixture fixture) : IClassFixture<FastRel
     [Fact]
     public async Task Appends_another_instance_wrote_are_read_back_by_their_ranges_and_relayed_whole_and_in_order()
     {
-        // The other instance's relay is off, so its writer hands nothing over here: every outbox row it writes (one
-        // per append, a range of seqs) must be read back from PostgreSQL by this instance's relay.
-        var handOff = fixture.App.Services.GetRequiredService<CommittedEvents>();
-        await using var other = new JobTrailApp(
-            fixture.App.Database, fixture.BootstrapKey, new Dictionary<string, string?> { ["JobTrail:Relay:Enabled"] = "false" });
-        var client = other.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", fixture.BootstrapKey);
-        var first = (await client.CreateJobAsync()).Id();
-        var second = (await client.CreateJobAsync()).Id();
-        var takenBefore = handOff.Taken;
-
-        (await client.EmitBatchAsync(first, Enumerable.Range(0, 30).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
-        (await client.EmitBatchAsync(second, Enumerable.Range(0, 12).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
-        (await client.EmitEventAsync(first, new { type = "step.progress" })).EnsureStatus(201);
-        (await client.EmitBatchAsync(first, Enumerable.Range(0, 7).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
-        var ranges = await fixture.QueryAsServiceAsync(
-            $"select seq, last_seq from job_events.outbox where job_id = '{first}' order by id", null, r => (r.GetInt64(0), r.GetInt64(1)));
-
-        foreach (var (job, total) in new[] { (first, 39), (second, 13) })
+        // On a database of its own: one instance writes with its relay off (its writer hands nothing over, and no
+        // relay deletes the rows, so they can be read), then another starts with a relay, which has nothing in
+        // its own hand-off and must read every range back from PostgreSQL.
+        var database = await TestDatabases.CreateAsync();
+        var key = $"jt_{Guid.NewGuid():N}_{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))}";
+        try
         {
-            var stream = await Eventually.GetAsync(
-                () => valkey.ReadAfterAsync(ValkeyKeys.Stream(job), 0, 1000), s => s.Count >= total, Deadline, $"the {total} events of a job in its stream");
-            Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), stream.Select(e => e.Seq));
-            var stored = await client.ListAllEventsAsync(job);
-            Assert.Equal(stored.Select(e => e.GetRawText()), stream.Select(e => e.Json));
+            Guid first, second;
+            List<(long, long)> firstRows, secondRows;
+            await using (var writer = new JobTrailApp(database, key, new Dictionary<string, string?> { ["JobTrail:Relay:Enabled"] = "false" }))
+            {
+                var client = writer.CreateClient();
+                client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+                first = (await client.CreateJobAsync()).Id();
+                second = (await client.CreateJobAsync()).Id();
+                (await client.EmitBatchAsync(first, Enumerable.Range(0, 30).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
+                (await client.EmitBatchAsync(second, Enumerable.Range(0, 12).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
+                (await client.EmitEventAsync(first, new { type = "step.progress" })).EnsureStatus(201);
+                (await client.EmitBatchAsync(first, Enumerable.Range(0, 7).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
+
+                // One row per append: job.created's, then each request's range.
+                firstRows = await OutboxRangesAsync(writer, first);
+                secondRows = await OutboxRangesAsync(writer, second);
+            }
+
+            Assert.Equal([(1L, 1L), (2L, 31L), (32L, 32L), (33L, 39L)], firstRows);
+            Assert.Equal([(1L, 1L), (2L, 13L)], secondRows);
+
+            // Nothing wakes this relay after it starts (no commits, no NOTIFY, polls ten minutes apart), and a batch
+            // of 5 events holds fewer than a row of 30: it must go on claiming while rows are left, not sleep after
+            // a batch that sent less than BatchSize.
+            await using var relay = new JobTrailApp(database, key, new Dictionary<string, string?>
+            {
+                ["JobTrail:Relay:Enabled"] = "true",
+                ["JobTrail:Relay:BatchSize"] = "5",
+                ["JobTrail:Relay:PollInterval"] = "00:10:00",
+                ["JobTrail:Relay:StandbyPollInterval"] = "00:10:00",
+            });
+            var reader = relay.CreateClient();
+            reader.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            foreach (var (job, total) in new[] { (first, 39), (second, 13) })
+            {
+                var stream = await Eventually.GetAsync(
+                    () => valkey.ReadAfterAsync(ValkeyKeys.Stream(job), 0, 1000), s => s.Count >= total, Deadline, $"the {total} events of a job in its stream");
+                Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), stream.Select(e => e.Seq));
+                var stored = await reader.ListAllEventsAsync(job);
+                Assert.Equal(stored.Select(e => e.GetRawText()), stream.Select(e => e.Json));
+            }
+
+            Assert.Equal(0, relay.Services.GetRequiredService<CommittedEvents>().Taken);
+            await Eventually.GetAsync(() => OutboxRangesAsync(relay, first), r => r.Count == 0, Deadline, "the rows to be deleted");
+        }
+        finally
+        {
+            await TestDatabases.DropAsync(database);
+        }
+    }
+
+    private static async Task<List<(long, long)>> OutboxRangesAsync(JobTrailApp app, Guid job)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(app.OwnerConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("select seq, last_seq from job_events.outbox where job_id = $1 order by id", connection);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = job });
+        await using var rows = await command.ExecuteReaderAsync();
+        var ranges = new List<(long, long)>();
+        while (await rows.ReadAsync())
+        {
+            ranges.Add((rows.GetInt64(0), rows.GetInt64(1)));
         }
 
-        Assert.Equal(takenBefore, handOff.Taken);
-        // Unless the relay had already taken some, the rows were the appends' ranges (job.created's, then each request's).
-        Assert.All(ranges, r => Assert.Contains(r, new[] { (1L, 1L), (2L, 31L), (32L, 32L), (33L, 39L) }));
-        await Eventually.GetAsync(
-            () => fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.outbox where job_id in ('{first}', '{second}')"),
-            n => n == 0, Deadline, "the rows to be deleted");
+        return ranges;
     }
 
     [Fact]

@@ -209,8 +209,26 @@ internal sealed class GroupCommitWriter(
         return pending.Answer;
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(lanes.Select(lane => Task.Run(() => RunAsync(lane, stoppingToken), CancellationToken.None)));
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // A writer that fails stops the others, and the failure stops the host, as it did with one writer:
+        // appends must never queue for a writer that no longer runs.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        await Task.WhenAll(lanes.Select(lane => Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await RunAsync(lane, stop.Token);
+                }
+                catch
+                {
+                    await stop.CancelAsync();
+                    throw;
+                }
+            },
+            CancellationToken.None)));
+    }
 
     private async Task RunAsync(Lane lane, CancellationToken stoppingToken)
     {
@@ -243,11 +261,14 @@ internal sealed class GroupCommitWriter(
         {
             // Stopping: whatever is still queued is refused below.
         }
-
-        queue.Writer.TryComplete();
-        while (queue.Reader.TryRead(out var left))
+        finally
         {
-            left.Fail(new OperationCanceledException("The service is stopping."));
+            // No append is left waiting on a writer that has stopped, whatever stopped it; new ones are refused.
+            queue.Writer.TryComplete();
+            while (queue.Reader.TryRead(out var left))
+            {
+                left.Fail(new OperationCanceledException("The service is stopping."));
+            }
         }
     }
 

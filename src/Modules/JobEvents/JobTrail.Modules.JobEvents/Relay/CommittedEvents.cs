@@ -50,12 +50,14 @@ internal sealed class CommittedEvents(RelayOptions options)
                     continue;
                 }
 
-                var size = 0L;
-                foreach (var e in events)
+                // A request written again alone after its group failed comes back under the same first id.
+                if (current.Remove(events[0].Id, out var replaced))
                 {
-                    size += 256 + (2L * (e.PayloadJson?.Length ?? 0));
+                    currentEvents -= replaced.Count;
+                    currentBytes -= SizeOf(replaced);
                 }
 
+                var size = SizeOf(events);
                 if (current.Count > 0 && (currentEvents + events.Count > GenerationSize || currentBytes + size > GenerationBytes))
                 {
                     (previous, current) = (current, previous);
@@ -69,6 +71,17 @@ internal sealed class CommittedEvents(RelayOptions options)
                 currentBytes += size;
             }
         }
+    }
+
+    private static long SizeOf(IReadOnlyList<EventRecord> events)
+    {
+        var size = 0L;
+        foreach (var e in events)
+        {
+            size += 256 + (2L * (e.PayloadJson?.Length ?? 0));
+        }
+
+        return size;
     }
 
     /// <summary>

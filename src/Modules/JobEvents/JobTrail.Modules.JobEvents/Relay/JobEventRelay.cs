@@ -162,9 +162,10 @@ internal sealed class JobEventRelay(
             }
 
             int relayed;
+            bool more;
             try
             {
-                relayed = await RelayBatchAsync(control, partitions.Held, stoppingToken);
+                (relayed, more) = await RelayBatchAsync(control, partitions.Held, stoppingToken);
                 backoff = options.MinBackoff;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException or ValkeyUnavailableException || ex.InnerException is RedisException)
@@ -181,8 +182,8 @@ internal sealed class JobEventRelay(
 
             // A short claim after a reported backlog of a batch or more: report the drain now rather than up to a
             // second later. A smaller backlog is what a steady load always has in flight; it waits for the next second.
-            await UpdateStatsAsync(force: relayed < options.BatchSize && state.Backlog >= options.BatchSize && DateTime.UtcNow - statsTakenAt > DrainedStatsInterval, stoppingToken);
-            if (relayed < options.BatchSize)
+            await UpdateStatsAsync(force: !more && state.Backlog >= options.BatchSize && DateTime.UtcNow - statsTakenAt > DrainedStatsInterval, stoppingToken);
+            if (!more)
             {
                 // Sleep until a commit wakes it (this instance's writer, or another's NOTIFY), the poll
                 // interval passes, or it is time to look at the partitions again.
@@ -243,19 +244,22 @@ internal sealed class JobEventRelay(
     /// tried again after a back-off. An error of one job's key fails only that job's first undelivered
     /// row: its attempt is counted, it waits a growing delay, and after <see cref="RelayOptions.MaxAttempts"/>
     /// it is parked. The job's later rows wait behind it (the claim skips them); every other job's rows
-    /// are delivered and deleted as usual. Returns how many rows it claimed.
+    /// are delivered and deleted as usual. Returns how many events it claimed, and whether more may be waiting
+    /// (the claim came back full, or rows were left for the next batch).
     /// </summary>
-    internal async Task<int> RelayBatchAsync(NpgsqlConnection connection, IReadOnlyList<int> partitions, CancellationToken cancellationToken)
+    internal async Task<(int Events, bool More)> RelayBatchAsync(NpgsqlConnection connection, IReadOnlyList<int> partitions, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var claimed = await ClaimAsync(connection, transaction, partitions, cancellationToken);
+        var limit = claimRows > 0 ? claimRows : Math.Max(1, options.BatchSize);
+        var claimed = await ClaimAsync(connection, transaction, partitions, limit, cancellationToken);
         if (claimed.Count == 0)
         {
             await transaction.CommitAsync(cancellationToken);
-            return 0;
+            return (0, false);
         }
 
-        var claimedEvents = KeepBatch(claimed);
+        var more = claimed.Count >= limit;
+        var claimedEvents = KeepBatch(claimed, ref more);
 
         // What this instance's writer just committed is sent as it came back from its INSERT; the rest is read.
         var events = new Dictionary<(Guid Job, long Seq), EventRecord>(claimed.Sum(r => r.Count));
@@ -352,10 +356,10 @@ internal sealed class JobEventRelay(
                 done++;
             }
 
-            foreach (var row in result.Rows.Take(done))
+            for (var k = 0; k < done; k++)
             {
-                delivered.Add(row.Id);
-                deliveredEvents += row.Count;
+                delivered.Add(result.Rows[k].Id);
+                deliveredEvents += result.Ends[k] - (k > 0 ? result.Ends[k - 1] : 0);
             }
 
             if (result.Error is { } error && done < result.Rows.Count)
@@ -382,7 +386,7 @@ internal sealed class JobEventRelay(
 
             state.CountRelayed(deliveredEvents);
             state.ClearError();
-            return claimedEvents;
+            return (claimedEvents, more);
         }
 
         await using (var delete = new NpgsqlCommand("delete from job_events.outbox where id = any($1)", connection, transaction))
@@ -413,7 +417,7 @@ internal sealed class JobEventRelay(
             }
         }
 
-        return claimedEvents;
+        return (claimedEvents, more);
     }
 
     /// <summary>
@@ -421,7 +425,7 @@ internal sealed class JobEventRelay(
     /// and returns how many events they hold. The rows left out are a suffix in outbox order, so every job keeps
     /// its earlier rows: they stay in the outbox, unlocked at the COMMIT, for the next batch. Sizes the next claim.
     /// </summary>
-    private int KeepBatch(List<OutboxRow> claimed)
+    private int KeepBatch(List<OutboxRow> claimed, ref bool more)
     {
         var batchSize = Math.Max(1, options.BatchSize);
         var kept = 0;
@@ -447,6 +451,7 @@ internal sealed class JobEventRelay(
         if (kept < claimed.Count)
         {
             claimed.RemoveRange(kept, claimed.Count - kept);
+            more = true;
         }
 
         return events;
@@ -570,10 +575,10 @@ internal sealed class JobEventRelay(
     /// claimed by one instance at a time, still in outbox (= seq) order.
     /// </summary>
     private async Task<List<OutboxRow>> ClaimAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<int> partitions, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<int> partitions, int limit, CancellationToken cancellationToken)
     {
         await using var command = ClaimBatch(
-            connection, transaction, claimRows > 0 ? claimRows : Math.Max(1, options.BatchSize), options.Partitions, partitions.Count >= options.Partitions ? null : partitions);
+            connection, transaction, limit, options.Partitions, partitions.Count >= options.Partitions ? null : partitions);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<OutboxRow>();
         while (await reader.ReadAsync(cancellationToken))
@@ -635,10 +640,10 @@ internal sealed class JobEventRelay(
             with blocked as materialized (
                 select distinct job_id from job_events.outbox where parked_at is not null
             )
-            select coalesce(sum(events) filter (where not held), 0),
+            select coalesce(sum(events) filter (where not held), 0)::bigint,
                    coalesce(extract(epoch from now() - min(created_at) filter (where not held)), 0),
-                   coalesce(sum(events) filter (where parked_at is not null), 0),
-                   coalesce(sum(events) filter (where held and parked_at is null), 0)
+                   coalesce(sum(events) filter (where parked_at is not null), 0)::bigint,
+                   coalesce(sum(events) filter (where held and parked_at is null), 0)::bigint
             from (
                 -- The parked jobs are read once (the partial index on parked rows), not probed per row.
                 select o.created_at, o.parked_at, b.job_id is not null as held, coalesce(o.last_seq, o.seq) - o.seq + 1 as events

@@ -25,7 +25,7 @@ internal sealed class RelayHealthCheck(RelayState state) : IHealthCheck
         if (state.Parked > 0)
         {
             return Task.FromResult(HealthCheckResult.Degraded(
-                $"{description} {state.Parked} outbox row(s) are parked and {state.Held} held behind them; their jobs' live events come from PostgreSQL until they are re-driven (docs/delivery.md).",
+                $"{description} {state.Parked} event(s) are in parked outbox rows and {state.Held} held behind them; their jobs' live events come from PostgreSQL until they are re-driven (docs/delivery.md).",
                 data: data));
         }
 
