@@ -16,8 +16,9 @@ internal sealed record GroupCommitOptions
     /// <summary>
     /// Writers (each one loop and one connection) that commit groups side by side. A job always goes to the same
     /// writer (by its id), so its appends queue, lock its stream row and commit in arrival order as with one.
+    /// One by default: a second speeds batches up but slows single emits and live delivery (ADR 0042).
     /// </summary>
-    public int Writers { get; init; } = 2;
+    public int Writers { get; init; } = 1;
 
     /// <summary>One NOTIFY per group commit, for a relay that is active on another instance.</summary>
     public bool NotifyOtherInstances { get; init; } = true;
