@@ -35,6 +35,26 @@ public sealed class CanonicalJsonTests
     }
 
     [Fact]
+    public void Long_strings_full_of_escapes_and_wide_characters_are_encoded_whole()
+    {
+        // Longer than any scratch buffer, every character escaped or several UTF-8 bytes wide.
+        var value = string.Concat(Enumerable.Repeat("\u0001\"\\é😀\n", 400));
+        var json = System.Text.Json.JsonSerializer.Serialize(new { s = value });
+        var expected = "{\"s\":\"" + string.Concat(Enumerable.Repeat("\\u0001\\\"\\\\é😀\\n", 400)) + "\"}";
+
+        Assert.Equal(expected, Encoding.UTF8.GetString(CanonicalJson.Encode(json)!));
+    }
+
+    [Fact]
+    public void Properties_of_one_name_keep_their_order_and_numbers_their_text()
+    {
+        // Only JSON that did not come from jsonb can repeat a name; the encoding is still one and the same.
+        var encoded = Encoding.UTF8.GetString(CanonicalJson.Encode("""{"b":2,"a":1E+2,"b":1,"a":-0.000,"c":[1e-7]}""")!);
+
+        Assert.Equal("""{"a":1E+2,"a":-0.000,"b":2,"b":1,"c":[1e-7]}""", encoded);
+    }
+
+    [Fact]
     public void Null_stays_null()
     {
         Assert.Null(CanonicalJson.Encode((string?)null));

@@ -182,6 +182,48 @@ public sealed class ChainFormatTests
         Assert.Throws<ObjectDisposedException>(() => encoding.Finish());
     }
 
+    [Fact]
+    public void Times_are_written_as_the_documented_format_would_write_them()
+    {
+        // Edges of every field, years with leading zeros, sub-microsecond ticks (cut off, never rounded), and a spread.
+        var random = new Random(20261202);
+        var times = new List<DateTime>
+        {
+            DateTime.MinValue, DateTime.MaxValue, new DateTime(1, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddTicks(9),
+            new DateTime(999, 12, 31, 23, 59, 59, DateTimeKind.Utc).AddTicks(9_999_999), new DateTime(2026, 1, 15, 10, 0, 0, DateTimeKind.Utc),
+        };
+        for (var i = 0; i < 2_000; i++)
+        {
+            times.Add(new DateTime(random.NextInt64(DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks), DateTimeKind.Utc));
+        }
+
+        foreach (var at in times)
+        {
+            using var encoding = ChainEncoding.Sha256();
+            var expected = at.ToString("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(expected, ChainEncoding.FormatTime(at));
+            Assert.Equal(Convert.ToHexStringLower(Sha256(e => e.Text(expected))), Convert.ToHexStringLower(encoding.Time(at).Finish()));
+        }
+    }
+
+    [Fact]
+    public void Links_made_with_two_keys_in_turn_on_one_thread_each_use_their_own_key()
+    {
+        // The HMAC is kept per thread for the key last used: switching keys must never reuse the other key's.
+        var other = new IntegrityKey("other", Enumerable.Range(100, 32).Select(i => (byte)i).ToArray());
+        var digest = Convert.FromHexString(EventDigestVector);
+        var workspace = Guid.Parse("0194a1b2-0000-7000-8000-00000000000a");
+        for (var i = 0; i < 3; i++)
+        {
+            var mine = ChainFormat.LinkHash(IntegrityKey, ChainKind.Events, workspace, workspace, 1, OccurredAt, digest, null);
+            var theirs = ChainFormat.LinkHash(other, ChainKind.Events, workspace, workspace, 1, OccurredAt, digest, null);
+            var expectedMine = Hmac(e => e.Text(ChainFormat.LinkTag).Text("events").Text("0194a1b2-0000-7000-8000-00000000000a")
+                .Text("0194a1b2-0000-7000-8000-00000000000a").Int64(1).Text("2026-01-15T10:00:00.123456Z").Bytes(digest).Null());
+            Assert.Equal(Convert.ToHexStringLower(expectedMine), Convert.ToHexStringLower(mine));
+            Assert.NotEqual(Convert.ToHexStringLower(mine), Convert.ToHexStringLower(theirs));
+        }
+    }
+
     private static void AssertKnownAnswer(string pinned, byte[] documented, byte[] actual)
     {
         Assert.Equal(Convert.ToHexStringLower(documented), Convert.ToHexStringLower(actual));

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace JobTrail.BuildingBlocks.Integrity;
@@ -42,22 +43,7 @@ public static class CanonicalJson
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                Put(output, "{"u8);
-                var first = true;
-                foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
-                {
-                    if (!first)
-                    {
-                        Put(output, ","u8);
-                    }
-
-                    first = false;
-                    WriteString(output, property.Name);
-                    Put(output, ":"u8);
-                    Write(output, property.Value);
-                }
-
-                Put(output, "}"u8);
+                WriteObject(output, element);
                 break;
             case JsonValueKind.Array:
                 Put(output, "["u8);
@@ -79,7 +65,8 @@ public static class CanonicalJson
                 WriteString(output, element.GetString()!);
                 break;
             case JsonValueKind.Number:
-                Put(output, Encoding.UTF8.GetBytes(element.GetRawText()));
+                // The number's own bytes, as given (JsonMarshal reads them without copying them into a string).
+                Put(output, JsonMarshal.GetRawUtf8Value(element));
                 break;
             case JsonValueKind.True:
                 Put(output, "true"u8);
@@ -93,45 +80,126 @@ public static class CanonicalJson
         }
     }
 
+    /// <summary>
+    /// Properties sorted by name (ordinal); properties of the same name (only JSON that did not come from
+    /// <c>jsonb</c> can have them) keep the order they were given in, as a stable sort keeps them.
+    /// </summary>
+    private static void WriteObject(IBufferWriter<byte> output, JsonElement element)
+    {
+        var count = element.GetPropertyCount();
+        var names = ArrayPool<string>.Shared.Rent(Math.Max(count, 1));
+        var values = ArrayPool<JsonElement>.Shared.Rent(Math.Max(count, 1));
+        try
+        {
+            var n = 0;
+            foreach (var property in element.EnumerateObject())
+            {
+                // Insertion sort: objects are small, and it is stable.
+                var name = property.Name;
+                var at = n;
+                while (at > 0 && string.CompareOrdinal(names[at - 1], name) > 0)
+                {
+                    names[at] = names[at - 1];
+                    values[at] = values[at - 1];
+                    at--;
+                }
+
+                names[at] = name;
+                values[at] = property.Value;
+                n++;
+            }
+
+            Put(output, "{"u8);
+            for (var i = 0; i < n; i++)
+            {
+                if (i > 0)
+                {
+                    Put(output, ","u8);
+                }
+
+                WriteString(output, names[i]);
+                Put(output, ":"u8);
+                Write(output, values[i]);
+            }
+
+            Put(output, "}"u8);
+        }
+        finally
+        {
+            ArrayPool<string>.Shared.Return(names, clearArray: true);
+            ArrayPool<JsonElement>.Shared.Return(values, clearArray: true);
+        }
+    }
+
+    /// <summary>
+    /// The string's UTF-8 bytes in quotes, with <c>"</c>, <c>\</c> and control characters escaped. Every byte
+    /// escaped is ASCII, and no byte of a multi-byte UTF-8 sequence is, so escaping the bytes is escaping the text.
+    /// </summary>
     private static void WriteString(IBufferWriter<byte> output, string value)
     {
-        var text = new StringBuilder(value.Length + 2).Append('"');
-        foreach (var c in value)
+        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
+        byte[]? rented = null;
+        var scratch = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        var length = Encoding.UTF8.GetBytes(value, scratch);
+        // At most six bytes per byte once escaped (\u00XX), and the quotes.
+        var span = output.GetSpan(2 + (length * 6));
+        var at = 0;
+        span[at++] = (byte)'"';
+        foreach (var b in scratch[..length])
         {
-            switch (c)
+            switch (b)
             {
-                case '"':
-                    text.Append("\\\"");
+                case (byte)'"':
+                    span[at++] = (byte)'\\';
+                    span[at++] = (byte)'"';
                     break;
-                case '\\':
-                    text.Append("\\\\");
+                case (byte)'\\':
+                    span[at++] = (byte)'\\';
+                    span[at++] = (byte)'\\';
                     break;
-                case '\b':
-                    text.Append("\\b");
+                case (byte)'\b':
+                    span[at++] = (byte)'\\';
+                    span[at++] = (byte)'b';
                     break;
-                case '\f':
-                    text.Append("\\f");
+                case (byte)'\f':
+                    span[at++] = (byte)'\\';
+                    span[at++] = (byte)'f';
                     break;
-                case '\n':
-                    text.Append("\\n");
+                case (byte)'\n':
+                    span[at++] = (byte)'\\';
+                    span[at++] = (byte)'n';
                     break;
-                case '\r':
-                    text.Append("\\r");
+                case (byte)'\r':
+                    span[at++] = (byte)'\\';
+                    span[at++] = (byte)'r';
                     break;
-                case '\t':
-                    text.Append("\\t");
+                case (byte)'\t':
+                    span[at++] = (byte)'\\';
+                    span[at++] = (byte)'t';
                     break;
-                case < ' ':
-                    text.Append("\\u00").Append(((int)c).ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+                case < 0x20:
+                    span[at++] = (byte)'\\';
+                    span[at++] = (byte)'u';
+                    span[at++] = (byte)'0';
+                    span[at++] = (byte)'0';
+                    span[at++] = Hex[b >> 4];
+                    span[at++] = Hex[b & 0xF];
                     break;
                 default:
-                    text.Append(c);
+                    span[at++] = b;
                     break;
             }
         }
 
-        Put(output, Encoding.UTF8.GetBytes(text.Append('"').ToString()));
+        span[at++] = (byte)'"';
+        output.Advance(at);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
+
+    private static ReadOnlySpan<byte> Hex => "0123456789abcdef"u8;
 
     private static void Put(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes) => output.Write(bytes);
 }

@@ -91,9 +91,9 @@ public sealed class ChainEncoding : IDisposable
             return Null();
         }
 
-        var span = Reserve(5 + 64);
-        Utc(at).TryFormat(span[5..], out var written, TimeFormat, CultureInfo.InvariantCulture);
-        return Prefixed(0x01, span, written);
+        var span = Reserve(5 + TimeLength);
+        WriteTime(Utc(at), span.Slice(5, TimeLength));
+        return Prefixed(0x01, span, TimeLength);
     }
 
     /// <summary>The hash of the fields written since the last call; the encoding starts empty again.</summary>
@@ -120,6 +120,39 @@ public sealed class ChainEncoding : IDisposable
     public static string FormatTime(DateTime at) => Utc(at).ToString(TimeFormat, CultureInfo.InvariantCulture);
 
     private static DateTime Utc(DateTime at) => at.Kind == DateTimeKind.Local ? at.ToUniversalTime() : at;
+
+    private const int TimeLength = 27;
+
+    /// <summary>
+    /// <see cref="TimeFormat"/> written digit by digit (the same bytes as formatting with it, at a tenth of the
+    /// cost: three times per event on the append path). Sub-microsecond ticks are cut off, as <c>ffffff</c> does.
+    /// </summary>
+    private static void WriteTime(DateTime at, Span<byte> to)
+    {
+        Digits(to[..4], at.Year);
+        to[4] = (byte)'-';
+        Digits(to.Slice(5, 2), at.Month);
+        to[7] = (byte)'-';
+        Digits(to.Slice(8, 2), at.Day);
+        to[10] = (byte)'T';
+        Digits(to.Slice(11, 2), at.Hour);
+        to[13] = (byte)':';
+        Digits(to.Slice(14, 2), at.Minute);
+        to[16] = (byte)':';
+        Digits(to.Slice(17, 2), at.Second);
+        to[19] = (byte)'.';
+        Digits(to.Slice(20, 6), (int)(at.Ticks % TimeSpan.TicksPerSecond / 10));
+        to[26] = (byte)'Z';
+    }
+
+    private static void Digits(Span<byte> to, int value)
+    {
+        for (var i = to.Length - 1; i >= 0; i--)
+        {
+            to[i] = (byte)('0' + (value % 10));
+            value /= 10;
+        }
+    }
 
     private ChainEncoding Null()
     {
