@@ -31,29 +31,52 @@ public static class JsonRules
     public static JsonElement? FromStoredJson(string? json) =>
         json is null ? null : JsonSerializer.Deserialize<JsonElement>(json);
 
+    /// <summary>
+    /// <see cref="OptionalJsonObject{T}"/> as plain code, for validators that check many values in one rule (a batch's
+    /// events): the same failures, in the same order, named <paramref name="propertyPath"/> (<c>Events[3].Payload</c>).
+    /// </summary>
+    public static void CheckOptionalJsonObject(JsonElement? value, string propertyPath, string name, int maxBytes, ICollection<ValidationFailure> failures)
+    {
+        if (value is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) })
+        {
+            failures.Add(new ValidationFailure(propertyPath, $"'{name}' must be a JSON object.", value));
+            return;
+        }
+
+        CheckStorable(value, propertyPath, name, maxBytes, failures);
+    }
+
+    /// <summary>Each value of an object that cannot be stored, by its path inside the field; then its stored size.</summary>
+    private static void CheckStorable(JsonElement? value, string propertyPath, string name, int maxBytes, ICollection<ValidationFailure> failures)
+    {
+        if (value is not { ValueKind: JsonValueKind.Object } element)
+        {
+            return;
+        }
+
+        var report = StoredJson.Inspect(element);
+        foreach (var fault in report.Faults)
+        {
+            failures.Add(new ValidationFailure(propertyPath, $"'{name}{fault.Path}' {fault.Problem}.") { CustomState = new WithinJson(fault.Path) });
+        }
+
+        if (report.Faults.Count == 0 && report.Size > maxBytes)
+        {
+            failures.Add(new ValidationFailure(propertyPath, TooLarge(name, maxBytes, report.Size)));
+        }
+    }
+
     private sealed class StorableJsonObjectValidator<T>(string name, int maxBytes) : PropertyValidator<T, JsonElement?>
     {
         public override string Name => "StorableJsonObjectValidator";
 
         public override bool IsValid(ValidationContext<T> context, JsonElement? value)
         {
-            if (value is not { ValueKind: JsonValueKind.Object } element)
+            var failures = new List<ValidationFailure>();
+            CheckStorable(value, context.PropertyPath, name, maxBytes, failures);
+            foreach (var failure in failures)
             {
-                return true;
-            }
-
-            var report = StoredJson.Inspect(element);
-            foreach (var fault in report.Faults)
-            {
-                context.AddFailure(new ValidationFailure(context.PropertyPath, $"'{name}{fault.Path}' {fault.Problem}.")
-                {
-                    CustomState = new WithinJson(fault.Path),
-                });
-            }
-
-            if (report.Faults.Count == 0 && report.Size > maxBytes)
-            {
-                context.AddFailure(new ValidationFailure(context.PropertyPath, TooLarge(name, maxBytes, report.Size)));
+                context.AddFailure(failure);
             }
 
             return true;

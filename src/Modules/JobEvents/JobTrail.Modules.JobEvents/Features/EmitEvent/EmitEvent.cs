@@ -1,3 +1,4 @@
+using FluentValidation.Results;
 using JobTrail.Modules.Activity.Contracts;
 
 namespace JobTrail.Modules.JobEvents.Features.EmitEvent;
@@ -15,9 +16,12 @@ internal sealed class EmitEventValidator : AbstractValidator<EmitEventCommand>
     public EmitEventValidator()
     {
         RuleFor(x => x.JobId).NotEmpty().WithMessage("'jobId' must be a job id.");
-        RuleFor(x => x.Type).ValidEventType();
-        RuleFor(x => x.StepId).ValidStepId();
-        RuleFor(x => x.Payload).ValidPayload();
+        RuleFor(x => x).Custom((command, context) =>
+        {
+            var failures = new List<ValidationFailure>();
+            EventRules.Check(new EventDraft(command.Type, command.StepId, command.Payload, command.OccurredAt), prefix: string.Empty, failures);
+            failures.AddTo(context);
+        });
         RuleFor(x => x.IdempotencyKey).ValidIdempotencyKey();
     }
 }

@@ -1,3 +1,4 @@
+using FluentValidation.Results;
 using JobTrail.Modules.Activity.Contracts;
 using JobTrail.Modules.JobEvents.Features.EmitEvent;
 
@@ -28,8 +29,15 @@ internal sealed class EmitEventBatchValidator : AbstractValidator<EmitEventBatch
         RuleFor(x => x.JobId).NotEmpty().WithMessage("'jobId' must be a job id.");
         RuleFor(x => x.Events).NotEmpty().WithMessage("'events' must hold at least one event.")
             .Must(e => e!.Count <= EventLimits.MaxBatchEvents).WithMessage($"'events' may hold at most {EventLimits.MaxBatchEvents} events.");
-        RuleForEach(x => x.Events).NotNull().WithMessage("Each event must be a JSON object.")
-            .SetValidator(new EventDraftValidator()!);
+        RuleFor(x => x.Events).Custom((events, context) =>
+        {
+            if (events is not null)
+            {
+                var failures = new List<ValidationFailure>();
+                EventRules.CheckAll(events, failures);
+                failures.AddTo(context);
+            }
+        });
         RuleFor(x => x.IdempotencyKey).ValidIdempotencyKey();
     }
 }
