@@ -95,6 +95,19 @@ public sealed class EventRulesTests
         }
     }
 
+    [Fact]
+    public async Task A_type_that_looks_like_a_message_placeholder_is_quoted_as_sent()
+    {
+        // The former rules ran their messages through FluentValidation's formatter, which filled {PropertyName} and
+        // the like from a client's own text; the message now quotes exactly what was sent.
+        var command = new EmitEventBatchCommand(Guid.NewGuid(), [new EventDraft("{PropertyName}{CollectionIndex}", null, null, null)], null);
+
+        var failure = Assert.Single((await new EmitEventBatchValidator().ValidateAsync(command)).Errors);
+
+        Assert.Equal("Events[0].Type", failure.PropertyName);
+        Assert.StartsWith("'{PropertyName}{CollectionIndex}' is not an event type;", failure.ErrorMessage, StringComparison.Ordinal);
+    }
+
     private static void AssertSameFailures(ValidationResult expected, ValidationResult actual) =>
         Assert.Equal(
             expected.Errors.Select(e => (e.PropertyName, e.ErrorMessage, e.CustomState)).ToList(),

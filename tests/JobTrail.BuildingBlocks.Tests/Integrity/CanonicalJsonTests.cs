@@ -55,6 +55,16 @@ public sealed class CanonicalJsonTests
     }
 
     [Fact]
+    public void Objects_with_many_keys_given_in_reverse_are_sorted_and_keep_repeated_names_in_order()
+    {
+        // Past the small-object path: 2,000 names from "k1999" down to "k0000", each twice with its place as value.
+        var members = Enumerable.Range(0, 2_000).Reverse().SelectMany(i => new[] { $"\"k{i:D4}\":{i}", $"\"k{i:D4}\":-{i}" });
+        var expected = "{" + string.Join(',', Enumerable.Range(0, 2_000).SelectMany(i => new[] { $"\"k{i:D4}\":{i}", $"\"k{i:D4}\":-{i}" })) + "}";
+
+        Assert.Equal(expected, Encoding.UTF8.GetString(CanonicalJson.Encode("{" + string.Join(',', members) + "}")!));
+    }
+
+    [Fact]
     public void Null_stays_null()
     {
         Assert.Null(CanonicalJson.Encode((string?)null));

@@ -192,6 +192,8 @@ public sealed class ChainFormatTests
             DateTime.MinValue, DateTime.MaxValue, new DateTime(1, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddTicks(9),
             new DateTime(999, 12, 31, 23, 59, 59, DateTimeKind.Utc).AddTicks(9_999_999), new DateTime(2026, 1, 15, 10, 0, 0, DateTimeKind.Utc),
         };
+        var local = new DateTime(2026, 6, 15, 10, 0, 0, DateTimeKind.Utc).AddTicks(1_234_567).ToLocalTime();
+        Assert.Equal("2026-06-15T10:00:00.123456Z", ChainEncoding.FormatTime(local));
         for (var i = 0; i < 2_000; i++)
         {
             times.Add(new DateTime(random.NextInt64(DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks), DateTimeKind.Utc));

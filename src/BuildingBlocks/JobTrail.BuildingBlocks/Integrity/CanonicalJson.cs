@@ -94,21 +94,12 @@ public static class CanonicalJson
             var n = 0;
             foreach (var property in element.EnumerateObject())
             {
-                // Insertion sort: objects are small, and it is stable.
-                var name = property.Name;
-                var at = n;
-                while (at > 0 && string.CompareOrdinal(names[at - 1], name) > 0)
-                {
-                    names[at] = names[at - 1];
-                    values[at] = values[at - 1];
-                    at--;
-                }
-
-                names[at] = name;
-                values[at] = property.Value;
+                names[n] = property.Name;
+                values[n] = property.Value;
                 n++;
             }
 
+            SortStably(names.AsSpan(0, n), values.AsSpan(0, n));
             Put(output, "{"u8);
             for (var i = 0; i < n; i++)
             {
@@ -132,6 +123,50 @@ public static class CanonicalJson
     }
 
     /// <summary>
+    /// Sorts by name (ordinal), keeping properties of one name in their given order: by insertion for the small
+    /// objects events carry, by position as a tie-break above that (a client's 64 KiB of keys in reverse order must
+    /// not cost a quadratic sort).
+    /// </summary>
+    private static void SortStably(Span<string> names, Span<JsonElement> values)
+    {
+        if (names.Length <= 16)
+        {
+            for (var i = 1; i < names.Length; i++)
+            {
+                var name = names[i];
+                var value = values[i];
+                var at = i;
+                while (at > 0 && string.CompareOrdinal(names[at - 1], name) > 0)
+                {
+                    names[at] = names[at - 1];
+                    values[at] = values[at - 1];
+                    at--;
+                }
+
+                names[at] = name;
+                values[at] = value;
+            }
+
+            return;
+        }
+
+        var order = new int[names.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        var keys = names.ToArray();
+        Array.Sort(order, (a, b) => string.CompareOrdinal(keys[a], keys[b]) is var c && c != 0 ? c : a.CompareTo(b));
+        var sortedValues = values.ToArray();
+        for (var i = 0; i < order.Length; i++)
+        {
+            names[i] = keys[order[i]];
+            values[i] = sortedValues[order[i]];
+        }
+    }
+
+    /// <summary>
     /// The string's UTF-8 bytes in quotes, with <c>"</c>, <c>\</c> and control characters escaped. Every byte
     /// escaped is ASCII, and no byte of a multi-byte UTF-8 sequence is, so escaping the bytes is escaping the text.
     /// </summary>
@@ -141,8 +176,19 @@ public static class CanonicalJson
         byte[]? rented = null;
         var scratch = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
         var length = Encoding.UTF8.GetBytes(value, scratch);
-        // At most six bytes per byte once escaped (\u00XX), and the quotes.
-        var span = output.GetSpan(2 + (length * 6));
+        // Exactly what is written: the quotes, each byte, one more for a short escape, five more for \u00XX.
+        var needed = 2L + length;
+        foreach (var b in scratch[..length])
+        {
+            needed += b switch
+            {
+                (byte)'"' or (byte)'\\' or (byte)'\b' or (byte)'\f' or (byte)'\n' or (byte)'\r' or (byte)'\t' => 1,
+                < 0x20 => 5,
+                _ => 0,
+            };
+        }
+
+        var span = output.GetSpan(checked((int)needed));
         var at = 0;
         span[at++] = (byte)'"';
         foreach (var b in scratch[..length])

@@ -117,7 +117,12 @@ public sealed class ChainEncoding : IDisposable
     }
 
     /// <summary>UTC, microseconds: <c>2026-01-15T10:00:00.123456Z</c>.</summary>
-    public static string FormatTime(DateTime at) => Utc(at).ToString(TimeFormat, CultureInfo.InvariantCulture);
+    public static string FormatTime(DateTime at)
+    {
+        Span<byte> text = stackalloc byte[TimeLength];
+        WriteTime(Utc(at), text);
+        return Encoding.ASCII.GetString(text);
+    }
 
     private static DateTime Utc(DateTime at) => at.Kind == DateTimeKind.Local ? at.ToUniversalTime() : at;
 

@@ -44,8 +44,19 @@ public sealed class IntegrityKey
             threadMacKey = this;
         }
 
-        threadMac.AppendData(data);
-        return threadMac.GetHashAndReset();
+        try
+        {
+            threadMac.AppendData(data);
+            return threadMac.GetHashAndReset();
+        }
+        catch
+        {
+            // Never leave half-fed data in the thread's HMAC for its next caller.
+            threadMac.Dispose();
+            threadMac = null;
+            threadMacKey = null;
+            throw;
+        }
     }
 }
 
