@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.JobEvents.Features.StreamEvents;
 using JobTrail.Modules.JobEvents.Relay;
 using Microsoft.Extensions.Hosting;
 using NpgsqlTypes;
@@ -73,6 +74,7 @@ internal sealed class GroupCommitWriter(
     GroupCommitOptions options,
     RelayWakeup relayWakeup,
     CommittedEvents committed,
+    JobEventHub hub,
     IServiceProvider services,
     ILogger<GroupCommitWriter> logger) : BackgroundService
 {
@@ -341,6 +343,7 @@ internal sealed class GroupCommitWriter(
         if (results.Any(r => r.Count > 0))
         {
             relayWakeup.Signal();
+            DeliverLocally(group, results);
         }
 
         foreach (var hook in services.GetServices<IGroupCommitHook>())
@@ -351,6 +354,27 @@ internal sealed class GroupCommitWriter(
         for (var i = 0; i < group.Count; i++)
         {
             group[i].Complete(results[i]);
+        }
+    }
+
+    /// <summary>
+    /// Hands what was just committed to this instance's own streams, before the requests are answered (so a
+    /// client that waits for its 201 finds its event already on the way to a stream here). Nothing may fail the
+    /// group from here on: it is committed, and a failed group would be written again.
+    /// </summary>
+    private void DeliverLocally(List<PendingAppend> group, List<EventRecord>[] results)
+    {
+        try
+        {
+            for (var i = 0; i < group.Count; i++)
+            {
+                hub.DeliverCommitted(results[i], group[i].Request.TraceParent);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The relay delivers them anyway; only the head start is lost.
+            logger.LogWarning(ex, "Could not hand a committed group to this instance's streams; the relay delivers it");
         }
     }
 

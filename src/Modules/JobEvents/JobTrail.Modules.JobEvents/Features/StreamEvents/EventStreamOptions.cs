@@ -29,6 +29,13 @@ internal sealed record EventStreamOptions
     public int PageSize { get; init; } = 1000;
 
     /// <summary>
+    /// Events this instance's group writer commits are offered to this instance's streams as soon as the COMMIT
+    /// returns, ahead of the relay's copy through Valkey (which then only confirms them). Off: every live event
+    /// comes through Valkey Pub/Sub, as on the other instances.
+    /// </summary>
+    public bool LocalDelivery { get; init; } = true;
+
+    /// <summary>
     /// A stream ends after this long even if its job has not; the client reconnects (and is
     /// authenticated again, so a revoked key stops streaming).
     /// </summary>

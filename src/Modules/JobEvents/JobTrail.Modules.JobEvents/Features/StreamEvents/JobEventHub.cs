@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
 using System.Threading.Channels;
+using JobTrail.BuildingBlocks.Json;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.Modules.JobEvents.Delivery;
 using JobTrail.Modules.JobEvents.Persistence;
@@ -12,14 +15,22 @@ namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 /// listeners, shared by all of them, each listener with its own bounded buffer. Each message is
 /// verified once (<see cref="DeliveryIntegrity"/>) before any listener sees it. It also checks, for
 /// all of them at once, whether PostgreSQL holds anything a stream has not sent (<see cref="CheckAsync"/>).
+/// Events this instance's group writer commits also reach its own listeners at once (<see cref="DeliverCommitted"/>),
+/// ahead of the relay's copy, which then only confirms them.
 /// </summary>
-internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integrity, IServiceScopeFactory scopes, ILogger<JobEventHub> logger)
+internal sealed class JobEventHub(
+    IValkeyClient valkey, DeliveryIntegrity integrity, EventStreamOptions options, IServiceScopeFactory scopes, ILogger<JobEventHub> logger)
 {
-    private readonly Dictionary<Guid, Feed> feeds = [];
+    // Changed only under the gate; read without it by DeliverCommitted, on the group writer's thread.
+    private readonly ConcurrentDictionary<Guid, Feed> feeds = [];
     private readonly SemaphoreSlim gate = new(1, 1);
 
     private int subscriptions;
     private long checkRounds;
+    private long deliveredCommitted;
+
+    /// <summary>Events offered to this instance's listeners straight from its group writer (for tests and diagnostics).</summary>
+    public long DeliveredCommitted => Interlocked.Read(ref deliveredCommitted);
 
     /// <summary>Jobs with a live Valkey subscription in this instance.</summary>
     public int Subscriptions => Volatile.Read(ref subscriptions);
@@ -170,7 +181,7 @@ internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integr
                 empty = feed.Listeners.Count == 0;
             }
 
-            if (empty && feeds.Remove(feed.JobId) && feed.Subscription is { } subscription)
+            if (empty && feeds.TryRemove(feed.JobId, out _) && feed.Subscription is { } subscription)
             {
                 feed.Subscription = null;
                 Interlocked.Decrement(ref subscriptions);
@@ -209,20 +220,69 @@ internal sealed class JobEventHub(IValkeyClient valkey, DeliveryIntegrity integr
         }
     }
 
-    private void Dispatch(Feed feed, string message)
+    /// <summary>
+    /// Offers what this instance's group writer has just committed (one request's events, all of one job, after
+    /// the COMMIT returned) to this instance's listeners of that job, so that they need not wait for the relay's
+    /// round trips through PostgreSQL and Valkey. A listener takes such an event only when it is the very next
+    /// seq it has (see <see cref="JobEventListener.OfferCommitted"/>); anything else, such as a system event
+    /// between two emits still on its way through the relay, leaves the order to the relay's copy. The frame is
+    /// made once per event, and only when some listener takes it.
+    /// </summary>
+    public void DeliverCommitted(IReadOnlyList<EventRecord> events, string? traceParent)
     {
-        var parsed = LiveMessage.TryParse(message);
-        var live = parsed is null
-            ? integrity.Verify(feed.JobId, feed.WorkspaceId, 0, message, null, DeliveryIntegrity.FromLive)
-            : integrity.Verify(feed.JobId, feed.WorkspaceId, parsed.Seq, parsed.Json, parsed.Signature, DeliveryIntegrity.FromLive) is { } verified
-                ? verified with { TraceParent = parsed.TraceParent }
-                : null;
+        if (!options.LocalDelivery || events.Count == 0
+            || !feeds.TryGetValue(events[0].JobId, out var feed) || feed.WorkspaceId != events[0].WorkspaceId)
+        {
+            return;
+        }
 
         JobEventListener[] listeners;
         lock (feed.Listeners)
         {
             listeners = [.. feed.Listeners];
         }
+
+        foreach (var stored in events)
+        {
+            LiveEvent? live = null;
+            foreach (var listener in listeners)
+            {
+                if (listener.Expects(stored.Seq))
+                {
+                    live ??= new LiveEvent(stored.Seq, stored.Type, JsonSerializer.Serialize(JobEventResponse.From(stored), JsonDefaults.Options))
+                    {
+                        RecordedAt = stored.RecordedAt,
+                        TraceParent = traceParent,
+                    };
+                    if (listener.OfferCommitted(live))
+                    {
+                        Interlocked.Increment(ref deliveredCommitted);
+                    }
+                }
+            }
+        }
+    }
+
+    private void Dispatch(Feed feed, string message)
+    {
+        var parsed = LiveMessage.TryParse(message);
+        JobEventListener[] listeners;
+        lock (feed.Listeners)
+        {
+            listeners = [.. feed.Listeners];
+        }
+
+        // Already offered to every listener (this instance committed it): nothing to verify or deliver.
+        if (parsed is not null && Array.TrueForAll(listeners, l => l.Has(parsed.Seq)))
+        {
+            return;
+        }
+
+        var live = parsed is null
+            ? integrity.Verify(feed.JobId, feed.WorkspaceId, 0, message, null, DeliveryIntegrity.FromLive)
+            : integrity.Verify(feed.JobId, feed.WorkspaceId, parsed.Seq, parsed.Json, parsed.Signature, DeliveryIntegrity.FromLive) is { } verified
+                ? verified with { TraceParent = parsed.TraceParent }
+                : null;
 
         foreach (var listener in listeners)
         {
@@ -251,9 +311,11 @@ internal sealed class JobEventListener : IAsyncDisposable
 {
     private readonly JobEventHub hub;
     private readonly Channel<LiveEvent> buffer;
+    private readonly Lock offering = new();
     private int nudged;
     private int behind;
     private long sent = -1;
+    private long offered = -1;
 
     public JobEventListener(JobEventHub hub, JobEventHub.Feed feed, int capacity)
     {
@@ -279,13 +341,54 @@ internal sealed class JobEventListener : IAsyncDisposable
     /// <summary>Set when the client fell a whole buffer behind; its stream ends and it resumes.</summary>
     public bool Overflowed { get; private set; }
 
+    /// <summary>
+    /// Buffers a live message from Valkey, unless its seq was already buffered or sent (the copy of an event this
+    /// instance delivered itself). Anything further ahead is buffered as before: the stream fills a gap from the store.
+    /// </summary>
     public void Offer(LiveEvent live)
     {
-        if (!buffer.Writer.TryWrite(live))
+        lock (offering)
         {
-            Overflowed = true;
-            buffer.Writer.TryComplete();
+            if (Has(live.Seq))
+            {
+                return;
+            }
+
+            _ = Write(live);
         }
+    }
+
+    /// <summary>
+    /// Buffers an event this instance has just committed, only if it is the very next seq after everything
+    /// buffered or sent; otherwise it is left to the relay's copy, which keeps the job's order. True if buffered.
+    /// </summary>
+    public bool OfferCommitted(LiveEvent live)
+    {
+        lock (offering)
+        {
+            return Expects(live.Seq) && Write(live);
+        }
+    }
+
+    /// <summary>Whether <paramref name="seq"/> was already buffered for, or sent by, this stream.</summary>
+    public bool Has(long seq) => seq <= Last;
+
+    /// <summary>Whether <paramref name="seq"/> is the next one this stream needs, and it tracks what it sent.</summary>
+    public bool Expects(long seq) => Interlocked.Read(ref sent) >= 0 && seq == Last + 1;
+
+    private long Last => Math.Max(Interlocked.Read(ref offered), Interlocked.Read(ref sent));
+
+    private bool Write(LiveEvent live)
+    {
+        if (buffer.Writer.TryWrite(live))
+        {
+            Interlocked.Exchange(ref offered, Math.Max(Interlocked.Read(ref offered), live.Seq));
+            return true;
+        }
+
+        Overflowed = true;
+        buffer.Writer.TryComplete();
+        return false;
     }
 
     /// <summary>
