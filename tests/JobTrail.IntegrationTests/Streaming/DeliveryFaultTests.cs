@@ -50,6 +50,8 @@ public sealed class ValkeyFaultFixture : PrivateValkeyFixture
                 ["JobTrail:Relay:MaxBackoff"] = "00:00:00.500",
                 ["JobTrail:Events:Stream:CatchUpInterval"] = "00:00:01",
                 ["JobTrail:Events:Stream:OfflinePollInterval"] = "00:00:00.200",
+                // About the path through the relay, Valkey and PostgreSQL: the emitting instance's own head start (ADR 0044) would get there first.
+                ["JobTrail:Events:Stream:LocalDelivery"] = "false",
             },
             services => services.AddSingleton<IRelayCommitHook>(hook))
     {

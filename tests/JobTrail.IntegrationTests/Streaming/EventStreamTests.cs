@@ -12,6 +12,8 @@ public sealed class StreamFixture() : JobTrailFixture(
     {
         ["JobTrail:Relay:Enabled"] = "true",
         ["JobTrail:Relay:PollInterval"] = "00:00:00.200",
+        // About the path through the relay, Valkey and PostgreSQL: the emitting instance's own head start (ADR 0044) would get there first.
+        ["JobTrail:Events:Stream:LocalDelivery"] = "false",
         ["JobTrail:Events:Stream:Heartbeat"] = "00:00:00.200",
         ["JobTrail:Events:Stream:CatchUpInterval"] = "00:00:01",
         ["JobTrail:Events:Stream:MaxStreamsPerWorkspace"] = "3",

@@ -13,6 +13,8 @@ public sealed class IdleStreamFixture() : JobTrailFixture(
     new Dictionary<string, string?>
     {
         ["JobTrail:Events:Stream:CatchUpInterval"] = "00:00:00.250",
+        // About the path through the relay, Valkey and PostgreSQL: the emitting instance's own head start (ADR 0044) would get there first.
+        ["JobTrail:Events:Stream:LocalDelivery"] = "false",
         ["JobTrail:Events:Stream:Heartbeat"] = "00:00:00.250",
         ["JobTrail:Events:Stream:MaxStreamsPerWorkspace"] = "50",
         ["JobTrail:Events:Stream:MaxShareOfWorkspacePerKey"] = "1",

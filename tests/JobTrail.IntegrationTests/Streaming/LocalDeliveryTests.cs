@@ -138,3 +138,59 @@ public sealed class LocalDeliveryOffTests(LocalDeliveryOffFixture fixture) : ICl
         Assert.Equal(new long?[] { 1, 2 }, stream.Events.Select(e => e.Id));
     }
 }
+
+/// <summary>Both paths at once, as deployed: the head start and the relay's copy through Valkey.</summary>
+public sealed class LocalDeliveryWithRelayFixture() : JobTrailFixture(
+    new Dictionary<string, string?>
+    {
+        ["JobTrail:Relay:Enabled"] = "true",
+        ["JobTrail:Relay:PollInterval"] = "00:00:00.200",
+        ["JobTrail:Events:Stream:CatchUpInterval"] = "00:00:01",
+        ["JobTrail:Events:Stream:MaxShareOfWorkspacePerKey"] = "1",
+    },
+    null);
+
+public sealed class LocalDeliveryWithRelayTests(LocalDeliveryWithRelayFixture fixture) : IClassFixture<LocalDeliveryWithRelayFixture>
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Emits_between_system_events_reach_the_stream_once_each_in_order_and_the_relay_still_fills_valkey()
+    {
+        var hub = fixture.App.Services.GetRequiredService<JobEventHub>();
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        await using var stream = await SseClient.OpenAsync(client, $"/api/runner-jobs/{jobId}/events/stream");
+        await Eventually.TrueAsync(() => stream.Events.Count == 1, Deadline, "the backfill of job.created");
+        var before = hub.DeliveredCommitted;
+
+        (await client.SetJobStatusAsync(jobId, "QUEUED")).EnsureStatus(200);
+        (await client.SetJobStatusAsync(jobId, "RUNNING")).EnsureStatus(200);
+        var step = (await client.CreateStepAsync(jobId, "build")).Id();
+        (await client.SetStepStatusAsync(jobId, step, "RUNNING")).EnsureStatus(200);
+        var emits = Enumerable.Range(0, 30)
+            .Select(i => client.EmitEventAsync(jobId, new { type = "step.output", stepId = step, payload = new { line = i } }));
+        foreach (var response in await Task.WhenAll(emits))
+        {
+            response.EnsureStatus(201);
+        }
+
+        (await client.EmitBatchAsync(jobId, Enumerable.Range(0, 5).Select(i => (object)new { type = "step.progress", stepId = step, payload = new { i } }))).EnsureStatus(201);
+        (await client.SetStepStatusAsync(jobId, step, "COMPLETED")).EnsureStatus(200);
+        (await client.SetJobStatusAsync(jobId, "COMPLETED")).EnsureStatus(200);
+        await stream.WaitForEndAsync(Deadline);
+
+        var stored = await client.ListAllEventsAsync(jobId);
+        Assert.Equal(41, stored.Count);
+        Assert.Equal(Enumerable.Range(1, 41).Select(i => (long?)i), stream.Events.Select(e => e.Id));
+        Assert.Equal(stored.Select(e => e.GetRawText()), stream.Events.Select(e => e.Data));
+        // The head start was taken for emits that were next in line; the relay's copies of those were dropped.
+        Assert.True(hub.DeliveredCommitted > before, "no emit reached the stream from the group writer");
+
+        // The relay still wrote everything to the job's Valkey stream: recent events are served from there.
+        var recent = await Eventually.GetAsync(
+            async () => (await client.GetJsonAsync($"/api/runner-jobs/{jobId}/events/recent?count=5")).EnsureStatus(200),
+            r => r.Message.Headers.GetValues("X-JobTrail-Source").Single() == "valkey", Deadline, "recent events from Valkey");
+        Assert.Equal(stored.TakeLast(5).Select(e => e.Seq()), recent.Json.GetProperty("items").EnumerateArray().Select(e => e.Seq()));
+    }
+}

@@ -31,6 +31,8 @@ public sealed class PoisonFixture : JobTrailFixture
                 ["JobTrail:Relay:MaxBackoff"] = "00:00:00.200",
                 ["JobTrail:Relay:MaxAttempts"] = "3",
                 ["JobTrail:Events:Stream:CatchUpInterval"] = "00:00:00.500",
+                // About the path through the relay, Valkey and PostgreSQL: the emitting instance's own head start (ADR 0044) would get there first.
+                ["JobTrail:Events:Stream:LocalDelivery"] = "false",
             },
             services => services.AddSingleton<ILoggerProvider>(logs))
     {

@@ -14,7 +14,12 @@ namespace JobTrail.IntegrationTests.Streaming;
 /// periodic catch-up is pushed out of reach, so only the gap repair itself can deliver a missing seq.
 /// </summary>
 public sealed class NoPeriodicCatchUpFixture() : JobTrailFixture(
-    new Dictionary<string, string?> { ["JobTrail:Events:Stream:CatchUpInterval"] = "01:00:00" },
+    new Dictionary<string, string?>
+    {
+        ["JobTrail:Events:Stream:CatchUpInterval"] = "01:00:00",
+        // About the path through the relay, Valkey and PostgreSQL: the emitting instance's own head start (ADR 0044) would get there first.
+        ["JobTrail:Events:Stream:LocalDelivery"] = "false",
+    },
     null);
 
 public sealed class StreamGapTests(NoPeriodicCatchUpFixture fixture) : IClassFixture<NoPeriodicCatchUpFixture>, IDisposable

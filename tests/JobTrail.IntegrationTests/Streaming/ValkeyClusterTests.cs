@@ -20,6 +20,8 @@ public sealed class ValkeyClusterFixture : JobTrailFixture
                 ["JobTrail:Relay:MaxBackoff"] = "00:00:00.500",
                 ["JobTrail:Events:Stream:CatchUpInterval"] = "00:00:01",
                 ["JobTrail:Events:Stream:OfflinePollInterval"] = "00:00:00.200",
+                // About the path through the relay, Valkey and PostgreSQL: the emitting instance's own head start (ADR 0044) would get there first.
+                ["JobTrail:Events:Stream:LocalDelivery"] = "false",
                 // Cached keys live a minute: only the revocation message over the cluster can end them sooner.
                 ["JobTrail:Access:KeyCacheMaxAge"] = "00:01:00",
                 // A bucket's key expires once the bucket would be full again (burst / rate + 1 s): at 1,000/s with the

@@ -15,6 +15,8 @@ public sealed class TrustFixture() : JobTrailFixture(
         ["JobTrail:Relay:PollInterval"] = "00:00:00.100",
         ["JobTrail:Events:Stream:CatchUpInterval"] = "01:00:00",
         ["JobTrail:Events:Stream:Heartbeat"] = "00:00:00.200",
+        // About the path through the relay, Valkey and PostgreSQL: the emitting instance's own head start (ADR 0044) would get there first.
+        ["JobTrail:Events:Stream:LocalDelivery"] = "false",
     },
     null);
 

@@ -16,7 +16,7 @@ namespace JobTrail.Modules.JobEvents.Features.StreamEvents;
 /// verified once (<see cref="DeliveryIntegrity"/>) before any listener sees it. It also checks, for
 /// all of them at once, whether PostgreSQL holds anything a stream has not sent (<see cref="CheckAsync"/>).
 /// Events this instance's group writer commits also reach its own listeners at once (<see cref="DeliverCommitted"/>),
-/// ahead of the relay's copy, which then only confirms them.
+/// ahead of the relay's copy, which is still verified and then dropped by each listener that has the event.
 /// </summary>
 internal sealed class JobEventHub(
     IValkeyClient valkey, DeliveryIntegrity integrity, EventStreamOptions options, IServiceScopeFactory scopes, ILogger<JobEventHub> logger)
@@ -72,7 +72,7 @@ internal sealed class JobEventHub(
 
                     foreach (var listener in listeners)
                     {
-                        if (listener.Sent is { } sent && (head is null || head.Sealed || head.LastSeq > sent))
+                        if (listener.Covered is { } covered && (head is null || head.Sealed || head.LastSeq > covered))
                         {
                             listener.Behind();
                         }
@@ -266,23 +266,17 @@ internal sealed class JobEventHub(
     private void Dispatch(Feed feed, string message)
     {
         var parsed = LiveMessage.TryParse(message);
-        JobEventListener[] listeners;
-        lock (feed.Listeners)
-        {
-            listeners = [.. feed.Listeners];
-        }
-
-        // Already offered to every listener (this instance committed it): nothing to verify or deliver.
-        if (parsed is not null && Array.TrueForAll(listeners, l => l.Has(parsed.Seq)))
-        {
-            return;
-        }
-
         var live = parsed is null
             ? integrity.Verify(feed.JobId, feed.WorkspaceId, 0, message, null, DeliveryIntegrity.FromLive)
             : integrity.Verify(feed.JobId, feed.WorkspaceId, parsed.Seq, parsed.Json, parsed.Signature, DeliveryIntegrity.FromLive) is { } verified
                 ? verified with { TraceParent = parsed.TraceParent }
                 : null;
+
+        JobEventListener[] listeners;
+        lock (feed.Listeners)
+        {
+            listeners = [.. feed.Listeners];
+        }
 
         foreach (var listener in listeners)
         {
@@ -335,15 +329,23 @@ internal sealed class JobEventListener : IAsyncDisposable
     /// </summary>
     public static readonly LiveEvent CatchUp = new(0, "catch-up", string.Empty);
 
-    /// <summary>The last seq the stream sent, once it tracks it (<see cref="Track"/>); the periodic check skips a listener without one.</summary>
+    /// <summary>The last seq the stream sent, once it tracks it (<see cref="Track"/>).</summary>
     public long? Sent => Interlocked.Read(ref sent) is var value and >= 0 ? value : null;
+
+    /// <summary>
+    /// The last seq the stream sent or has in its buffer, once it tracks what it sent: everything up to it reaches the
+    /// client (or, past a gap in the buffer, is read from the store when the stream gets there). The periodic check asks
+    /// only a stream whose job is past this to catch up, and skips a listener that does not track yet.
+    /// </summary>
+    public long? Covered => Sent is null ? null : Last;
 
     /// <summary>Set when the client fell a whole buffer behind; its stream ends and it resumes.</summary>
     public bool Overflowed { get; private set; }
 
     /// <summary>
-    /// Buffers a live message from Valkey, unless its seq was already buffered or sent (the copy of an event this
-    /// instance delivered itself). Anything further ahead is buffered as before: the stream fills a gap from the store.
+    /// Buffers a verified live message from Valkey, unless its seq was already buffered or sent (the relay's copy of
+    /// an event this instance delivered itself). Anything further ahead is buffered as before: the stream fills a gap
+    /// from the store.
     /// </summary>
     public void Offer(LiveEvent live)
     {
