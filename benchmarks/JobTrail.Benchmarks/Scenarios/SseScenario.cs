@@ -14,8 +14,9 @@ internal sealed record SseSettings(IReadOnlyList<int> Rates, int Subscribers, in
 /// <summary>
 /// `sse`: emitters send step.output events at a fixed total rate, spread over the jobs, while
 /// subscribers follow those jobs over Server-Sent Events. For every delivered event the subscriber
-/// takes the time it read the frame minus the event's <c>recordedAt</c> (set by the API just before
-/// its INSERT; same machine, same clock), and minus the client's send time carried in the payload.
+/// takes the time it read the frame minus the event's <c>recordedAt</c> (set by the API when it handles
+/// the request, before the request queues for the group writer; same machine, same clock), and minus the
+/// client's send time carried in the payload.
 /// Each rate in <see cref="SseSettings.Rates"/> is run in turn on the same server and streams.
 /// Budget (DESIGN §8): p50 ≤ 5 ms, p99 ≤ 25 ms at 1,000 events/s with 100 subscribers.
 /// </summary>
@@ -107,8 +108,10 @@ internal static class SseScenario
             report.Notes.Add($"{state.StreamErrors} streams failed: {state.FirstError}");
         }
 
-        report.Notes.Add("`recordedAt` is taken by the API before its INSERT, so recordedAt → received covers the commit, NOTIFY, the relay's claim/read/XADD+PUBLISH/delete " +
-                         "transaction, Pub/Sub, and the SSE write; send → received adds the client's HTTP request to that.");
+        report.Notes.Add("`recordedAt` is taken by the API when it handles the emit, before the request queues for the group writer, so recordedAt → received covers " +
+                         "the wait for the group in flight, the group's commit, the hand-off to the streams of the instance that wrote it (ADR 0044; with " +
+                         "JobTrail__Events__Stream__LocalDelivery=false, or on another instance: the relay's claim/read/XADD+PUBLISH/delete transaction and " +
+                         "Pub/Sub), and the SSE write; send → received adds the client's HTTP request to that.");
         if (servers.Length > 1)
         {
             report.Setup.Add($"{servers.Length} API instances on the one database (each with its relay): subscriber k streams from instance k mod {servers.Length}, " +
