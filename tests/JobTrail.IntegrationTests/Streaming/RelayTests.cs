@@ -3,9 +3,11 @@ using System.Text.Json;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.IntegrationTests.Infrastructure;
 using JobTrail.IntegrationTests.JobEvents;
+using JobTrail.Modules.JobEvents.Persistence;
 using JobTrail.Modules.JobEvents.Relay;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 
 namespace JobTrail.IntegrationTests.Streaming;
 
@@ -293,6 +295,100 @@ public sealed class RelayTests(FastRelayFixture fixture) : IClassFixture<FastRel
         {
             await second.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Groups_send_no_notify_while_this_instance_relays_every_partition_and_notify_again_when_another_relays_some()
+    {
+        var state = fixture.App.Services.GetRequiredService<RelayState>();
+        var writer = fixture.App.Services.GetRequiredService<GroupCommitWriter>();
+        await Eventually.TrueAsync(() => state.RelaysEveryPartition, Deadline, "the fixture's relay to hold all 16 partitions");
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        await using var listener = await JobEventsListener.StartAsync(fixture.App.ServiceConnectionString);
+
+        var before = writer.Notifies;
+        for (var i = 0; i < 3; i++)
+        {
+            (await client.EmitEventAsync(jobId, new { type = "step.output", payload = new { i } })).EnsureStatus(201);
+        }
+
+        (await client.EmitBatchAsync(jobId, Enumerable.Range(0, 5).Select(i => (object)new { type = "step.output", payload = new { i } }))).EnsureStatus(201);
+        Assert.Equal(before, writer.Notifies);
+        // Relayed all the same (this instance's relay is woken in-process).
+        await Eventually.GetAsync(() => valkey.ReadAfterAsync(ValkeyKeys.Stream(jobId), 0, 100), s => s.Count == 9, Deadline, "the nine events in the stream");
+        // PostgreSQL carried no notification for those groups: notifications arrive in commit order, so one sent now comes first.
+        Assert.Equal(["sentinel"], await listener.UntilAsync("sentinel"));
+
+        var second = fixture.StartAnotherInstance();
+        try
+        {
+            var secondState = second.Services.GetRequiredService<RelayState>();
+            await Eventually.TrueAsync(
+                () => !state.RelaysEveryPartition && secondState.Partitions.Count > 0, Deadline, "the second instance to take partitions");
+            before = writer.Notifies;
+            (await client.EmitEventAsync(jobId, new { type = "step.output" })).EnsureStatus(201);
+            Assert.Equal(before + 1, writer.Notifies);
+            Assert.Equal([string.Empty, "sentinel"], await listener.UntilAsync("sentinel"));
+        }
+        finally
+        {
+            await second.DisposeAsync();
+        }
+
+        await Eventually.TrueAsync(() => state.RelaysEveryPartition, Deadline, "the fixture's relay to hold all 16 partitions again");
+        before = writer.Notifies;
+        (await client.EmitEventAsync(jobId, new { type = "step.output" })).EnsureStatus(201);
+        Assert.Equal(before, writer.Notifies);
+        Assert.Equal(["sentinel"], await listener.UntilAsync("sentinel"));
+        await Eventually.GetAsync(() => valkey.ReadAfterAsync(ValkeyKeys.Stream(jobId), 0, 100), s => s.Count == 11, Deadline, "the eleven events in the stream");
+    }
+
+    /// <summary>A session listening on the relay's channel, recording payloads in arrival order.</summary>
+    private sealed class JobEventsListener : IAsyncDisposable
+    {
+        private readonly NpgsqlConnection connection;
+        private readonly string connectionString;
+        private readonly List<string> received = [];
+
+        private JobEventsListener(NpgsqlConnection connection, string connectionString)
+        {
+            this.connection = connection;
+            this.connectionString = connectionString;
+            connection.Notification += (_, n) => received.Add(n.Payload);
+        }
+
+        public static async Task<JobEventsListener> StartAsync(string connectionString)
+        {
+            var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var listen = new NpgsqlCommand("listen job_events", connection);
+            await listen.ExecuteNonQueryAsync();
+            return new JobEventsListener(connection, connectionString);
+        }
+
+        /// <summary>Sends <paramref name="sentinel"/> on another session and returns (and forgets) what arrived up to it.</summary>
+        public async Task<List<string>> UntilAsync(string sentinel)
+        {
+            await using (var other = new NpgsqlConnection(connectionString))
+            {
+                await other.OpenAsync();
+                await using var notify = new NpgsqlCommand($"select pg_notify('job_events', '{sentinel}')", other);
+                await notify.ExecuteNonQueryAsync();
+            }
+
+            var deadline = DateTime.UtcNow + Deadline;
+            while (!received.Contains(sentinel) && DateTime.UtcNow < deadline)
+            {
+                await connection.WaitAsync(TimeSpan.FromMilliseconds(Math.Max(1, (deadline - DateTime.UtcNow).TotalMilliseconds)));
+            }
+
+            var arrived = received.ToList();
+            received.Clear();
+            return arrived;
+        }
+
+        public ValueTask DisposeAsync() => connection.DisposeAsync();
     }
 
     private static long ParseSeq(string json)

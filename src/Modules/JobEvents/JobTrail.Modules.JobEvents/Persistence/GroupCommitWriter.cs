@@ -21,7 +21,10 @@ internal sealed record GroupCommitOptions
     /// </summary>
     public int Writers { get; init; } = 1;
 
-    /// <summary>One NOTIFY per group commit, for a relay that is active on another instance.</summary>
+    /// <summary>
+    /// One NOTIFY per group commit, for a relay that is active on another instance; none while this instance's
+    /// relay holds every outbox partition (no other relay has anything of the group to claim).
+    /// </summary>
     public bool NotifyOtherInstances { get; init; } = true;
 
     public const string Section = "JobTrail:Events:GroupCommit";
@@ -73,6 +76,7 @@ internal sealed class GroupCommitWriter(
     IntegrityKeyRing keys,
     GroupCommitOptions options,
     RelayWakeup relayWakeup,
+    RelayState relayState,
     CommittedEvents committed,
     JobEventHub hub,
     IServiceProvider services,
@@ -183,6 +187,11 @@ internal sealed class GroupCommitWriter(
         """;
 
     private readonly Lane[] lanes = [.. Enumerable.Range(0, Math.Max(1, options.Writers)).Select(_ => new Lane())];
+
+    private long notifies;
+
+    /// <summary>Group commits that carried a NOTIFY for the relays of other instances.</summary>
+    public long Notifies => Interlocked.Read(ref notifies);
 
     /// <summary>Appends waiting for the next group, on every writer.</summary>
     public int Queued => lanes.Sum(l => l.Queue.Reader.Count);
@@ -411,6 +420,7 @@ internal sealed class GroupCommitWriter(
         }
 
         await using var finish = new NpgsqlBatch(db);
+        var notified = false;
         if (links.Count > 0)
         {
             finish.BatchCommands.Add(LinksCommand(workspace, links));
@@ -427,8 +437,11 @@ internal sealed class GroupCommitWriter(
                 }
             }
 
-            if (options.NotifyOtherInstances)
+            // Only when another instance may relay some of these jobs: a NOTIFY costs the commit a cluster-wide lock and
+            // wakes every listening session, this instance's own relay (already woken in-process) included.
+            if (options.NotifyOtherInstances && !relayState.RelaysEveryPartition)
             {
+                notified = true;
                 finish.BatchCommands.Add(new NpgsqlBatchCommand($"select pg_notify('{EventLog.Channel}', '')"));
             }
         }
@@ -442,6 +455,11 @@ internal sealed class GroupCommitWriter(
         // again alone replaces its entries, and the relay checks job, workspace and seq against the row).
         committed.Add(results);
         await finish.ExecuteNonQueryAsync(stoppingToken);
+        if (notified)
+        {
+            Interlocked.Increment(ref notifies);
+        }
+
         return results;
     }
 

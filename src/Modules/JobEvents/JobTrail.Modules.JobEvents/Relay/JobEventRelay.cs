@@ -126,6 +126,7 @@ internal sealed class JobEventRelay(
         }
         finally
         {
+            state.RelaysEveryPartition = false;
             state.IsActive = false;
             state.Partitions = [];
             await listening.CancelAsync();
@@ -141,7 +142,9 @@ internal sealed class JobEventRelay(
         {
             if (DateTime.UtcNow >= rebalanceDue)
             {
-                // Between batches only: a partition is given up after its last batch committed.
+                // Between batches only: a partition is given up after its last batch committed. Until the relay knows
+                // what it holds again, the group writers notify other instances as if it held only some.
+                state.RelaysEveryPartition = false;
                 await partitions.RebalanceAsync(stoppingToken);
                 rebalanceDue = DateTime.UtcNow + options.StandbyPollInterval;
                 if (partitions.Conflict is { } conflict)
@@ -151,6 +154,7 @@ internal sealed class JobEventRelay(
 
                 state.Partitions = partitions.Held;
                 state.IsActive = partitions.Held.Count > 0;
+                state.RelaysEveryPartition = partitions.Held.Count == options.Partitions;
             }
 
             if (partitions.Held.Count == 0)

@@ -21,8 +21,21 @@ internal sealed class RelayState : WorkerState
         Meter.CreateObservableGauge("jobtrail.relay.partitions", () => Partitions.Count, description: "Outbox partitions this instance relays");
     }
 
+    private volatile bool relaysEveryPartition;
+
     /// <summary>The outbox partitions this instance relays now, ascending.</summary>
     public IReadOnlyList<int> Partitions { get; set; } = [];
+
+    /// <summary>
+    /// True while this instance's relay holds every outbox partition: no relay of another instance has anything
+    /// of this instance's commits to claim, so the group writer sends them no NOTIFY. Cleared before the relay
+    /// looks at its partitions again (it may give some up), and when it stops or loses its session.
+    /// </summary>
+    public bool RelaysEveryPartition
+    {
+        get => relaysEveryPartition;
+        set => relaysEveryPartition = value;
+    }
 
     /// <summary>Events in the outbox rows the relay may claim now or after a retry delay (parked and held rows are not counted).</summary>
     public long Backlog { get; set; }
