@@ -25,6 +25,38 @@ public sealed class StoredJsonTests
         Assert.Equal(Encoding.UTF8.GetByteCount(printed), report.Size);
     }
 
+    /// <summary>Each JSON as sent, and the text PostgreSQL 15 printed for it as jsonb (select '…'::jsonb).</summary>
+    [Theory]
+    [InlineData("""{"b":[1.5,-3,1e10,12345678901234567890,true,false,null],"a":{}, "c":[]}""",
+        """{"a": {}, "b": [1.5, -3, 10000000000, 12345678901234567890, true, false, null], "c": []}""")]
+    [InlineData("""{"s":"é\n\"\u0001/\\ \t😀 \u00e9 """ + "\u007f\"}", """{"s": "é\n\"\u0001/\\ \t😀 é """ + "\u007f\"}")]
+    [InlineData("""{"n":[1.50e1, 100e-2, -0, -0.0, 0.0e-3, 1E+2, -1e-3, 0.00100, 10e-1]}""",
+        """{"n": [15.0, 1.00, 0, 0.0, 0.0000, 100, -0.001, 0.00100, 1.0]}""")]
+    [InlineData("""{"a":0e999999999}""", """{"a": 0}""")]
+    [InlineData("""{"a":1e0000000000000000000001}""", """{"a": 10}""")]
+    [InlineData("""{"a":-0e-5}""", """{"a": 0.00000}""")]
+    [InlineData("""{"bb":1,"a":2,"ccc":3,"ab":4,"é":5,"zz":6,"":7}""", """{"": 7, "a": 2, "ab": 4, "bb": 1, "zz": 6, "é": 5, "ccc": 3}""")]
+    [InlineData("""{"a":1,"a":2,"b":{"c":1,"c":[3]}}""", """{"a": 2, "b": {"c": [3]}}""")]
+    [InlineData("""{"x":[1, {"b":1,"a":[]}, "x"]}""", """{"x": [1, {"a": [], "b": 1}, "x"]}""")]
+    [InlineData("""{"k":"\u001f\b"}""", """{"k": "\u001f\b"}""")]
+    [InlineData("""{"a":-0.000, "b":123.4500e2, "c":0.5e1, "d":5e-1, "e":-12e-4}""", """{"a": 0.000, "b": 12345.00, "c": 5, "d": 0.5, "e": -0.0012}""")]
+    [InlineData("""{"😀":1,"é":2,"ab":3}""", """{"ab": 3, "é": 2, "😀": 1}""")]
+    public void Print_gives_the_text_jsonb_prints(string sent, string printed)
+    {
+        var element = JsonDocument.Parse(sent).RootElement;
+
+        Assert.Equal(printed, StoredJson.Print(element));
+    }
+
+    [Fact]
+    public void Print_writes_numbers_out_in_full()
+    {
+        // PostgreSQL 15: select '{"e":1e-400,"f":5e2,"g":0.0012e3}'::jsonb
+        var element = JsonDocument.Parse("""{"e":1e-400,"f":5e2,"g":0.0012e3}""").RootElement;
+
+        Assert.Equal("{\"e\": 0." + new string('0', 399) + "1, \"f\": 500, \"g\": 1.2}", StoredJson.Print(element));
+    }
+
     [Theory]
     [InlineData("1e300", 301)]
     [InlineData("1e308", 309)]

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -33,6 +35,213 @@ public static class StoredJson
         var walker = new Walker();
         var size = walker.Measure(element);
         return new StoredJsonReport(size, walker.Faults);
+    }
+
+    /// <summary>
+    /// The text jsonb will print for a value that <see cref="Inspect"/> found storable: object members sorted as jsonb
+    /// keeps them (shorter UTF-8 name first, then bytewise), the last of a repeated name kept, <c>": "</c> after each
+    /// name and <c>", "</c> between members and items, numbers written out in full, strings with only <c>"</c>,
+    /// <c>\</c> and control characters escaped. A prediction: the group writer has PostgreSQL compare it with what it
+    /// printed before it relies on it (docs/adr/0046).
+    /// </summary>
+    public static string Print(JsonElement element)
+    {
+        var text = new StringBuilder();
+        Print(text, element);
+        return text.ToString();
+    }
+
+    private static void Print(StringBuilder text, JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                PrintObject(text, element);
+                break;
+            case JsonValueKind.Array:
+                text.Append('[');
+                var first = true;
+                foreach (var item in element.EnumerateArray())
+                {
+                    text.Append(first ? "" : ", ");
+                    first = false;
+                    Print(text, item);
+                }
+
+                text.Append(']');
+                break;
+            case JsonValueKind.String:
+                PrintString(text, element.GetString()!);
+                break;
+            case JsonValueKind.Number:
+                PrintNumber(text, JsonMarshal.GetRawUtf8Value(element));
+                break;
+            case JsonValueKind.True:
+                text.Append("true");
+                break;
+            case JsonValueKind.False:
+                text.Append("false");
+                break;
+            default:
+                text.Append("null");
+                break;
+        }
+    }
+
+    private static void PrintObject(StringBuilder text, JsonElement element)
+    {
+        var members = new List<(byte[] Name, string Text, JsonElement Value)>(element.GetPropertyCount());
+        var last = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            last[property.Name] = members.Count;
+            members.Add((Encoding.UTF8.GetBytes(property.Name), property.Name, property.Value));
+        }
+
+        // jsonb keeps the last value of a repeated name.
+        var kept = members.Where((m, i) => last[m.Text] == i).ToList();
+        kept.Sort((a, b) => a.Name.Length != b.Name.Length ? a.Name.Length.CompareTo(b.Name.Length) : a.Name.AsSpan().SequenceCompareTo(b.Name));
+        text.Append('{');
+        for (var i = 0; i < kept.Count; i++)
+        {
+            text.Append(i > 0 ? ", " : "");
+            PrintString(text, kept[i].Text);
+            text.Append(": ");
+            Print(text, kept[i].Value);
+        }
+
+        text.Append('}');
+    }
+
+    private static void PrintString(StringBuilder text, string value)
+    {
+        text.Append('"');
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '"':
+                    text.Append("\\\"");
+                    break;
+                case '\\':
+                    text.Append("\\\\");
+                    break;
+                case '\b':
+                    text.Append("\\b");
+                    break;
+                case '\f':
+                    text.Append("\\f");
+                    break;
+                case '\n':
+                    text.Append("\\n");
+                    break;
+                case '\r':
+                    text.Append("\\r");
+                    break;
+                case '\t':
+                    text.Append("\\t");
+                    break;
+                case < ' ':
+                    text.Append("\\u00").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture));
+                    break;
+                default:
+                    text.Append(c);
+                    break;
+            }
+        }
+
+        text.Append('"');
+    }
+
+    /// <summary>
+    /// A JSON number token as numeric prints it: every digit sent, the exponent applied (<c>1.50e1</c> is
+    /// <c>15.0</c>, <c>1e-3</c> is <c>0.001</c>), leading zeros dropped, no sign on zero.
+    /// </summary>
+    private static void PrintNumber(StringBuilder text, ReadOnlySpan<byte> token)
+    {
+        var i = 0;
+        var negative = token[0] == '-';
+        if (negative)
+        {
+            i++;
+        }
+
+        var digits = new StringBuilder();
+        for (; i < token.Length && char.IsAsciiDigit((char)token[i]); i++)
+        {
+            digits.Append((char)token[i]);
+        }
+
+        long integerDigits = digits.Length;
+        if (i < token.Length && token[i] == '.')
+        {
+            for (i++; i < token.Length && char.IsAsciiDigit((char)token[i]); i++)
+            {
+                digits.Append((char)token[i]);
+            }
+        }
+
+        var fraction = digits.Length - integerDigits;
+        long exponent = 0;
+        if (i < token.Length && token[i] is (byte)'e' or (byte)'E')
+        {
+            var sign = 1;
+            if (token[++i] is (byte)'+' or (byte)'-')
+            {
+                sign = token[i++] == '-' ? -1 : 1;
+            }
+
+            for (; i < token.Length; i++)
+            {
+                exponent = Math.Min(exponent * 10 + (token[i] - '0'), MaxExponent + 1);
+            }
+
+            exponent *= sign;
+        }
+
+        var scale = Math.Max(0, fraction - exponent);
+        var all = digits.ToString().TrimStart('0');
+        if (all.Length == 0)
+        {
+            text.Append('0');
+            if (scale > 0)
+            {
+                text.Append('.').Append('0', checked((int)scale));
+            }
+
+            return;
+        }
+
+        // Where the decimal point falls among the significant digits (negative: that many zeros before them).
+        var point = integerDigits + exponent - (digits.Length - all.Length);
+        if (negative)
+        {
+            text.Append('-');
+        }
+
+        if (point <= 0)
+        {
+            text.Append('0');
+        }
+        else if (point >= all.Length)
+        {
+            text.Append(all).Append('0', checked((int)(point - all.Length)));
+        }
+        else
+        {
+            text.Append(all, 0, (int)point);
+        }
+
+        if (scale > 0)
+        {
+            text.Append('.');
+            if (point < 0)
+            {
+                text.Append('0', checked((int)-point));
+            }
+
+            text.Append(all, (int)Math.Max(0, point), all.Length - (int)Math.Max(0, point));
+        }
     }
 
     /// <summary>The stored size of JSON text the service itself produced (e.g. after redaction).</summary>
