@@ -29,6 +29,7 @@ public static class JobEventsModule
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<GroupCommitOptions>>().Value);
         services.AddSingleton<RelayWakeup>();
         services.AddSingleton<CommittedEvents>();
+        services.AddSingleton<StreamHeads>();
         services.AddSingleton<GroupCommitWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<GroupCommitWriter>());
         services.AddOptions<EventRetentionOptions>()

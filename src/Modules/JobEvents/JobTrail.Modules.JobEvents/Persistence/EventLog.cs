@@ -3,8 +3,11 @@ using NpgsqlTypes;
 
 namespace JobTrail.Modules.JobEvents.Persistence;
 
-/// <summary>An event to append; <see cref="OccurredAt"/> null means "when it is recorded".</summary>
-internal sealed record NewEvent(Guid Id, string Type, Guid? StepId, string? PayloadJson, DateTime? OccurredAt);
+/// <summary>
+/// An event to append; <see cref="OccurredAt"/> null means "when it is recorded". <see cref="PrintedJson"/>, when
+/// given, is what jsonb is expected to print for <see cref="PayloadJson"/> (StoredJson.Print of a client's payload).
+/// </summary>
+internal sealed record NewEvent(Guid Id, string Type, Guid? StepId, string? PayloadJson, DateTime? OccurredAt, string? PrintedJson = null);
 
 /// <summary>
 /// One append: the events of one job, in order. <see cref="CreateStream"/> lets the first event of

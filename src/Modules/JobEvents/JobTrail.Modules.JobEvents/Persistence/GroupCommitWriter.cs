@@ -78,6 +78,7 @@ internal sealed class GroupCommitWriter(
     RelayWakeup relayWakeup,
     RelayState relayState,
     CommittedEvents committed,
+    StreamHeads streamHeads,
     JobEventHub hub,
     IServiceProvider services,
     ILogger<GroupCommitWriter> logger) : BackgroundService
@@ -186,12 +187,62 @@ internal sealed class GroupCommitWriter(
         where js.job_id = u.job and js.workspace_id = @workspace
         """;
 
+    // A keyless group whose heads and printed payloads the writer knew (ADR 0046): each stream advanced to its new head
+    // only if it is still open and where the writer expected it (the UPDATE is the row lock and re-reads the row after
+    // a concurrent writer), the events, one outbox row per request, every chain link; then the check, which refuses the
+    // statement (and so the COMMIT after it) unless every stream advanced and jsonb printed every payload as predicted.
+    private const string AppendAheadSql = """
+        with s as (
+            update job_events.job_streams js
+            set last_seq = t.last_seq, last_hash = t.last_hash
+            from unnest(@stream_jobs, @stream_seqs, @stream_hashes, @stream_last_seqs, @stream_last_hashes)
+                as t(job, seq, hash, last_seq, last_hash)
+            where js.job_id = t.job and js.workspace_id = @workspace and js.sealed_at is null
+              and js.last_seq = t.seq and js.last_hash is not distinct from t.hash
+            returning 1
+        ),
+        e as (
+            insert into job_events.events
+                (id, workspace_id, job_id, seq, type, step_id, payload, actor_id, correlation_id, occurred_at, recorded_at, idempotency_key)
+            select u.id, @workspace, u.job, u.seq, u.type, u.step_id, u.payload::jsonb, u.actor, u.correlation, u.occurred_at, u.recorded_at, null
+            from unnest(@jobs, @seqs, @ids, @types, @steps, @payloads, @occurred, @actors, @correlations, @nows)
+                as u(job, seq, id, type, step_id, payload, occurred_at, actor, correlation, recorded_at)
+            returning id, payload
+        ),
+        o as (
+            insert into job_events.outbox (event_id, workspace_id, job_id, seq, last_seq, created_at, trace_parent)
+            select o.id, @workspace, o.job, o.seq, o.last_seq, o.created_at, o.trace
+            from unnest(@outbox_ids, @outbox_jobs, @outbox_seqs, @outbox_last_seqs, @outbox_created, @outbox_traces)
+                as o(id, job, seq, last_seq, created_at, trace)
+            order by o.job, o.seq
+        ),
+        l as (
+            insert into job_events.event_links (workspace_id, job_id, seq, occurred_at, row_digest, prev_hash, hash, key_id)
+            select @workspace, u.job, u.seq, u.occurred_at, u.row_digest, u.prev_hash, u.hash, @key_id
+            from unnest(@jobs, @seqs, @occurred, @digests, @prevs, @hashes) as u(job, seq, occurred_at, row_digest, prev_hash, hash)
+        )
+        select job_events.check_written_ahead(
+            (select count(*) from s)::integer,
+            @stream_count,
+            (select count(*)
+             from e join unnest(@ids, @printed) as p(id, printed) on p.id = e.id
+             where e.payload::text is distinct from p.printed)::integer)
+        """;
+
     private readonly Lane[] lanes = [.. Enumerable.Range(0, Math.Max(1, options.Writers)).Select(_ => new Lane())];
 
     private long notifies;
+    private long writtenAhead;
+    private long aheadRefused;
 
     /// <summary>Group commits that carried a NOTIFY for the relays of other instances.</summary>
     public long Notifies => Interlocked.Read(ref notifies);
+
+    /// <summary>Groups written in one round trip, their chain links made before PostgreSQL answered (ADR 0046).</summary>
+    public long WrittenAhead => Interlocked.Read(ref writtenAhead);
+
+    /// <summary>Groups whose one-round-trip statement was refused (a head moved, a payload printed otherwise) and written again.</summary>
+    public long AheadRefused => Interlocked.Read(ref aheadRefused);
 
     /// <summary>Appends waiting for the next group, on every writer.</summary>
     public int Queued => lanes.Sum(l => l.Queue.Reader.Count);
@@ -332,8 +383,19 @@ internal sealed class GroupCommitWriter(
         {
             results = await WriteAndCommitAsync(db, group, stoppingToken);
         }
-        catch (Exception) when (db.State == System.Data.ConnectionState.Open)
+        catch (Exception)
         {
+            // Whatever of the group PostgreSQL kept or refused, the next group reads these heads again.
+            foreach (var pending in group)
+            {
+                streamHeads.Forget(pending.Request.JobId);
+            }
+
+            if (db.State != System.Data.ConnectionState.Open)
+            {
+                throw;
+            }
+
             // The BEGIN and COMMIT are statements of the group's batches, not an NpgsqlTransaction: a failed
             // group leaves its transaction open (aborted) on this connection until it is rolled back here.
             await RollBackQuietlyAsync(lane, db);
@@ -388,43 +450,245 @@ internal sealed class GroupCommitWriter(
     }
 
     /// <summary>
-    /// Two round trips: BEGIN, the workspace setting and the appends (one statement for a group without
-    /// Idempotency-Keys, one per request otherwise); then every chain link, the stream
-    /// heads, the joined rows, the NOTIFY and the COMMIT. The COMMIT answers only once it is durable.
+    /// One round trip when the writer knows every head of a keyless group (ADR 0046): see <see cref="WriteAheadAsync"/>.
+    /// Otherwise, or when PostgreSQL refuses that, two: BEGIN, the workspace setting and the appends (one statement for a
+    /// group without Idempotency-Keys, one per request otherwise); then every chain link, the stream heads, the joined
+    /// rows, the NOTIFY and the COMMIT. The COMMIT answers only once it is durable.
     /// </summary>
     private async Task<List<EventRecord>[]> WriteAndCommitAsync(NpgsqlConnection db, List<PendingAppend> group, CancellationToken stoppingToken)
     {
+        var rollBackFirst = false;
+        if (HeadsAhead(group) is { } known)
+        {
+            try
+            {
+                return await WriteAheadAsync(db, group, known, stoppingToken);
+            }
+            catch (PostgresException ex)
+            {
+                // A head moved (a system event, another instance, a seal), or a payload printed otherwise: nothing of the
+                // group was kept. Its transaction is rolled back by the first statement of the way that reads the heads.
+                Interlocked.Increment(ref aheadRefused);
+                logger.LogDebug(ex, "A group of {Count} appends written ahead was refused; writing it after reading its heads", group.Count);
+                foreach (var pending in group)
+                {
+                    streamHeads.Forget(pending.Request.JobId);
+                }
+
+                rollBackFirst = true;
+            }
+        }
+
         var workspace = group[0].WorkspaceId;
         var results = new List<EventRecord>[group.Count];
         var firstPrev = new Dictionary<Guid, byte[]?>();
         if (group.Count > 1 && group.All(p => p.Request.IdempotencyKey is null))
         {
-            await AppendGroupWithoutKeysAsync(db, workspace, group, results, firstPrev, stoppingToken);
+            await AppendGroupWithoutKeysAsync(db, workspace, group, results, firstPrev, rollBackFirst, stoppingToken);
         }
         else
         {
-            await AppendEachAsync(db, workspace, group, results, firstPrev, stoppingToken);
+            await AppendEachAsync(db, workspace, group, results, firstPrev, rollBackFirst, stoppingToken);
         }
 
         var links = new List<(Guid Job, ChainLink Link)>();
-        var heads = new Dictionary<Guid, byte[]>();
+        var heads = new Dictionary<Guid, ChainHead>();
         foreach (var stored in results)
         {
             foreach (var e in stored)
             {
-                var prev = heads.TryGetValue(e.JobId, out var head) ? head : firstPrev[e.JobId];
+                var prev = heads.TryGetValue(e.JobId, out var head) ? head.Hash : firstPrev[e.JobId];
                 var link = ChainFormat.Link(keys, ChainKind.Events, e.WorkspaceId, e.JobId, e.Seq, e.OccurredAt, ChainFormat.Digest(e), prev);
                 links.Add((e.JobId, link));
-                heads[e.JobId] = link.Hash;
+                heads[e.JobId] = new ChainHead(e.Seq, link.Hash);
             }
         }
 
         await using var finish = new NpgsqlBatch(db);
-        var notified = false;
         if (links.Count > 0)
         {
             finish.BatchCommands.Add(LinksCommand(workspace, links));
             finish.BatchCommands.Add(HeadsCommand(workspace, heads));
+        }
+
+        await FinishAsync(finish, group, results, stoppingToken);
+        RememberHeads(group, heads);
+        return results;
+    }
+
+    /// <summary>
+    /// The heads a keyless group starts from, when this writer knows every one of them and what jsonb prints for every
+    /// payload; null sends the group the way that reads them. Keyed requests keep that way: their key row must not be
+    /// written for an append that writes nothing, which the per-request statement sees and this one would not.
+    /// </summary>
+    private Dictionary<Guid, ChainHead>? HeadsAhead(List<PendingAppend> group)
+    {
+        var known = new Dictionary<Guid, ChainHead>();
+        foreach (var pending in group)
+        {
+            var request = pending.Request;
+            if (request.IdempotencyKey is not null || request.CreateStream || request.Seal || !Plain(request.ActorId) || !Plain(request.CorrelationId))
+            {
+                return null;
+            }
+
+            if (!known.ContainsKey(request.JobId))
+            {
+                if (!streamHeads.TryGet(request.JobId, out var head))
+                {
+                    return null;
+                }
+
+                known[request.JobId] = head;
+            }
+
+            foreach (var e in request.Events)
+            {
+                if (e.PayloadJson is not null && e.PrintedJson is null)
+                {
+                    return null;
+                }
+            }
+        }
+
+        return known;
+    }
+
+    /// <summary>
+    /// Text PostgreSQL stores exactly as sent, so that the digest made from what was sent is the digest of what is
+    /// stored (no NUL, which it refuses, and no surrogate, the one place an encoder could substitute).
+    /// </summary>
+    private static bool Plain(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c == '\0' || char.IsSurrogate(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The group in one round trip (ADR 0046): its events as they will be stored (seq after each known head, payloads as
+    /// jsonb prints them), their chain links made here, then BEGIN, the workspace setting, <see cref="AppendAheadSql"/>,
+    /// the joined rows, the NOTIFY and the COMMIT pipelined. The statement checks the heads and the printed payloads
+    /// and refuses the whole group if one is not as expected, which skips the COMMIT.
+    /// </summary>
+    private async Task<List<EventRecord>[]> WriteAheadAsync(
+        NpgsqlConnection db, List<PendingAppend> group, Dictionary<Guid, ChainHead> known, CancellationToken stoppingToken)
+    {
+        var workspace = group[0].WorkspaceId;
+        var results = new List<EventRecord>[group.Count];
+        var heads = new Dictionary<Guid, ChainHead>(known);
+        var count = group.Sum(p => p.Request.Events.Count);
+        var jobs = new Guid[count];
+        var seqs = new long[count];
+        var ids = new Guid[count];
+        var types = new string[count];
+        var steps = new Guid?[count];
+        var payloads = new string?[count];
+        var printed = new string?[count];
+        var occurred = new DateTime[count];
+        var actors = new string[count];
+        var correlations = new string[count];
+        var nows = new DateTime[count];
+        var digests = new byte[count][];
+        var prevs = new byte[]?[count];
+        var hashes = new byte[count][];
+        var outbox = new List<(Guid Id, Guid Job, long Seq, long LastSeq, DateTime Created, string? Trace)>(group.Count);
+        var keyId = keys.Current.Id;
+        var n = 0;
+        for (var i = 0; i < group.Count; i++)
+        {
+            var request = group[i].Request;
+            var head = heads[request.JobId];
+            var stored = new List<EventRecord>(request.Events.Count);
+            foreach (var e in request.Events)
+            {
+                var record = new EventRecord(
+                    e.Id, workspace, request.JobId, head.Seq + 1, e.Type, e.StepId, e.PrintedJson, request.ActorId, request.CorrelationId,
+                    e.OccurredAt ?? request.Now, request.Now);
+                var link = ChainFormat.Link(keys, ChainKind.Events, workspace, request.JobId, record.Seq, record.OccurredAt, ChainFormat.Digest(record), head.Hash);
+                keyId = link.KeyId;
+                stored.Add(record);
+                jobs[n] = request.JobId;
+                seqs[n] = record.Seq;
+                ids[n] = e.Id;
+                types[n] = e.Type;
+                steps[n] = e.StepId;
+                payloads[n] = e.PayloadJson;
+                printed[n] = e.PrintedJson;
+                occurred[n] = record.OccurredAt;
+                actors[n] = request.ActorId;
+                correlations[n] = request.CorrelationId;
+                nows[n] = request.Now;
+                digests[n] = link.RowDigest;
+                prevs[n] = link.PrevHash;
+                hashes[n] = link.Hash;
+                n++;
+                head = new ChainHead(record.Seq, link.Hash);
+            }
+
+            heads[request.JobId] = head;
+            outbox.Add((request.Events[0].Id, request.JobId, stored[0].Seq, head.Seq, request.Now, request.TraceParent));
+            results[i] = stored;
+        }
+
+        // Streams in job id order, as the way that reads the heads locks them.
+        var streams = known.OrderBy(t => t.Key).ToArray();
+        var append = new NpgsqlBatchCommand(AppendAheadSql);
+        var p = append.Parameters;
+        p.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = workspace });
+        p.Add(new NpgsqlParameter("stream_count", NpgsqlDbType.Integer) { Value = streams.Length });
+        p.Add(new NpgsqlParameter("stream_jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = streams.Select(t => t.Key).ToArray() });
+        p.Add(new NpgsqlParameter("stream_seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = streams.Select(t => t.Value.Seq).ToArray() });
+        p.Add(new NpgsqlParameter("stream_hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = streams.Select(t => t.Value.Hash).ToArray() });
+        p.Add(new NpgsqlParameter("stream_last_seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = streams.Select(t => heads[t.Key].Seq).ToArray() });
+        p.Add(new NpgsqlParameter("stream_last_hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = streams.Select(t => heads[t.Key].Hash).ToArray() });
+        p.Add(new NpgsqlParameter("jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = jobs });
+        p.Add(new NpgsqlParameter("seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = seqs });
+        p.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = ids });
+        p.Add(new NpgsqlParameter("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = types });
+        p.Add(new NpgsqlParameter("steps", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = steps });
+        p.Add(new NpgsqlParameter("payloads", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = payloads });
+        p.Add(new NpgsqlParameter("printed", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = printed });
+        p.Add(new NpgsqlParameter("occurred", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = occurred });
+        p.Add(new NpgsqlParameter("actors", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = actors });
+        p.Add(new NpgsqlParameter("correlations", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = correlations });
+        p.Add(new NpgsqlParameter("nows", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = nows });
+        p.Add(new NpgsqlParameter("digests", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = digests });
+        p.Add(new NpgsqlParameter("prevs", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = prevs });
+        p.Add(new NpgsqlParameter("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = hashes });
+        p.Add(new NpgsqlParameter("key_id", NpgsqlDbType.Text) { Value = keyId });
+        p.Add(new NpgsqlParameter("outbox_ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = outbox.Select(o => o.Id).ToArray() });
+        p.Add(new NpgsqlParameter("outbox_jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = outbox.Select(o => o.Job).ToArray() });
+        p.Add(new NpgsqlParameter("outbox_seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = outbox.Select(o => o.Seq).ToArray() });
+        p.Add(new NpgsqlParameter("outbox_last_seqs", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { Value = outbox.Select(o => o.LastSeq).ToArray() });
+        p.Add(new NpgsqlParameter("outbox_created", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = outbox.Select(o => o.Created).ToArray() });
+        p.Add(new NpgsqlParameter("outbox_traces", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = outbox.Select(o => o.Trace).ToArray() });
+
+        await using var batch = new NpgsqlBatch(db);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("begin isolation level read committed"));
+        batch.BatchCommands.Add(WorkspaceSetting.Command(workspace));
+        batch.BatchCommands.Add(append);
+        await FinishAsync(batch, group, results, stoppingToken);
+        Interlocked.Increment(ref writtenAhead);
+        RememberHeads(group, heads);
+        return results;
+    }
+
+    /// <summary>
+    /// Adds the requests' joined rows (for those whose events were written), the NOTIFY when another instance may
+    /// relay some of these jobs, and the COMMIT to <paramref name="batch"/>, and sends it.
+    /// </summary>
+    private async Task FinishAsync(NpgsqlBatch batch, List<PendingAppend> group, List<EventRecord>[] results, CancellationToken stoppingToken)
+    {
+        var notified = false;
+        if (results.Any(r => r.Count > 0))
+        {
             // The requests' joined rows (activity), under the same workspace setting, for those whose events were written.
             for (var i = 0; i < group.Count; i++)
             {
@@ -432,7 +696,7 @@ internal sealed class GroupCommitWriter(
                 {
                     foreach (var statement in joined.Statements)
                     {
-                        finish.BatchCommands.Add(statement());
+                        batch.BatchCommands.Add(statement());
                     }
                 }
             }
@@ -442,33 +706,48 @@ internal sealed class GroupCommitWriter(
             if (options.NotifyOtherInstances && !relayState.RelaysEveryPartition)
             {
                 notified = true;
-                finish.BatchCommands.Add(new NpgsqlBatchCommand($"select pg_notify('{EventLog.Channel}', '')"));
+                batch.BatchCommands.Add(new NpgsqlBatchCommand($"select pg_notify('{EventLog.Channel}', '')"));
             }
         }
 
         // In the same batch: after an error PostgreSQL skips the rest up to the batch's end, so this COMMIT
         // runs only when every statement before it succeeded.
-        finish.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("commit"));
 
         // Handed to the relay before the COMMIT is sent, so that it is there by the time the relay can claim the
         // outbox rows. If the group fails instead, no committed outbox row points at these (a request written
         // again alone replaces its entries, and the relay checks job, workspace and seq against the row).
         committed.Add(results);
-        await finish.ExecuteNonQueryAsync(stoppingToken);
+        await batch.ExecuteNonQueryAsync(stoppingToken);
         if (notified)
         {
             Interlocked.Increment(ref notifies);
         }
+    }
 
-        return results;
+    /// <summary>After a COMMIT: the heads the group left, for the next group; a job whose append wrote nothing is forgotten.</summary>
+    private void RememberHeads(List<PendingAppend> group, Dictionary<Guid, ChainHead> heads)
+    {
+        foreach (var pending in group)
+        {
+            if (heads.TryGetValue(pending.Request.JobId, out var head))
+            {
+                streamHeads.Set(pending.Request.JobId, head);
+            }
+            else
+            {
+                streamHeads.Forget(pending.Request.JobId);
+            }
+        }
     }
 
     /// <summary>BEGIN, the workspace setting and one append statement per request, pipelined in one round trip.</summary>
     private static async Task AppendEachAsync(
         NpgsqlConnection db, Guid workspace, List<PendingAppend> group, List<EventRecord>[] results, Dictionary<Guid, byte[]?> firstPrev,
-        CancellationToken stoppingToken)
+        bool rollBackFirst, CancellationToken stoppingToken)
     {
         await using var appends = new NpgsqlBatch(db);
+        AddRollBack(appends, rollBackFirst);
         appends.BatchCommands.Add(new NpgsqlBatchCommand("begin isolation level read committed"));
         appends.BatchCommands.Add(WorkspaceSetting.Command(workspace));
         foreach (var pending in group)
@@ -499,7 +778,7 @@ internal sealed class GroupCommitWriter(
     /// </summary>
     private static async Task AppendGroupWithoutKeysAsync(
         NpgsqlConnection db, Guid workspace, List<PendingAppend> group, List<EventRecord>[] results, Dictionary<Guid, byte[]?> firstPrev,
-        CancellationToken stoppingToken)
+        bool rollBackFirst, CancellationToken stoppingToken)
     {
         var owner = new Dictionary<Guid, int>();
         var totals = new Dictionary<Guid, long>();
@@ -564,6 +843,7 @@ internal sealed class GroupCommitWriter(
         p.Add(new NpgsqlParameter("traces", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = traces });
 
         await using var appends = new NpgsqlBatch(db);
+        AddRollBack(appends, rollBackFirst);
         appends.BatchCommands.Add(new NpgsqlBatchCommand("begin isolation level read committed"));
         appends.BatchCommands.Add(WorkspaceSetting.Command(workspace));
         appends.BatchCommands.Add(append);
@@ -579,6 +859,15 @@ internal sealed class GroupCommitWriter(
         foreach (var stored in results)
         {
             stored.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+        }
+    }
+
+    /// <summary>The transaction a refused group written ahead left open (aborted) ends with the next batch's first statement.</summary>
+    private static void AddRollBack(NpgsqlBatch batch, bool rollBackFirst)
+    {
+        if (rollBackFirst)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("rollback"));
         }
     }
 
@@ -640,13 +929,13 @@ internal sealed class GroupCommitWriter(
         return command;
     }
 
-    private static NpgsqlBatchCommand HeadsCommand(Guid workspace, Dictionary<Guid, byte[]> heads)
+    private static NpgsqlBatchCommand HeadsCommand(Guid workspace, Dictionary<Guid, ChainHead> heads)
     {
         var command = new NpgsqlBatchCommand(HeadsSql);
         var p = command.Parameters;
         p.Add(new NpgsqlParameter("workspace", NpgsqlDbType.Uuid) { Value = workspace });
         p.Add(new NpgsqlParameter("jobs", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = heads.Keys.ToArray() });
-        p.Add(new NpgsqlParameter("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = heads.Values.ToArray() });
+        p.Add(new NpgsqlParameter("hashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = heads.Values.Select(h => h.Hash).ToArray() });
         return command;
     }
 

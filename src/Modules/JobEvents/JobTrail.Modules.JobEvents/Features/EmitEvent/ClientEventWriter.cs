@@ -33,7 +33,9 @@ internal sealed class ClientEventWriter(
 
         var now = clock.UtcNowMicros();
         var events = drafts
-            .Select(d => new NewEvent(Guid.CreateVersion7(), d.Type!, d.StepId, d.Payload.ToStoredJson(), d.OccurredAt is { } at ? Micros(at) : null))
+            .Select(d => new NewEvent(
+                Guid.CreateVersion7(), d.Type!, d.StepId, d.Payload.ToStoredJson(), d.OccurredAt is { } at ? Micros(at) : null,
+                d.Payload is { ValueKind: JsonValueKind.Object } payload ? StoredJson.Print(payload) : null))
             .ToList();
         var hash = idempotencyKey is null ? null : Fingerprint(drafts, isBatch);
         // Written and committed by the group writer, under this request's workspace, with what the request

@@ -11,7 +11,7 @@ namespace JobTrail.Modules.JobEvents.Features.RecordSystemEvents;
 /// neither does. A job's first event creates its stream; a terminal job event seals it. The payload
 /// shapes below are the log's catalog: they are part of the HTTP contract (property order included).
 /// </summary>
-internal sealed class RecordSystemEventsHandler(EventLog store, RequestContext context, TimeProvider clock)
+internal sealed class RecordSystemEventsHandler(EventLog store, StreamHeads heads, RequestContext context, TimeProvider clock)
     : INotificationHandler<RunnerJobCreated>,
       INotificationHandler<RunnerJobStatusChanged>,
       INotificationHandler<JobStepStatusChanged>,
@@ -59,6 +59,8 @@ internal sealed class RecordSystemEventsHandler(EventLog store, RequestContext c
 
     private async Task AppendAsync<TPayload>(Guid jobId, string type, Guid? stepId, TPayload payload, CancellationToken cancellationToken)
     {
+        // The group writer's next append to this job reads the head again rather than find it moved.
+        heads.Forget(jobId);
         var now = clock.UtcNowMicros();
         var stored = await store.AppendAsync(
             new AppendRequest(
