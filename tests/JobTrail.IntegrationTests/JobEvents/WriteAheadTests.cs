@@ -97,19 +97,26 @@ public sealed class WriteAheadTests(GroupCommitFixture fixture) : IClassFixture<
         Assert.Equal(refused + 1, fixture.Writer.AheadRefused);
         Assert.Equal(3, second.Json.Seq());
 
-        // The right seq with another link's hash is refused too.
-        Assert.True(Heads.TryGet(job, out head));
-        Heads.Set(job, head with { Hash = new byte[32] });
-        var third = (await client.EmitEventAsync(job, new { type = "step.output", payload = new { n = 3 } })).EnsureStatus(201);
-        Assert.Equal(refused + 2, fixture.Writer.AheadRefused);
-        Assert.Equal(4, third.Json.Seq());
-
-        // Nothing of the refused attempts was kept, every link is the one the events need, and the next emit goes ahead again.
+        // For the quiet period the job is written the reading way: no statement refused again, none written ahead.
         var ahead = fixture.Writer.WrittenAhead;
-        (await client.EmitEventAsync(job, new { type = "step.output", payload = new { n = 4 } })).EnsureStatus(201);
-        Assert.Equal(ahead + 1, fixture.Writer.WrittenAhead);
-        await AssertChainVerifiesAsync(job, 5);
-        Assert.Equal(5, await fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.event_links where job_id = '{job}'", fixture.DefaultWorkspaceId.ToString()));
+        (await client.EmitEventAsync(job, new { type = "step.output", payload = new { n = 3 } })).EnsureStatus(201);
+        Assert.Equal(ahead, fixture.Writer.WrittenAhead);
+        Assert.Equal(refused + 1, fixture.Writer.AheadRefused);
+
+        // The right seq with another link's hash is refused too.
+        var other = (await client.CreateJobAsync()).Id();
+        (await client.EmitEventAsync(other, new { type = "step.output" })).EnsureStatus(201);
+        Assert.True(Heads.TryGet(other, out head));
+        Heads.Set(other, head with { Hash = new byte[32] });
+        var third = (await client.EmitEventAsync(other, new { type = "step.output" })).EnsureStatus(201);
+        Assert.Equal(refused + 2, fixture.Writer.AheadRefused);
+        Assert.Equal(3, third.Json.Seq());
+
+        // Nothing of the refused attempts was kept, and every link is the one its event needs.
+        await AssertChainVerifiesAsync(job, 4);
+        await AssertChainVerifiesAsync(other, 3);
+        Assert.Equal(4, await fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.event_links where job_id = '{job}'", fixture.DefaultWorkspaceId.ToString()));
+        Assert.Equal(3, await fixture.ScalarAsOwnerAsync<long>($"select count(*) from job_events.event_links where job_id = '{other}'", fixture.DefaultWorkspaceId.ToString()));
     }
 
     [Fact]

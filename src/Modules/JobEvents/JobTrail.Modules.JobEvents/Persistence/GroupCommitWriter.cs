@@ -87,6 +87,12 @@ internal sealed class GroupCommitWriter(
     private static readonly Histogram<int> GroupSize = Meter.CreateHistogram<int>(
         "jobtrail.group_commit.size", unit: "{request}", description: "Client appends committed together in one transaction");
 
+    private static readonly Counter<long> AheadGroups = Meter.CreateCounter<long>(
+        "jobtrail.group_commit.written_ahead", unit: "{group}", description: "Groups written in one round trip, their chain links made from remembered heads (ADR 0046)");
+
+    private static readonly Counter<long> RefusedAheadGroups = Meter.CreateCounter<long>(
+        "jobtrail.group_commit.ahead_refused", unit: "{group}", description: "Groups written ahead that PostgreSQL refused (a head moved, a payload printed otherwise) and that were written again");
+
     // After the advanced stream row s: the request's events and outbox rows, and the events as stored with the
     // hash of the job's last link before them.
     private const string InsertAndReturnEvents = $$"""
@@ -228,6 +234,9 @@ internal sealed class GroupCommitWriter(
              from e join unnest(@ids, @printed) as p(id, printed) on p.id = e.id
              where e.payload::text is distinct from p.printed)::integer)
         """;
+
+    /// <summary>What <c>job_events.check_written_ahead</c> raises when jsonb printed a payload otherwise than predicted.</summary>
+    private const string PayloadsPrintedOtherwise = "JT002";
 
     private readonly Lane[] lanes = [.. Enumerable.Range(0, Math.Max(1, options.Writers)).Select(_ => new Lane())];
 
@@ -469,10 +478,21 @@ internal sealed class GroupCommitWriter(
                 // A head moved (a system event, another instance, a seal), or a payload printed otherwise: nothing of the
                 // group was kept. Its transaction is rolled back by the first statement of the way that reads the heads.
                 Interlocked.Increment(ref aheadRefused);
-                logger.LogDebug(ex, "A group of {Count} appends written ahead was refused; writing it after reading its heads", group.Count);
+                RefusedAheadGroups.Add(1);
+                if (ex.SqlState == PayloadsPrintedOtherwise)
+                {
+                    // Not a race: the prediction of jsonb's text is wrong for some payload (a PostgreSQL that prints otherwise).
+                    logger.LogWarning(ex, "jsonb printed a payload otherwise than predicted; the group is written after reading it back");
+                }
+                else
+                {
+                    logger.LogDebug(ex, "A group of {Count} appends written ahead was refused; writing it after reading its heads", group.Count);
+                }
+
+                var now = Environment.TickCount64;
                 foreach (var pending in group)
                 {
-                    streamHeads.Forget(pending.Request.JobId);
+                    streamHeads.Moved(pending.Request.JobId, now);
                 }
 
                 rollBackFirst = true;
@@ -524,6 +544,7 @@ internal sealed class GroupCommitWriter(
     private Dictionary<Guid, ChainHead>? HeadsAhead(List<PendingAppend> group)
     {
         var known = new Dictionary<Guid, ChainHead>();
+        var now = Environment.TickCount64;
         foreach (var pending in group)
         {
             var request = pending.Request;
@@ -534,7 +555,7 @@ internal sealed class GroupCommitWriter(
 
             if (!known.ContainsKey(request.JobId))
             {
-                if (!streamHeads.TryGet(request.JobId, out var head))
+                if (!streamHeads.TryGetAhead(request.JobId, now, out var head))
                 {
                     return null;
                 }
@@ -676,6 +697,7 @@ internal sealed class GroupCommitWriter(
         batch.BatchCommands.Add(append);
         await FinishAsync(batch, group, results, stoppingToken);
         Interlocked.Increment(ref writtenAhead);
+        AheadGroups.Add(1);
         RememberHeads(group, heads);
         return results;
     }
