@@ -90,27 +90,46 @@ public static class StoredJson
 
     private static void PrintObject(StringBuilder text, JsonElement element)
     {
-        var members = new List<(byte[] Name, string Text, JsonElement Value)>(element.GetPropertyCount());
-        var last = new Dictionary<string, int>(StringComparer.Ordinal);
+        var members = new (string Name, int Order, JsonElement Value)[element.GetPropertyCount()];
+        var n = 0;
         foreach (var property in element.EnumerateObject())
         {
-            last[property.Name] = members.Count;
-            members.Add((Encoding.UTF8.GetBytes(property.Name), property.Name, property.Value));
+            members[n] = (property.Name, n, property.Value);
+            n++;
         }
 
-        // jsonb keeps the last value of a repeated name.
-        var kept = members.Where((m, i) => last[m.Text] == i).ToList();
-        kept.Sort((a, b) => a.Name.Length != b.Name.Length ? a.Name.Length.CompareTo(b.Name.Length) : a.Name.AsSpan().SequenceCompareTo(b.Name));
+        // jsonb's order; a repeated name ends up next to itself, in the order given, and jsonb keeps the last.
+        Array.Sort(members, static (a, b) => CompareNames(a.Name, b.Name) is var c && c != 0 ? c : a.Order.CompareTo(b.Order));
         text.Append('{');
-        for (var i = 0; i < kept.Count; i++)
+        var first = true;
+        for (var i = 0; i < members.Length; i++)
         {
-            text.Append(i > 0 ? ", " : "");
-            PrintString(text, kept[i].Text);
+            if (i + 1 < members.Length && string.Equals(members[i].Name, members[i + 1].Name, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            text.Append(first ? "" : ", ");
+            first = false;
+            PrintString(text, members[i].Name);
             text.Append(": ");
-            Print(text, kept[i].Value);
+            Print(text, members[i].Value);
         }
 
         text.Append('}');
+    }
+
+    /// <summary>Shorter UTF-8 first, then bytewise; ASCII names (the usual) are compared without encoding them.</summary>
+    private static int CompareNames(string a, string b)
+    {
+        if (Ascii.IsValid(a) && Ascii.IsValid(b))
+        {
+            return a.Length != b.Length ? a.Length.CompareTo(b.Length) : string.CompareOrdinal(a, b);
+        }
+
+        var x = Encoding.UTF8.GetBytes(a);
+        var y = Encoding.UTF8.GetBytes(b);
+        return x.Length != y.Length ? x.Length.CompareTo(y.Length) : x.AsSpan().SequenceCompareTo(y);
     }
 
     private static void PrintString(StringBuilder text, string value)
@@ -159,6 +178,17 @@ public static class StoredJson
     /// </summary>
     private static void PrintNumber(StringBuilder text, ReadOnlySpan<byte> token)
     {
+        // No exponent and not a negative zero: JSON allows no leading zeros, so numeric prints the token as it is.
+        if (!token.ContainsAny((byte)'e', (byte)'E') && !(token[0] == '-' && !token.ContainsAnyInRange((byte)'1', (byte)'9')))
+        {
+            foreach (var b in token)
+            {
+                text.Append((char)b);
+            }
+
+            return;
+        }
+
         var i = 0;
         var negative = token[0] == '-';
         if (negative)
