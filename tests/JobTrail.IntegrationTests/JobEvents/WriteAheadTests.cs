@@ -91,7 +91,7 @@ public sealed class WriteAheadTests(GroupCommitFixture fixture) : IClassFixture<
         Assert.True(Heads.TryGet(job, out var head));
 
         // As if another instance had appended: the writer's head is one event behind the stream's.
-        Heads.Set(job, head with { Seq = head.Seq - 1 });
+        Heads.Set(fixture.DefaultWorkspaceId, job, head with { Seq = head.Seq - 1 });
         var refused = fixture.Writer.AheadRefused;
         var second = (await client.EmitEventAsync(job, new { type = "step.output", payload = new { n = 2 } })).EnsureStatus(201);
         Assert.Equal(refused + 1, fixture.Writer.AheadRefused);
@@ -107,7 +107,7 @@ public sealed class WriteAheadTests(GroupCommitFixture fixture) : IClassFixture<
         var other = (await client.CreateJobAsync()).Id();
         (await client.EmitEventAsync(other, new { type = "step.output" })).EnsureStatus(201);
         Assert.True(Heads.TryGet(other, out head));
-        Heads.Set(other, head with { Hash = new byte[32] });
+        Heads.Set(fixture.DefaultWorkspaceId, other, head with { Hash = new byte[32] });
         var third = (await client.EmitEventAsync(other, new { type = "step.output" })).EnsureStatus(201);
         Assert.Equal(refused + 2, fixture.Writer.AheadRefused);
         Assert.Equal(3, third.Json.Seq());
@@ -147,13 +147,33 @@ public sealed class WriteAheadTests(GroupCommitFixture fixture) : IClassFixture<
         (await client.SetJobStatusAsync(job, "COMPLETED")).EnsureStatus(200);
 
         // As if the seal had come from another instance: the writer still has the head from before it.
-        Heads.Set(job, head);
+        Heads.Set(fixture.DefaultWorkspaceId, job, head);
         var refused = fixture.Writer.AheadRefused;
         (await client.EmitEventAsync(job, new { type = "step.output" })).EnsureProblem(409, "job_terminal");
 
         Assert.Equal(refused + 1, fixture.Writer.AheadRefused);
         Assert.False(Heads.TryGet(job, out _));
         await AssertChainVerifiesAsync(job, 4);
+    }
+
+    [Fact]
+    public async Task Another_workspace_naming_a_job_whose_head_is_remembered_gets_404_and_the_jobs_own_appends_still_go_ahead()
+    {
+        var client = fixture.Client();
+        var job = (await client.CreateJobAsync()).Id();
+        (await client.EmitEventAsync(job, new { type = "step.output" })).EnsureStatus(201);
+        Assert.True(Heads.TryGet(job, out _));
+        var intruder = await fixture.CreateTenantAsync();
+        var refused = fixture.Writer.AheadRefused;
+
+        (await intruder.Client.EmitEventAsync(job, new { type = "step.output", payload = new { x = 1 } })).EnsureProblem(404, "job_not_found");
+
+        Assert.Equal(refused, fixture.Writer.AheadRefused);
+        Assert.Equal(0, await fixture.CountAsOwnerAsync("events", intruder.WorkspaceId, job));
+        var ahead = fixture.Writer.WrittenAhead;
+        (await client.EmitEventAsync(job, new { type = "step.output" })).EnsureStatus(201);
+        Assert.Equal(ahead + 1, fixture.Writer.WrittenAhead);
+        await AssertChainVerifiesAsync(job, 3);
     }
 
     [Fact]

@@ -397,7 +397,7 @@ internal sealed class GroupCommitWriter(
             // Whatever of the group PostgreSQL kept or refused, the next group reads these heads again.
             foreach (var pending in group)
             {
-                streamHeads.Forget(pending.Request.JobId);
+                streamHeads.Forget(pending.WorkspaceId, pending.Request.JobId);
             }
 
             if (db.State != System.Data.ConnectionState.Open)
@@ -555,7 +555,7 @@ internal sealed class GroupCommitWriter(
 
             if (!known.ContainsKey(request.JobId))
             {
-                if (!streamHeads.TryGetAhead(request.JobId, now, out var head))
+                if (!streamHeads.TryGetAhead(pending.WorkspaceId, request.JobId, now, out var head))
                 {
                     return null;
                 }
@@ -754,11 +754,11 @@ internal sealed class GroupCommitWriter(
         {
             if (heads.TryGetValue(pending.Request.JobId, out var head))
             {
-                streamHeads.Set(pending.Request.JobId, head);
+                streamHeads.Set(pending.WorkspaceId, pending.Request.JobId, head);
             }
             else
             {
-                streamHeads.Forget(pending.Request.JobId);
+                streamHeads.Forget(pending.WorkspaceId, pending.Request.JobId);
             }
         }
     }

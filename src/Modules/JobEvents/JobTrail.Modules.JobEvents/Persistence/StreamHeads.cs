@@ -18,7 +18,7 @@ internal sealed class StreamHeads
     public const long QuietMilliseconds = 10_000;
 
     private readonly Lock gate = new();
-    private readonly Dictionary<Guid, ChainHead> heads = [];
+    private readonly Dictionary<Guid, (Guid Workspace, ChainHead Head)> heads = [];
     private readonly Dictionary<Guid, long> movedAt = [];
 
     public int Count
@@ -36,12 +36,18 @@ internal sealed class StreamHeads
     {
         lock (gate)
         {
-            return heads.TryGetValue(jobId, out head);
+            var found = heads.TryGetValue(jobId, out var entry);
+            head = entry.Head;
+            return found;
         }
     }
 
-    /// <summary>The head to write the job's next group ahead from, unless it was found moved less than the quiet period ago.</summary>
-    public bool TryGetAhead(Guid jobId, long nowMilliseconds, out ChainHead head)
+    /// <summary>
+    /// The head to write the job's next group ahead from: only for the workspace that committed it (a request of another
+    /// workspace naming the job is written the reading way, which answers 404, and cannot make the job's own appends
+    /// wait out a quiet period), and not within the quiet period after it was found moved.
+    /// </summary>
+    public bool TryGetAhead(Guid workspaceId, Guid jobId, long nowMilliseconds, out ChainHead head)
     {
         lock (gate)
         {
@@ -56,7 +62,14 @@ internal sealed class StreamHeads
                 movedAt.Remove(jobId);
             }
 
-            return heads.TryGetValue(jobId, out head);
+            if (heads.TryGetValue(jobId, out var entry) && entry.Workspace == workspaceId)
+            {
+                head = entry.Head;
+                return true;
+            }
+
+            head = default;
+            return false;
         }
     }
 
@@ -75,7 +88,7 @@ internal sealed class StreamHeads
         }
     }
 
-    public void Set(Guid jobId, ChainHead head)
+    public void Set(Guid workspaceId, Guid jobId, ChainHead head)
     {
         lock (gate)
         {
@@ -84,7 +97,22 @@ internal sealed class StreamHeads
                 heads.Clear();
             }
 
-            heads[jobId] = head;
+            heads[jobId] = (workspaceId, head);
+        }
+    }
+
+    /// <summary>
+    /// Forgets the job's head when <paramref name="workspaceId"/> committed it: an append of that workspace wrote
+    /// nothing (a sealed stream) or failed. Another workspace's request naming the job changes nothing here.
+    /// </summary>
+    public void Forget(Guid workspaceId, Guid jobId)
+    {
+        lock (gate)
+        {
+            if (heads.TryGetValue(jobId, out var entry) && entry.Workspace == workspaceId)
+            {
+                heads.Remove(jobId);
+            }
         }
     }
 
