@@ -137,35 +137,28 @@ public static class StoredJson
         text.Append('"');
         foreach (var c in value)
         {
-            switch (c)
+            var escape = c switch
             {
-                case '"':
-                    text.Append("\\\"");
-                    break;
-                case '\\':
-                    text.Append("\\\\");
-                    break;
-                case '\b':
-                    text.Append("\\b");
-                    break;
-                case '\f':
-                    text.Append("\\f");
-                    break;
-                case '\n':
-                    text.Append("\\n");
-                    break;
-                case '\r':
-                    text.Append("\\r");
-                    break;
-                case '\t':
-                    text.Append("\\t");
-                    break;
-                case < ' ':
-                    text.Append("\\u00").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture));
-                    break;
-                default:
-                    text.Append(c);
-                    break;
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\b' => "\\b",
+                '\f' => "\\f",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                _ => null,
+            };
+            if (escape is not null)
+            {
+                text.Append(escape);
+            }
+            else if (c < ' ')
+            {
+                text.Append("\\u00").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                text.Append(c);
             }
         }
 
@@ -189,48 +182,12 @@ public static class StoredJson
             return;
         }
 
-        var i = 0;
-        var negative = token[0] == '-';
-        if (negative)
-        {
-            i++;
-        }
-
-        var digits = new StringBuilder();
-        for (; i < token.Length && char.IsAsciiDigit((char)token[i]); i++)
-        {
-            digits.Append((char)token[i]);
-        }
-
-        long integerDigits = digits.Length;
-        if (i < token.Length && token[i] == '.')
-        {
-            for (i++; i < token.Length && char.IsAsciiDigit((char)token[i]); i++)
-            {
-                digits.Append((char)token[i]);
-            }
-        }
-
-        var fraction = digits.Length - integerDigits;
-        long exponent = 0;
-        if (i < token.Length && token[i] is (byte)'e' or (byte)'E')
-        {
-            var sign = 1;
-            if (token[++i] is (byte)'+' or (byte)'-')
-            {
-                sign = token[i++] == '-' ? -1 : 1;
-            }
-
-            for (; i < token.Length; i++)
-            {
-                exponent = Math.Min(exponent * 10 + (token[i] - '0'), MaxExponent + 1);
-            }
-
-            exponent *= sign;
-        }
-
+        Scan(token, out var negative, out var integer, out var fractionPart, out var exponent);
+        var digits = Encoding.ASCII.GetString(token[integer]) + Encoding.ASCII.GetString(token[fractionPart]);
+        long integerDigits = integer.GetOffsetAndLength(token.Length).Length;
+        long fraction = fractionPart.GetOffsetAndLength(token.Length).Length;
         var scale = Math.Max(0, fraction - exponent);
-        var all = digits.ToString().TrimStart('0');
+        var all = digits.TrimStart('0');
         if (all.Length == 0)
         {
             text.Append('0');
@@ -282,34 +239,35 @@ public static class StoredJson
     }
 
     /// <summary>
-    /// How many bytes jsonb prints for this JSON number token, and how many of them follow the
-    /// decimal point. jsonb keeps every digit sent and applies the exponent: <c>1.50e1</c> is
-    /// <c>15.0</c>, <c>100e-2</c> is <c>1.00</c>, <c>-0</c> is <c>0</c>. Only for finite doubles
-    /// (the integer part then has at most 309 digits).
+    /// A JSON number token's parts: its sign, its integer digits, the digits after the point, and its exponent
+    /// (saturating: anything past <see cref="MaxExponent"/> is refused whatever its exact value).
     /// </summary>
-    internal static long NumberSize(ReadOnlySpan<byte> token, out long fractionDigits, out long exponent)
+    private static void Scan(ReadOnlySpan<byte> token, out bool negative, out Range integer, out Range fraction, out long exponent)
     {
         var i = 0;
-        var negative = token[0] == '-';
+        negative = token[0] == '-';
         if (negative)
         {
             i++;
         }
 
-        long significant = 0; // digits after the leading zeros, integer and fraction parts together
-        long fraction = 0;
-        for (; i < token.Length && char.IsAsciiDigit((char)token[i]); i++)
+        var start = i;
+        while (i < token.Length && char.IsAsciiDigit((char)token[i]))
         {
-            significant += significant > 0 || token[i] != '0' ? 1 : 0;
+            i++;
         }
 
+        integer = start..i;
+        fraction = i..i;
         if (i < token.Length && token[i] == '.')
         {
-            for (i++; i < token.Length && char.IsAsciiDigit((char)token[i]); i++)
+            start = ++i;
+            while (i < token.Length && char.IsAsciiDigit((char)token[i]))
             {
-                fraction++;
-                significant += significant > 0 || token[i] != '0' ? 1 : 0;
+                i++;
             }
+
+            fraction = start..i;
         }
 
         exponent = 0;
@@ -323,13 +281,34 @@ public static class StoredJson
 
             for (; i < token.Length; i++)
             {
-                // Saturates: anything past the limit is refused whatever its exact value.
                 exponent = Math.Min(exponent * 10 + (token[i] - '0'), MaxExponent + 1);
             }
 
             exponent *= sign;
         }
+    }
 
+    /// <summary>
+    /// How many bytes jsonb prints for this JSON number token, and how many of them follow the
+    /// decimal point. jsonb keeps every digit sent and applies the exponent: <c>1.50e1</c> is
+    /// <c>15.0</c>, <c>100e-2</c> is <c>1.00</c>, <c>-0</c> is <c>0</c>. Only for finite doubles
+    /// (the integer part then has at most 309 digits).
+    /// </summary>
+    internal static long NumberSize(ReadOnlySpan<byte> token, out long fractionDigits, out long exponent)
+    {
+        Scan(token, out var negative, out var integer, out var fractionPart, out exponent);
+        long significant = 0; // digits after the leading zeros, integer and fraction parts together
+        foreach (var digit in token[integer])
+        {
+            significant += significant > 0 || digit != '0' ? 1 : 0;
+        }
+
+        foreach (var digit in token[fractionPart])
+        {
+            significant += significant > 0 || digit != '0' ? 1 : 0;
+        }
+
+        long fraction = fractionPart.GetOffsetAndLength(token.Length).Length;
         fractionDigits = Math.Max(0, fraction - exponent);
         long size;
         if (significant == 0)
