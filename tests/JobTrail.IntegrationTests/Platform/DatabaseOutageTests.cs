@@ -6,6 +6,8 @@ using JobTrail.Modules.Activity.Contracts;
 using JobTrail.BuildingBlocks.Errors;
 using JobTrail.BuildingBlocks.Persistence;
 using JobTrail.IntegrationTests.Infrastructure;
+using JobTrail.IntegrationTests.Integrity;
+using JobTrail.IntegrationTests.JobEvents;
 using JobTrail.Modules.Activity.Capture;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -217,6 +219,46 @@ public sealed class DatabaseOutageTests(DatabaseOutageFixture fixture) : IClassF
         Assert.False(sealer.TryGetProperty("lastError", out _), $"the sealer still reports the outage's error: {sealer}");
         await Eventually.TrueAsync(() => fixture.Logs.Since(mark).Any(e => e.EventId.Name == "DatabaseReachable" && e.Level == LogLevel.Information),
             Deadline, "the line saying PostgreSQL is reachable again");
+    }
+
+    [Fact]
+    public async Task An_emit_while_postgres_is_down_is_a_503_and_the_jobs_chain_goes_on_unbroken_after_it()
+    {
+        var client = fixture.Client();
+        var job = (await client.CreateJobAsync()).Id();
+        // Two emits: the second is written ahead from the head the first committed (ADR 0046).
+        for (var i = 0; i < 2; i++)
+        {
+            (await client.EmitEventAsync(job, new { type = "step.output", payload = new { i } })).EnsureStatus(201);
+        }
+
+        await fixture.Postgres.StopAsync();
+        try
+        {
+            AssertUnavailable(await client.EmitEventAsync(job, new { type = "step.output", payload = new { i = "down" } }));
+        }
+        finally
+        {
+            await fixture.RestartPostgresAsync();
+        }
+
+        await Eventually.GetAsync(
+            () => client.EmitEventAsync(job, new { type = "step.output", payload = new { i = "after" } }), r => r.Status == 201, Deadline,
+            "an emit to succeed again");
+        (await client.EmitEventAsync(job, new { type = "step.output", payload = new { i = "next" } })).EnsureStatus(201);
+
+        // Pooled request connections from before the restart each fail once (503) before the pool has fresh ones.
+        var page = await Eventually.GetAsync(() => client.GetJsonAsync($"/api/runner-jobs/{job}/events?limit=100"), r => r.Status == 200, Deadline,
+            "the job's events to be listed");
+        var events = page.Json.GetProperty("items").EnumerateArray().ToList();
+        EventsApi.AssertGapless(events);
+        Assert.Equal(5, events.Count);
+        Assert.DoesNotContain(events, e => e.GetProperty("payload").TryGetProperty("i", out var i) && i.ValueKind == JsonValueKind.String && i.GetString() == "down");
+        var verified = await Eventually.GetAsync(() => client.GetJsonAsync($"/api/runner-jobs/{job}/events/verify"), r => r.Status == 200, Deadline,
+            "the job's chain to be verified");
+        var result = Verification.From(verified.Json);
+        Assert.True(result.Valid, result.Detail);
+        Assert.Equal(5, result.Checked);
     }
 
     [Fact]

@@ -473,10 +473,10 @@ internal sealed class GroupCommitWriter(
             {
                 return await WriteAheadAsync(db, group, known, stoppingToken);
             }
-            catch (PostgresException ex)
+            catch (PostgresException ex) when (!DatabaseFailure.IsUnreachable(ex))
             {
                 // A head moved (a system event, another instance, a seal), or a payload printed otherwise: nothing of the
-                // group was kept. Its transaction is rolled back by the first statement of the way that reads the heads.
+                // group was kept. (A server going away is not a refusal: it fails the group as on the reading way, 503.) Its transaction is rolled back by the first statement of the way that reads the heads.
                 Interlocked.Increment(ref aheadRefused);
                 RefusedAheadGroups.Add(1);
                 if (ex.SqlState == PayloadsPrintedOtherwise)
