@@ -194,3 +194,44 @@ public sealed class LocalDeliveryWithRelayTests(LocalDeliveryWithRelayFixture fi
         Assert.Equal(stored.TakeLast(5).Select(e => e.Seq()), recent.Json.GetProperty("items").EnumerateArray().Select(e => e.Seq()));
     }
 }
+
+/// <summary>The defaults: the relay on, and this instance's streams served first from its own commits.</summary>
+public sealed class RelayedLocalDeliveryFixture() : JobTrailFixture(
+    new Dictionary<string, string?>
+    {
+        ["JobTrail:Relay:Enabled"] = "true",
+        ["JobTrail:Events:Stream:CatchUpInterval"] = "01:00:00",
+    },
+    null);
+
+public sealed class RelayedLocalDeliveryTests(RelayedLocalDeliveryFixture fixture) : IClassFixture<RelayedLocalDeliveryFixture>
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task The_relays_copies_of_events_a_stream_already_has_are_dropped_unread_and_it_sends_each_event_once()
+    {
+        var hub = fixture.App.Services.GetRequiredService<JobEventHub>();
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        await using var stream = await SseClient.OpenAsync(client, $"/api/runner-jobs/{jobId}/events/stream");
+        await Eventually.TrueAsync(() => stream.Events.Count == 1, Deadline, "the backfill of job.created");
+
+        var delivered = hub.DeliveredCommitted;
+        var skipped = hub.SkippedCopies;
+        for (var i = 0; i < 3; i++)
+        {
+            (await client.EmitEventAsync(jobId, new { type = "step.output", payload = new { line = i } })).EnsureStatus(201);
+        }
+
+        Assert.Equal(delivered + 3, hub.DeliveredCommitted);
+        // The relay publishes each of the three after the writer handed it to the stream: each copy is dropped unread.
+        await Eventually.TrueAsync(() => hub.SkippedCopies >= skipped + 3, Deadline, "the relay's three copies");
+        (await client.SetJobStatusAsync(jobId, "CANCELLED")).EnsureStatus(200);
+        await stream.WaitForEndAsync(Deadline);
+
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => (long?)i), stream.Events.Select(e => e.Id));
+        var stored = await client.ListAllEventsAsync(jobId);
+        Assert.Equal(stored.Select(e => e.GetRawText()), stream.Events.Select(e => e.Data));
+    }
+}

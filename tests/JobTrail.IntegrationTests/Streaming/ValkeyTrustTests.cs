@@ -2,7 +2,9 @@ using System.Text.Json;
 using JobTrail.BuildingBlocks.Valkey;
 using JobTrail.IntegrationTests.Infrastructure;
 using JobTrail.IntegrationTests.JobEvents;
+using JobTrail.Modules.JobEvents.Features.StreamEvents;
 using JobTrail.Modules.JobEvents.Relay;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace JobTrail.IntegrationTests.Streaming;
@@ -83,6 +85,41 @@ public sealed class ValkeyTrustTests(TrustFixture fixture) : IClassFixture<Trust
 
         Assert.False(sse.Ended, "the stream ended");
         Assert.Equal(["job.created", "job.started"], sse.Events.Select(e => e.Event));
+        var stored = await client.ListAllEventsAsync(jobId);
+        Assert.Equal(stored.Select(e => e.GetRawText()), sse.Events.Select(e => e.Data));
+    }
+
+    [Fact]
+    public async Task A_live_message_for_a_seq_the_jobs_streams_already_have_is_dropped_unread_whether_replayed_or_forged()
+    {
+        var hub = fixture.App.Services.GetRequiredService<JobEventHub>();
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        await WaitInStreamAsync(jobId, 1);
+        await using var sse = await SseClient.OpenAsync(client, $"/api/runner-jobs/{jobId}/events/stream");
+        await Eventually.TrueAsync(() => sse.Events.Count == 1, Deadline, "job.created on the stream");
+
+        // The relay's own message for seq 2, as published: authentic, and replayed below.
+        var published = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using (await valkey.SubscribeAsync(ValkeyKeys.Channel(jobId), published.Enqueue))
+        {
+            (await client.SetJobStatusAsync(jobId, "RUNNING")).EnsureStatus(200);
+            await Eventually.TrueAsync(() => sse.Events.Count == 2 && !published.IsEmpty, Deadline, "job.started on the stream and on the channel");
+        }
+
+        var authentic = published.Single(m => LiveMessage.TryParse(m)?.Seq == 2);
+        using var rejected = new MetricProbe("jobtrail.valkey.rejected");
+        var skipped = hub.SkippedCopies;
+        await tamper.PublishAsync(ValkeyKeys.Channel(jobId), authentic);
+        await tamper.PublishAsync(ValkeyKeys.Channel(jobId), $$$"""{"seq":1,"sig":"k:AAAA","event":{"id":"{{{Guid.NewGuid()}}}","jobId":"{{{jobId}}}","seq":1,"type":"job.completed"}}""");
+        await Eventually.TrueAsync(() => hub.SkippedCopies >= skipped + 2, Deadline, "both messages to be dropped");
+
+        // Neither was verified (so neither counts as rejected) nor offered: the stream goes on with the next real event.
+        Assert.DoesNotContain(rejected.Measurements, m => m.Tags.Contains(new KeyValuePair<string, object?>("source", "live")));
+        (await client.SetJobStatusAsync(jobId, "COMPLETED")).EnsureStatus(200);
+        await sse.WaitForEndAsync(Deadline);
+        Assert.Equal(["job.created", "job.started", "job.completed"], sse.Events.Select(e => e.Event));
+        Assert.Equal([1L, 2L, 3L], sse.Events.Select(e => e.Id!.Value));
         var stored = await client.ListAllEventsAsync(jobId);
         Assert.Equal(stored.Select(e => e.GetRawText()), sse.Events.Select(e => e.Data));
     }

@@ -36,6 +36,34 @@ public sealed record LiveMessage(long Seq, string Json, string Signature)
     /// <summary>The emit's W3C traceparent (<c>tp</c>), for tracing only.</summary>
     public string? TraceParent { get; init; }
 
+    /// <summary>
+    /// The seq a message says it carries, read from its <c>{"seq":</c> prefix without parsing the rest; false when the
+    /// message does not start that way. Unverified: only for deciding that nobody needs the message, never to trust it.
+    /// </summary>
+    public static bool TryPeekSeq(string message, out long seq)
+    {
+        const string Prefix = "{\"seq\":";
+        seq = 0;
+        if (!message.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var i = Prefix.Length;
+        var digits = 0;
+        for (; i < message.Length && message[i] is >= '0' and <= '9'; i++, digits++)
+        {
+            if (digits == 18)
+            {
+                return false;
+            }
+
+            seq = seq * 10 + (message[i] - '0');
+        }
+
+        return digits > 0 && i < message.Length && message[i] == ',';
+    }
+
     /// <summary>The message's parts, or null when it is not in the published shape.</summary>
     public static LiveMessage? TryParse(string message)
     {

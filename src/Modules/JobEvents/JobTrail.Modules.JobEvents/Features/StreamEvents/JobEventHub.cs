@@ -28,9 +28,13 @@ internal sealed class JobEventHub(
     private int subscriptions;
     private long checkRounds;
     private long deliveredCommitted;
+    private long skippedCopies;
 
     /// <summary>Events offered to this instance's listeners straight from its group writer (for tests and diagnostics).</summary>
     public long DeliveredCommitted => Interlocked.Read(ref deliveredCommitted);
+
+    /// <summary>Live messages dropped unread because every listener of their job already had their seq (for tests and diagnostics).</summary>
+    public long SkippedCopies => Interlocked.Read(ref skippedCopies);
 
     /// <summary>Jobs with a live Valkey subscription in this instance.</summary>
     public int Subscriptions => Volatile.Read(ref subscriptions);
@@ -265,18 +269,26 @@ internal sealed class JobEventHub(
 
     private void Dispatch(Feed feed, string message)
     {
+        JobEventListener[] listeners;
+        lock (feed.Listeners)
+        {
+            listeners = [.. feed.Listeners];
+        }
+
+        // The relay's copy of an event every listener here already has (this instance delivered it from its own
+        // commit) is dropped before it is parsed or verified: whatever it holds, each listener would drop it.
+        if (LiveMessage.TryPeekSeq(message, out var claimed) && Array.TrueForAll(listeners, l => l.Has(claimed)))
+        {
+            Interlocked.Increment(ref skippedCopies);
+            return;
+        }
+
         var parsed = LiveMessage.TryParse(message);
         var live = parsed is null
             ? integrity.Verify(feed.JobId, feed.WorkspaceId, 0, message, null, DeliveryIntegrity.FromLive)
             : integrity.Verify(feed.JobId, feed.WorkspaceId, parsed.Seq, parsed.Json, parsed.Signature, DeliveryIntegrity.FromLive) is { } verified
                 ? verified with { TraceParent = parsed.TraceParent }
                 : null;
-
-        JobEventListener[] listeners;
-        lock (feed.Listeners)
-        {
-            listeners = [.. feed.Listeners];
-        }
 
         foreach (var listener in listeners)
         {
