@@ -1,5 +1,4 @@
 using JobTrail.Modules.Access.Contracts;
-using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
@@ -77,19 +76,7 @@ internal sealed class ApiKeyAuthenticationHandler(
     private AuthenticateResult Success(VerifiedKey key)
     {
         requestContext.Authenticate(key.WorkspaceId, key.KeyId, key.ActorId, key.Scopes);
-        var claims = new List<Claim>(3 + key.Scopes.Length)
-        {
-            new(ClaimTypes.NameIdentifier, key.ActorId),
-            new("workspace_id", key.WorkspaceId.ToString()),
-            new("key_id", key.KeyId.ToString()),
-        };
-        foreach (var scope in key.Scopes)
-        {
-            claims.Add(new Claim("scope", scope));
-        }
-
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(key.Principal, SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

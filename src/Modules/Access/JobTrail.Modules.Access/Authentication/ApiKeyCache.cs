@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -22,8 +23,31 @@ internal readonly record struct KeyDigest(UInt128 High, UInt128 Low)
     }
 }
 
-/// <summary>What a verified, unrevoked key grants.</summary>
-internal sealed record VerifiedKey(Guid KeyId, Guid WorkspaceId, string ActorId, string[] Scopes);
+/// <summary>
+/// What a verified, unrevoked key grants, and the principal every request presenting it is given: built once
+/// with the key, not per request (nothing in the service adds identities or claims to a request's principal,
+/// and it is the same for every request of the key).
+/// </summary>
+internal sealed record VerifiedKey(Guid KeyId, Guid WorkspaceId, string ActorId, string[] Scopes)
+{
+    public ClaimsPrincipal Principal { get; } = Build(KeyId, WorkspaceId, ActorId, Scopes);
+
+    private static ClaimsPrincipal Build(Guid keyId, Guid workspaceId, string actorId, string[] scopes)
+    {
+        var claims = new List<Claim>(3 + scopes.Length)
+        {
+            new(ClaimTypes.NameIdentifier, actorId),
+            new("workspace_id", workspaceId.ToString()),
+            new("key_id", keyId.ToString()),
+        };
+        foreach (var scope in scopes)
+        {
+            claims.Add(new Claim("scope", scope));
+        }
+
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, AccessAuthentication.Scheme));
+    }
+}
 
 /// <summary>
 /// Verified API keys, keyed by <see cref="KeyDigest"/>, each trusted for at most
