@@ -54,18 +54,25 @@ internal static class Observability
 
                 tracing
                     .AddSource(Telemetry.Name)
-                    .AddSource("Npgsql")
                     .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal))
-                    .AddHttpClientInstrumentation()
-                    // Valkey commands as client spans, on the multiplexer the service already holds.
-                    .AddRedisInstrumentation()
-                    .ConfigureRedisInstrumentation((services, redis) =>
-                    {
-                        if (services.GetRequiredService<IValkeyClient>() is ValkeyClient valkey)
+                    .AddHttpClientInstrumentation();
+                if (recordSpans)
+                {
+                    // Database and Valkey commands are spans only when spans are recorded: nothing propagates from
+                    // them, and unrecorded they still cost every command a span with its full SQL text (Npgsql) or a
+                    // profiling entry drained on a thread of its own (Valkey).
+                    tracing
+                        .AddSource("Npgsql")
+                        // Valkey commands as client spans, on the multiplexer the service already holds.
+                        .AddRedisInstrumentation()
+                        .ConfigureRedisInstrumentation((services, redis) =>
                         {
-                            redis.AddConnection(valkey.Connection);
-                        }
-                    });
+                            if (services.GetRequiredService<IValkeyClient>() is ValkeyClient valkey)
+                            {
+                                redis.AddConnection(valkey.Connection);
+                            }
+                        });
+                }
             })
             .WithMetrics(metrics =>
             {

@@ -24,6 +24,8 @@ public sealed class TracingFixture : JobTrailFixture
                 ["JobTrail:Relay:Enabled"] = "true",
                 ["JobTrail:Relay:PollInterval"] = "00:00:00.200",
                 ["JobTrail:Events:Stream:Heartbeat"] = "00:00:00.200",
+                // Spans asked for, as OTEL_TRACES_SAMPLER does in a deployment: database and Valkey commands are then spans too.
+                ["OTEL_TRACES_SAMPLER"] = "always_on",
             },
             // An exporter of its own: spans are recorded only where something exports them (no OTLP endpoint here).
             services => services.ConfigureOpenTelemetryTracerProvider(tracing => tracing
@@ -105,6 +107,17 @@ public sealed class TracingTests(TracingFixture fixture) : IClassFixture<Tracing
         var commands = await Eventually.GetAsync(
             () => Task.FromResult(fixture.Spans.Where(s => s.Source.Name == "OpenTelemetry.Instrumentation.StackExchangeRedis").ToList()),
             spans => spans.Count > 0, Deadline, "a span of a Valkey command");
+
+        Assert.All(commands, s => Assert.Equal(ActivityKind.Client, s.Kind));
+    }
+
+    [Fact]
+    public async Task Database_commands_are_client_spans_of_the_request_that_ran_them()
+    {
+        var (traceId, _) = await TracedJob.CreateAsync(fixture, "database spans");
+        var commands = await Eventually.GetAsync(
+            () => Task.FromResult(fixture.Spans.Where(s => s.Source.Name == "Npgsql" && s.TraceId == traceId).ToList()),
+            spans => spans.Count > 0, Deadline, "a span of a database command of the request");
 
         Assert.All(commands, s => Assert.Equal(ActivityKind.Client, s.Kind));
     }
