@@ -21,6 +21,7 @@ public sealed partial class ValkeyClient : IValkeyClient, IDisposable
 
     // KEYS[1] the stream; ARGV[1] the channel, ARGV[2] MAXLEN, ARGV[3] the terminal expiry (ms), then
     // (seq, json, signature, terminal, traceparent or '') per event. Returns {handled, appended, error or ''}.
+    // The published message starts with {"seq":<seq>, on purpose: LiveMessage.TryPeekSeq reads that prefix alone.
     private const string AppendScript = """
         local handled, appended = 0, 0
         for i = 4, #ARGV, 5 do
