@@ -234,4 +234,40 @@ public sealed class RelayedLocalDeliveryTests(RelayedLocalDeliveryFixture fixtur
         var stored = await client.ListAllEventsAsync(jobId);
         Assert.Equal(stored.Select(e => e.GetRawText()), stream.Events.Select(e => e.Data));
     }
+
+    [Fact]
+    public async Task An_emits_answer_its_live_frame_its_valkey_entry_and_the_stored_row_are_the_same_bytes()
+    {
+        var client = fixture.Client();
+        var jobId = (await client.CreateJobAsync()).Id();
+        await using var stream = await SseClient.OpenAsync(client, $"/api/runner-jobs/{jobId}/events/stream");
+        await Eventually.TrueAsync(() => stream.Events.Count == 1, Deadline, "the backfill of job.created");
+
+        // Text the encoder treats differently: HTML characters, a separator, non-ASCII inside and outside the BMP.
+        var single = (await client.EmitEventAsync(
+            jobId, new { type = "step.output", payload = new { text = "<b>\u00e9\u2028&'\"</b> \U0001F600", n = 12345678901234567890m, z = -0.0 } }))
+            .EnsureStatus(201);
+        var batch = (await client.EmitBatchAsync(
+            jobId, [new { type = "ai.tool_called", payload = new { tool = "grep", args = new[] { "-n", "</script>" } } }, new { type = "step.output" }]))
+            .EnsureStatus(201);
+
+        // The bodies are exactly the JSON they announce: one event, or {"items":[…]}, each as the log returns it.
+        Assert.Equal("application/json; charset=utf-8", single.Message.Content.Headers.ContentType?.ToString());
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(single.Body), single.Message.Content.Headers.ContentLength);
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(batch.Body), batch.Message.Content.Headers.ContentLength);
+        Assert.Equal(["items"], batch.Json.EnumerateObject().Select(p => p.Name));
+        var answered = new[] { single.Body }.Concat(batch.Json.GetProperty("items").EnumerateArray().Select(e => e.GetRawText())).ToList();
+        Assert.Equal(single.Json.GetRawText(), single.Body);
+        Assert.Equal($"{{\"items\":[{string.Join(',', answered.Skip(1))}]}}", batch.Body);
+
+        var stored = await client.ListAllEventsAsync(jobId);
+        Assert.Equal(stored.Skip(1).Select(e => e.GetRawText()), answered);
+        await Eventually.TrueAsync(() => stream.Events.Count == 4, Deadline, "the three emits on the stream");
+        Assert.Equal(answered, stream.Events.Skip(1).Select(e => e.Data));
+        var recent = await Eventually.GetAsync(
+            async () => (await client.GetJsonAsync($"/api/runner-jobs/{jobId}/events/recent?count=3")).EnsureStatus(200),
+            r => r.Message.Headers.GetValues("X-JobTrail-Source").Single() == "valkey"
+                && r.Json.GetProperty("items").GetArrayLength() == 3, Deadline, "the three emits in the job's Valkey stream");
+        Assert.Equal(answered, recent.Json.GetProperty("items").EnumerateArray().Select(e => e.GetRawText()));
+    }
 }

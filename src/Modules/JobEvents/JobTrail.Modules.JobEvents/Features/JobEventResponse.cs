@@ -16,4 +16,10 @@ internal sealed record JobEventResponse(
 {
     /// <summary>Mapped by the module's compiled configuration (<see cref="JobEventsMapping"/>): no reflection per event.</summary>
     public static JobEventResponse From(EventRecord e) => e.Adapt<JobEventResponse>(JobEventsMapping.Config);
+
+    /// <summary>
+    /// The event's JSON as the REST API returns it: what a live stream's frame and the relay's stream entry carry, byte
+    /// for byte (<see cref="StoredEvents"/> keeps it once made).
+    /// </summary>
+    public static string Render(EventRecord e) => JsonSerializer.Serialize(From(e), JsonDefaults.Options);
 }

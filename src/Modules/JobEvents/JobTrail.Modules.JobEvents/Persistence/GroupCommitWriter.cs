@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using JobTrail.BuildingBlocks.Behaviors;
+using JobTrail.Modules.JobEvents.Features;
 using JobTrail.Modules.JobEvents.Features.StreamEvents;
 using JobTrail.Modules.JobEvents.Relay;
 using Microsoft.Extensions.Hosting;
@@ -387,7 +388,7 @@ internal sealed class GroupCommitWriter(
     private async Task WriteGroupAsync(Lane lane, List<PendingAppend> group, CancellationToken stoppingToken)
     {
         var db = await lane.ConnectionAsync(database, stoppingToken);
-        List<EventRecord>[] results;
+        StoredEvents[] results;
         try
         {
             results = await WriteAndCommitAsync(db, group, stoppingToken);
@@ -442,7 +443,7 @@ internal sealed class GroupCommitWriter(
     /// client that waits for its 201 finds its event already on the way to a stream here). Nothing may fail the
     /// group from here on: it is committed, and a failed group would be written again.
     /// </summary>
-    private void DeliverLocally(List<PendingAppend> group, List<EventRecord>[] results)
+    private void DeliverLocally(List<PendingAppend> group, StoredEvents[] results)
     {
         try
         {
@@ -464,7 +465,7 @@ internal sealed class GroupCommitWriter(
     /// group without Idempotency-Keys, one per request otherwise); then every chain link, the stream heads, the joined
     /// rows, the NOTIFY and the COMMIT. The COMMIT answers only once it is durable.
     /// </summary>
-    private async Task<List<EventRecord>[]> WriteAndCommitAsync(NpgsqlConnection db, List<PendingAppend> group, CancellationToken stoppingToken)
+    private async Task<StoredEvents[]> WriteAndCommitAsync(NpgsqlConnection db, List<PendingAppend> group, CancellationToken stoppingToken)
     {
         var rollBackFirst = false;
         if (HeadsAhead(group) is { } known)
@@ -500,7 +501,7 @@ internal sealed class GroupCommitWriter(
         }
 
         var workspace = group[0].WorkspaceId;
-        var results = new List<EventRecord>[group.Count];
+        var results = new StoredEvents[group.Count];
         var firstPrev = new Dictionary<Guid, byte[]?>();
         if (group.Count > 1 && group.All(p => p.Request.IdempotencyKey is null))
         {
@@ -598,11 +599,11 @@ internal sealed class GroupCommitWriter(
     /// the joined rows, the NOTIFY and the COMMIT pipelined. The statement checks the heads and the printed payloads
     /// and refuses the whole group if one is not as expected, which skips the COMMIT.
     /// </summary>
-    private async Task<List<EventRecord>[]> WriteAheadAsync(
+    private async Task<StoredEvents[]> WriteAheadAsync(
         NpgsqlConnection db, List<PendingAppend> group, Dictionary<Guid, ChainHead> known, CancellationToken stoppingToken)
     {
         var workspace = group[0].WorkspaceId;
-        var results = new List<EventRecord>[group.Count];
+        var results = new StoredEvents[group.Count];
         var heads = new Dictionary<Guid, ChainHead>(known);
         var count = group.Sum(p => p.Request.Events.Count);
         var jobs = new Guid[count];
@@ -626,7 +627,7 @@ internal sealed class GroupCommitWriter(
         {
             var request = group[i].Request;
             var head = heads[request.JobId];
-            var stored = new List<EventRecord>(request.Events.Count);
+            var stored = new StoredEvents(request.Events.Count);
             foreach (var e in request.Events)
             {
                 var record = new EventRecord(
@@ -706,7 +707,7 @@ internal sealed class GroupCommitWriter(
     /// Adds the requests' joined rows (for those whose events were written), the NOTIFY when another instance may
     /// relay some of these jobs, and the COMMIT to <paramref name="batch"/>, and sends it.
     /// </summary>
-    private async Task FinishAsync(NpgsqlBatch batch, List<PendingAppend> group, List<EventRecord>[] results, CancellationToken stoppingToken)
+    private async Task FinishAsync(NpgsqlBatch batch, List<PendingAppend> group, StoredEvents[] results, CancellationToken stoppingToken)
     {
         var notified = false;
         if (results.Any(r => r.Count > 0))
@@ -765,7 +766,7 @@ internal sealed class GroupCommitWriter(
 
     /// <summary>BEGIN, the workspace setting and one append statement per request, pipelined in one round trip.</summary>
     private static async Task AppendEachAsync(
-        NpgsqlConnection db, Guid workspace, List<PendingAppend> group, List<EventRecord>[] results, Dictionary<Guid, byte[]?> firstPrev,
+        NpgsqlConnection db, Guid workspace, List<PendingAppend> group, StoredEvents[] results, Dictionary<Guid, byte[]?> firstPrev,
         bool rollBackFirst, CancellationToken stoppingToken)
     {
         await using var appends = new NpgsqlBatch(db);
@@ -782,7 +783,7 @@ internal sealed class GroupCommitWriter(
         for (var i = 0; i < group.Count; i++)
         {
             await reader.NextResultAsync(stoppingToken);
-            var stored = new List<EventRecord>(group[i].Request.Events.Count);
+            var stored = new StoredEvents(group[i].Request.Events.Count);
             while (await reader.ReadAsync(stoppingToken))
             {
                 stored.Add(EventRows.Read(reader));
@@ -799,7 +800,7 @@ internal sealed class GroupCommitWriter(
     /// handed back to their requests by event id, each request's in seq order.
     /// </summary>
     private static async Task AppendGroupWithoutKeysAsync(
-        NpgsqlConnection db, Guid workspace, List<PendingAppend> group, List<EventRecord>[] results, Dictionary<Guid, byte[]?> firstPrev,
+        NpgsqlConnection db, Guid workspace, List<PendingAppend> group, StoredEvents[] results, Dictionary<Guid, byte[]?> firstPrev,
         bool rollBackFirst, CancellationToken stoppingToken)
     {
         var owner = new Dictionary<Guid, int>();
@@ -821,7 +822,7 @@ internal sealed class GroupCommitWriter(
         for (var i = 0; i < group.Count; i++)
         {
             var request = group[i].Request;
-            results[i] = new List<EventRecord>(request.Events.Count);
+            results[i] = new StoredEvents(request.Events.Count);
             foreach (var e in request.Events)
             {
                 // The place of this event among its job's events in the group, in arrival order.

@@ -266,15 +266,17 @@ internal sealed class JobEventRelay(
         var claimedEvents = KeepBatch(claimed, ref more);
 
         // What this instance's writer just committed is sent as it came back from its INSERT; the rest is read.
-        var events = new Dictionary<(Guid Job, long Seq), EventRecord>(claimed.Sum(r => r.Count));
+        // Kept with its JSON when the writer's answer or a live stream already made it (StoredEvents).
+        var events = new Dictionary<(Guid Job, long Seq), (EventRecord Event, string? Json)>(claimed.Sum(r => r.Count));
         var unread = new List<OutboxRow>();
         foreach (var row in claimed)
         {
             if (committed.TryTake(row.EventId, out var known) && Matches(row, known))
             {
-                foreach (var e in known)
+                var rendered = known as StoredEvents;
+                for (var i = 0; i < known.Count; i++)
                 {
-                    events[(e.JobId, e.Seq)] = e;
+                    events[(known[i].JobId, known[i].Seq)] = (known[i], rendered?.Json(i));
                 }
             }
             else
@@ -287,7 +289,7 @@ internal sealed class JobEventRelay(
         {
             foreach (var stored in await ReadEventsAsync(connection, transaction, unread, cancellationToken))
             {
-                events[(stored.JobId, stored.Seq)] = stored;
+                events[(stored.JobId, stored.Seq)] = (stored, null);
             }
         }
 
@@ -305,13 +307,13 @@ internal sealed class JobEventRelay(
                 var missing = 0;
                 for (var seq = row.Seq; seq <= row.LastSeq; seq++)
                 {
-                    if (!events.TryGetValue((row.JobId, seq), out var stored))
+                    if (!events.TryGetValue((row.JobId, seq), out var found))
                     {
                         missing++;
                         continue;
                     }
 
-                    var json = JsonSerializer.Serialize(JobEventResponse.From(stored), JsonDefaults.Options);
+                    var (stored, json) = (found.Event, found.Json ?? JobEventResponse.Render(found.Event));
                     entries.Add(new StreamAppend(
                         seq, json, integrity.Sign(stored.JobId, stored.WorkspaceId, stored.Seq, json), JobEventTypes.Terminal.Contains(stored.Type))
                     {

@@ -7,8 +7,12 @@ using JobTrail.Modules.JobSteps.Contracts;
 
 namespace JobTrail.Modules.JobEvents.Features.EmitEvent;
 
-/// <summary>What a client's emit produced; <see cref="Replayed"/> when an Idempotency-Key returned earlier events.</summary>
-internal sealed record EmittedEvents(IReadOnlyList<JobEventResponse> Events, bool Replayed);
+/// <summary>What a client's emit produced, in seq order; <see cref="Replayed"/> when an Idempotency-Key returned earlier events.</summary>
+internal sealed record EmittedEvents(IReadOnlyList<EventRecord> Stored, bool Replayed)
+{
+    /// <summary>The JSON of the event at <paramref name="index"/>, the same string its live frame and stream entry carry when they made it first.</summary>
+    public string Json(int index) => Stored is StoredEvents rendered ? rendered.Json(index) : JobEventResponse.Render(Stored[index]);
+}
 
 /// <summary>
 /// The rules every client emission follows, one event or a batch, all or nothing: only client types
@@ -50,7 +54,7 @@ internal sealed class ClientEventWriter(
         if (stored.Count > 0)
         {
             JobEventMetrics.CountAppended(stored.Count, isBatch ? JobEventMetrics.Batch : JobEventMetrics.Client);
-            return new EmittedEvents(stored.Select(JobEventResponse.From).ToList(), Replayed: false);
+            return new EmittedEvents(stored, Replayed: false);
         }
 
         // Read after the group committed: a key used earlier, in this group too, is there with its events.
@@ -59,7 +63,7 @@ internal sealed class ClientEventWriter(
         if (refusal.KeyRequestHash is not null && refusal.KeyEvents.Count > 0)
         {
             return refusal.KeyRequestHash.AsSpan().SequenceEqual(hash)
-                ? new EmittedEvents(refusal.KeyEvents.Select(JobEventResponse.From).ToList(), Replayed: true)
+                ? new EmittedEvents(refusal.KeyEvents, Replayed: true)
                 : throw JobEventErrors.KeyReused(idempotencyKey!);
         }
 

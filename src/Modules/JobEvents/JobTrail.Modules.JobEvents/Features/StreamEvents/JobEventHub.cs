@@ -230,7 +230,8 @@ internal sealed class JobEventHub(
     /// round trips through PostgreSQL and Valkey. A listener takes such an event only when it is the very next
     /// seq it has (see <see cref="JobEventListener.OfferCommitted"/>); anything else, such as a system event
     /// between two emits still on its way through the relay, leaves the order to the relay's copy. The frame is
-    /// made once per event, and only when some listener takes it.
+    /// made once per event, and only when some listener takes it; it is the
+    /// JSON the emit's answer and the relay send too (<see cref="StoredEvents"/>).
     /// </summary>
     public void DeliverCommitted(IReadOnlyList<EventRecord> events, string? traceParent)
     {
@@ -246,14 +247,16 @@ internal sealed class JobEventHub(
             listeners = [.. feed.Listeners];
         }
 
-        foreach (var stored in events)
+        var rendered = events as StoredEvents;
+        for (var i = 0; i < events.Count; i++)
         {
+            var stored = events[i];
             LiveEvent? live = null;
             foreach (var listener in listeners)
             {
                 if (listener.Expects(stored.Seq))
                 {
-                    live ??= new LiveEvent(stored.Seq, stored.Type, JsonSerializer.Serialize(JobEventResponse.From(stored), JsonDefaults.Options))
+                    live ??= new LiveEvent(stored.Seq, stored.Type, rendered?.Json(i) ?? JobEventResponse.Render(stored))
                     {
                         RecordedAt = stored.RecordedAt,
                         TraceParent = traceParent,
