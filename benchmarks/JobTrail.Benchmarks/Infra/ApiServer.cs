@@ -210,8 +210,14 @@ internal sealed class ApiServer : IAsyncDisposable
                 using var graceful = new CancellationTokenSource(TimeSpan.FromSeconds(10));
                 await process.WaitForExitAsync(graceful.Token);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex)
             {
+                // No graceful stop within 10 s, or the SIGTERM itself failed: a host must never outlive its run.
+                if (ex is not OperationCanceledException)
+                {
+                    Console.Error.WriteLine($"[bench] stopping {Label} (pid {process.Id}) with SIGTERM failed ({ex.Message}); killing it");
+                }
+
                 process.Kill(entireProcessTree: true);
                 await process.WaitForExitAsync();
             }

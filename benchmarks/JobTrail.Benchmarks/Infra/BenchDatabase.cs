@@ -90,6 +90,13 @@ internal sealed class BenchDatabase : IAsyncDisposable
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200));
             }
+            catch (Exception ex)
+            {
+                // Disposed on the way out, often after another failure: say so rather than hide that failure. The next
+                // run drops every stale jt_bench_ database before it starts.
+                Console.Error.WriteLine($"[bench] could not drop database {Name} ({ex.Message}); the next run drops it");
+                return;
+            }
         }
     }
 

@@ -99,9 +99,23 @@ internal sealed class BenchContext(BenchEnvironment environment, CommonOptions o
 
     public static async Task StopServersAsync(IEnumerable<ApiServer> servers)
     {
+        // Every server is stopped even if stopping one fails; the first failure is reported after.
+        List<Exception>? failures = null;
         foreach (var server in servers)
         {
-            await server.DisposeAsync();
+            try
+            {
+                await server.DisposeAsync();
+            }
+            catch (Exception ex)
+            {
+                (failures ??= []).Add(ex);
+            }
+        }
+
+        if (failures is not null)
+        {
+            throw new AggregateException("Stopping the API failed.", failures);
         }
     }
 
