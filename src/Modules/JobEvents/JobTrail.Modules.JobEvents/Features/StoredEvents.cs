@@ -11,6 +11,13 @@ internal sealed class StoredEvents(int capacity) : List<EventRecord>(capacity)
 {
     private string?[]? rendered;
 
+    /// <summary>
+    /// The JSON of the event at <paramref name="index"/> of any list of stored events: kept and shared when the list is
+    /// the writer's <see cref="StoredEvents"/>, made here otherwise (events read back, a replayed key's events).
+    /// </summary>
+    public static string JsonOf(IReadOnlyList<EventRecord> events, int index) =>
+        events is StoredEvents stored ? stored.Json(index) : JobEventResponse.Render(events[index]);
+
     /// <summary>The JSON of the event at <paramref name="index"/>, made on first use.</summary>
     public string Json(int index)
     {

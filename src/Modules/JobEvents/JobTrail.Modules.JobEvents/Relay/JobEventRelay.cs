@@ -266,17 +266,16 @@ internal sealed class JobEventRelay(
         var claimedEvents = KeepBatch(claimed, ref more);
 
         // What this instance's writer just committed is sent as it came back from its INSERT; the rest is read.
-        // Kept with its JSON when the writer's answer or a live stream already made it (StoredEvents).
+        // Known events come with their JSON, shared with the writer's answer and live streams (StoredEvents).
         var events = new Dictionary<(Guid Job, long Seq), (EventRecord Event, string? Json)>(claimed.Sum(r => r.Count));
         var unread = new List<OutboxRow>();
         foreach (var row in claimed)
         {
             if (committed.TryTake(row.EventId, out var known) && Matches(row, known))
             {
-                var rendered = known as StoredEvents;
                 for (var i = 0; i < known.Count; i++)
                 {
-                    events[(known[i].JobId, known[i].Seq)] = (known[i], rendered?.Json(i));
+                    events[(known[i].JobId, known[i].Seq)] = (known[i], StoredEvents.JsonOf(known, i));
                 }
             }
             else

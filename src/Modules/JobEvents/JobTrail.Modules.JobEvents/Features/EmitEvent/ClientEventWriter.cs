@@ -11,7 +11,7 @@ namespace JobTrail.Modules.JobEvents.Features.EmitEvent;
 internal sealed record EmittedEvents(IReadOnlyList<EventRecord> Stored, bool Replayed)
 {
     /// <summary>The JSON of the event at <paramref name="index"/>, the same string its live frame and stream entry carry when they made it first.</summary>
-    public string Json(int index) => Stored is StoredEvents rendered ? rendered.Json(index) : JobEventResponse.Render(Stored[index]);
+    public string Json(int index) => StoredEvents.JsonOf(Stored, index);
 }
 
 /// <summary>

@@ -247,7 +247,6 @@ internal sealed class JobEventHub(
             listeners = [.. feed.Listeners];
         }
 
-        var rendered = events as StoredEvents;
         for (var i = 0; i < events.Count; i++)
         {
             var stored = events[i];
@@ -256,7 +255,7 @@ internal sealed class JobEventHub(
             {
                 if (listener.Expects(stored.Seq))
                 {
-                    live ??= new LiveEvent(stored.Seq, stored.Type, rendered?.Json(i) ?? JobEventResponse.Render(stored))
+                    live ??= new LiveEvent(stored.Seq, stored.Type, StoredEvents.JsonOf(events, i))
                     {
                         RecordedAt = stored.RecordedAt,
                         TraceParent = traceParent,
