@@ -85,7 +85,7 @@ internal sealed class ReadEventsAfterHandler(DbSession session) : IRequestHandle
         var head = await StreamHead.ReadAsync(session, request.JobId, cancellationToken) ?? throw JobEventErrors.JobNotFound(request.JobId);
         var rows = await ReadAsync(session, request.JobId, request.AfterSeq, request.Limit, cancellationToken);
         var events = rows
-            .Select(e => new LiveEvent(e.Seq, e.Type, JsonSerializer.Serialize(JobEventResponse.From(e), JsonDefaults.Options)) { RecordedAt = e.RecordedAt })
+            .Select(e => new LiveEvent(e.Seq, e.Type, JobEventResponse.Render(e)) { RecordedAt = e.RecordedAt })
             .ToList();
         return new EventsAfter(events, head);
     }

@@ -1,0 +1,206 @@
+using System.Text;
+using System.Text.Json;
+using JobTrail.BuildingBlocks.Integrity;
+using JobTrail.BuildingBlocks.Json;
+using JobTrail.Modules.JobEvents.Features;
+
+namespace JobTrail.Modules.JobEvents.Tests;
+
+/// <summary>
+/// The event's JSON is written by hand for the hot path; what the API answers for the same event (the response record
+/// serialised with the API's options) is the reference, byte for byte, for every shape of payload jsonb can give back.
+/// </summary>
+public sealed class JobEventJsonTests
+{
+    private static readonly DateTime T0 = new(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
+
+    private static EventRecord Event(string? payload, Guid? stepId = null, string type = "step.output", DateTime? at = null) => new(
+        Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7(), 42, type, stepId, payload, "runner:7", "corr-1",
+        at ?? T0.AddTicks(1234567), (at ?? T0).AddMilliseconds(3));
+
+    private static string Reference(EventRecord e) => JsonSerializer.Serialize(JobEventResponse.From(e), JsonDefaults.Options);
+
+    public static TheoryData<string?> Payloads => new()
+    {
+        null,
+        "{}",
+        "[]",
+        "null",
+        "{\"a\": null, \"b\": true, \"c\": false}",
+        """{"text": "<b>é</b> & 'x' \"q\" \\ /", "n": 1.50}""",
+        """{"esc": "\u00e9\u2028\u0000\u001f\t\n", "emoji": "😀", "escaped": "\ud83d\ude00"}""",
+        """{"key with \"quotes\" and é": "v", "\u003c": 1}""",
+        """{"big": 123456789012345678901234567890, "neg": -0, "exp": 1e400, "small": 1.0E-7, "frac": 0.000}""",
+        """{"nested": {"list": [1, [2, [3, {"deep": [true, null, "s"]}]], {}], "empty": []}}""",
+        """{"long": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}""",
+        "  {\"padded\": 1}  ",
+        "\"just a string\"",
+        "12.5",
+    };
+
+    [Theory]
+    [MemberData(nameof(Payloads))]
+    public void An_events_json_is_what_the_api_answers_for_it(string? payload)
+    {
+        var e = Event(payload);
+
+        Assert.Equal(Reference(e), JobEventResponse.Render(e));
+    }
+
+    [Fact]
+    public void Steps_times_and_types_are_written_as_the_serialiser_writes_them()
+    {
+        var events = new[]
+        {
+            Event("{}", stepId: Guid.CreateVersion7()),
+            Event("{}", type: "ai.tool_call"),
+            Event("{}", at: new DateTime(2026, 6, 30, 23, 59, 59, 999, DateTimeKind.Utc).AddTicks(9)),
+            Event("{}", at: new DateTime(2026, 6, 30, 0, 0, 0, DateTimeKind.Unspecified)),
+            Event("{}", at: DateTime.MinValue),
+        };
+
+        Assert.All(events, e => Assert.Equal(Reference(e), JobEventResponse.Render(e)));
+    }
+
+    [Fact]
+    public void Random_payloads_render_as_the_api_answers_them()
+    {
+        var random = new Random(20261203);
+        for (var i = 0; i < 2000; i++)
+        {
+            var payload = RandomValue(random, depth: 0, forceObject: true);
+            var e = Event(payload);
+
+            Assert.Equal(Reference(e), JobEventResponse.Render(e));
+        }
+    }
+
+    [Fact]
+    public void A_payload_deeper_than_the_api_writes_fails_as_the_api_fails()
+    {
+        var fits = Nested(30);
+        var tooDeep = Nested(40);
+
+        var fitting = Event(fits);
+        Assert.Equal(Reference(fitting), JobEventResponse.Render(fitting));
+        var expected = Assert.ThrowsAny<Exception>(() => Reference(Event(tooDeep)));
+        var actual = Assert.ThrowsAny<Exception>(() => JobEventResponse.Render(Event(tooDeep)));
+        Assert.Equal(expected.GetType(), actual.GetType());
+
+        // The failure leaves nothing behind for the thread's next event.
+        Assert.Equal(Reference(fitting), JobEventResponse.Render(fitting));
+    }
+
+    [Fact]
+    public void Around_the_depth_limit_both_write_or_both_refuse()
+    {
+        var written = 0;
+        for (var levels = 26; levels <= 36; levels++)
+        {
+            var e = Event(Nested(levels));
+            string? expected = null;
+            try
+            {
+                expected = Reference(e);
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+            {
+            }
+
+            if (expected is null)
+            {
+                Assert.ThrowsAny<Exception>(() => JobEventResponse.Render(e));
+            }
+            else
+            {
+                Assert.Equal(expected, JobEventResponse.Render(e));
+                written++;
+            }
+        }
+
+        // The range straddles the limit: some depths are written, some refused.
+        Assert.InRange(written, 1, 10);
+    }
+
+    [Theory]
+    [InlineData("{")]
+    [InlineData("{\"a\": 1} {}")]
+    [InlineData("{\"a\": tru}")]
+    [InlineData("")]
+    public void Text_that_is_not_one_json_value_fails_as_the_api_fails(string payload)
+    {
+        var expected = Assert.ThrowsAny<Exception>(() => Reference(Event(payload)));
+        var actual = Assert.ThrowsAny<Exception>(() => JobEventResponse.Render(Event(payload)));
+
+        Assert.Equal(expected.GetType(), actual.GetType());
+        var after = Event("{\"after\": 1}");
+        Assert.Equal(Reference(after), JobEventResponse.Render(after));
+    }
+
+    [Fact]
+    public void A_large_payload_renders_whole()
+    {
+        var payload = "{\"lines\": [" + string.Join(", ", Enumerable.Range(0, 5000).Select(i => $"\"line {i} é <>\"")) + "]}";
+        var e = Event(payload);
+
+        Assert.Equal(Reference(e), JobEventResponse.Render(e));
+        var small = Event("{}");
+        Assert.Equal(Reference(small), JobEventResponse.Render(small));
+    }
+
+    private static string Nested(int levels) => string.Concat(Enumerable.Repeat("{\"a\": ", levels)) + "1" + new string('}', levels);
+
+    private static string RandomValue(Random random, int depth, bool forceObject = false)
+    {
+        var kind = forceObject ? 0 : random.Next(depth > 4 ? 2 : 0, 8);
+        switch (kind)
+        {
+            case 0:
+                var members = Enumerable.Range(0, random.Next(0, 5))
+                    .Select(_ => RandomString(random) + ": " + RandomValue(random, depth + 1));
+                return "{" + string.Join(", ", members) + "}";
+            case 1:
+                return "[" + string.Join(", ", Enumerable.Range(0, random.Next(0, 5)).Select(_ => RandomValue(random, depth + 1))) + "]";
+            case 2:
+            case 3:
+                return RandomString(random);
+            case 4:
+                return random.Next(3) switch
+                {
+                    0 => random.NextInt64(long.MinValue, long.MaxValue).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    1 => (random.NextDouble() * 1e6).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                    _ => "1" + new string('0', random.Next(20, 40)) + ".5",
+                };
+            case 5:
+                return "true";
+            case 6:
+                return "false";
+            default:
+                return "null";
+        }
+    }
+
+    /// <summary>A JSON string literal with plain, escaped, control, non-ASCII and astral characters.</summary>
+    private static string RandomString(Random random)
+    {
+        var text = new StringBuilder("\"");
+        var length = random.Next(0, 12);
+        for (var i = 0; i < length; i++)
+        {
+            switch (random.Next(9))
+            {
+                case 0: text.Append("\\\""); break;
+                case 1: text.Append("\\\\"); break;
+                case 2: text.Append($"\\u{random.Next(0, 0x20):x4}"); break;
+                case 3: text.Append("\\u00e9"); break;
+                case 4: text.Append("😀"); break;
+                case 5: text.Append("\\ud83d\\ude00"); break;
+                case 6: text.Append((char)random.Next(0xA0, 0x2FFF)); break;
+                case 7: text.Append("<>&'+`"); break;
+                default: text.Append((char)random.Next('a', 'z' + 1)); break;
+            }
+        }
+
+        return text.Append('"').ToString();
+    }
+}
