@@ -44,6 +44,8 @@ public sealed class JobEventJsonTests
     {
         var e = Event(payload);
 
+        // Written by hand, not by the fallback to the serialiser.
+        Assert.Equal(Reference(e), JobEventJson.TryRender(e));
         Assert.Equal(Reference(e), JobEventResponse.Render(e));
     }
 
@@ -59,7 +61,7 @@ public sealed class JobEventJsonTests
             Event("{}", at: DateTime.MinValue),
         };
 
-        Assert.All(events, e => Assert.Equal(Reference(e), JobEventResponse.Render(e)));
+        Assert.All(events, e => Assert.Equal(Reference(e), JobEventJson.TryRender(e)));
     }
 
     [Fact]
@@ -71,7 +73,7 @@ public sealed class JobEventJsonTests
             var payload = RandomValue(random, depth: 0, forceObject: true);
             var e = Event(payload);
 
-            Assert.Equal(Reference(e), JobEventResponse.Render(e));
+            Assert.Equal(Reference(e), JobEventJson.TryRender(e));
         }
     }
 
@@ -109,7 +111,8 @@ public sealed class JobEventJsonTests
 
             if (expected is null)
             {
-                Assert.ThrowsAny<Exception>(() => JobEventResponse.Render(e));
+                var refused = Assert.ThrowsAny<Exception>(() => Reference(e));
+                Assert.Equal(refused.GetType(), Assert.ThrowsAny<Exception>(() => JobEventResponse.Render(e)).GetType());
             }
             else
             {
@@ -138,12 +141,25 @@ public sealed class JobEventJsonTests
     }
 
     [Fact]
+    public void A_lone_surrogate_in_the_text_fails_as_the_api_fails()
+    {
+        // Not text jsonb gives back; the copy must not quietly turn it into U+FFFD where the API refuses it.
+        foreach (var payload in new[] { "{\"a\": \"x\ud800y\"}", "{\"x\udc00\": 1}" })
+        {
+            var expected = Assert.ThrowsAny<Exception>(() => Reference(Event(payload)));
+            var actual = Assert.ThrowsAny<Exception>(() => JobEventResponse.Render(Event(payload)));
+
+            Assert.Equal(expected.GetType(), actual.GetType());
+        }
+    }
+
+    [Fact]
     public void A_large_payload_renders_whole()
     {
         var payload = "{\"lines\": [" + string.Join(", ", Enumerable.Range(0, 5000).Select(i => $"\"line {i} é <>\"")) + "]}";
         var e = Event(payload);
 
-        Assert.Equal(Reference(e), JobEventResponse.Render(e));
+        Assert.Equal(Reference(e), JobEventJson.TryRender(e));
         var small = Event("{}");
         Assert.Equal(Reference(small), JobEventResponse.Render(small));
     }

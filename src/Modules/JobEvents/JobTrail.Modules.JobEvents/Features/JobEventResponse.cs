@@ -52,13 +52,18 @@ internal static class JobEventJson
     // What JsonSerializer.Deserialize<JsonElement>(text) reads the stored payload with: default options.
     private static readonly JsonReaderOptions ReaderOptions = default;
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? cachedBuffer;
 
     [ThreadStatic]
     private static Utf8JsonWriter? cachedWriter;
 
-    public static string Render(EventRecord e)
+    public static string Render(EventRecord e) => TryRender(e) ?? JsonSerializer.Serialize(JobEventResponse.From(e), JsonDefaults.Options);
+
+    /// <summary>The event written by hand, or null where <see cref="Render"/> goes the long way.</summary>
+    internal static string? TryRender(EventRecord e)
     {
         var buffer = cachedBuffer ??= new ArrayBufferWriter<byte>(1024);
         var writer = cachedWriter ??= new Utf8JsonWriter(buffer, WriterOptions);
@@ -66,7 +71,7 @@ internal static class JobEventJson
         {
             if (!TryWrite(writer, e))
             {
-                return JsonSerializer.Serialize(JobEventResponse.From(e), JsonDefaults.Options);
+                return null;
             }
 
             writer.Flush();
@@ -123,11 +128,13 @@ internal static class JobEventJson
     private static bool TryCopyPayload(Utf8JsonWriter writer, string json)
     {
         var depth = writer.CurrentDepth;
-        var bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(json.Length));
+        byte[]? bytes = null;
         byte[]? unescaped = null;
         try
         {
-            var length = Encoding.UTF8.GetBytes(json, bytes);
+            // Strict, as the serialiser's own transcoding is: a lone surrogate goes the long way and fails there.
+            bytes = ArrayPool<byte>.Shared.Rent(StrictUtf8.GetMaxByteCount(json.Length));
+            var length = StrictUtf8.GetBytes(json, bytes);
             var reader = new Utf8JsonReader(bytes.AsSpan(0, length), ReaderOptions);
             do
             {
@@ -178,16 +185,21 @@ internal static class JobEventJson
             // One value and nothing after it but whitespace, as the parse of the whole text requires.
             return !reader.Read();
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException or OverflowException)
         {
             return false;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(bytes);
+            // Cleared, as the serialiser clears what it pools: a payload may hold what its job should not leave around.
+            if (bytes is not null)
+            {
+                ArrayPool<byte>.Shared.Return(bytes, clearArray: true);
+            }
+
             if (unescaped is not null)
             {
-                ArrayPool<byte>.Shared.Return(unescaped);
+                ArrayPool<byte>.Shared.Return(unescaped, clearArray: true);
             }
         }
     }
@@ -204,12 +216,13 @@ internal static class JobEventJson
         var needed = reader.ValueSpan.Length;
         if (scratch is null || scratch.Length < needed)
         {
+            var larger = ArrayPool<byte>.Shared.Rent(needed);
             if (scratch is not null)
             {
-                ArrayPool<byte>.Shared.Return(scratch);
+                ArrayPool<byte>.Shared.Return(scratch, clearArray: true);
             }
 
-            scratch = ArrayPool<byte>.Shared.Rent(needed);
+            scratch = larger;
         }
 
         var written = reader.CopyString(scratch);
