@@ -70,4 +70,159 @@ public sealed class CanonicalJsonTests
         Assert.Null(CanonicalJson.Encode((string?)null));
         Assert.Equal("null"u8.ToArray(), CanonicalJson.Encode("null"));
     }
+
+    private static byte[] ByDocument(string json)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json, new System.Text.Json.JsonDocumentOptions { MaxDepth = CanonicalJson.MaxDepth });
+        return CanonicalJson.Encode(document.RootElement);
+    }
+
+    [Theory]
+    [InlineData("""{"b": 1, "aa": 2, "a": {"zz": [1, {"y": 2, "x": 1}], "z": null}}""")]
+    [InlineData("""{"\u0062": 1, "a\"b": 2, "a\\b": 3, "a": 4, "a\u0000": 5}""")]
+    [InlineData("""{"\ue000": 1, "😀": 2, "\uffff": 3, "\ud83d\ude00x": 4, "z": 5}""")]
+    [InlineData("""{"k": "\u00e9\u2028\/\b\f\n\r\t\u0001\u001f", "n": [1E+2, -0.000, 1e-7, 123456789012345678901234567890]}""")]
+    [InlineData("""  [ {"b":1,"a":2} , [] , {} , "s" , true , false , null ]  """)]
+    [InlineData("\"text\"")]
+    [InlineData("-12.5e3")]
+    public void Text_read_token_by_token_encodes_as_the_parsed_document(string json)
+    {
+        // Read token by token, not by the fallback to the document.
+        Assert.Equal(ByDocument(json), CanonicalJson.EncodeText(json));
+        Assert.Equal(ByDocument(json), CanonicalJson.Encode(json));
+    }
+
+    [Fact]
+    public void Random_texts_encode_as_the_parsed_document()
+    {
+        var random = new Random(20261203);
+        for (var i = 0; i < 3000; i++)
+        {
+            var json = RandomValue(random, 0, forceObject: i % 2 == 0);
+
+            Assert.Equal(ByDocument(json), CanonicalJson.EncodeText(json));
+        }
+    }
+
+    [Fact]
+    public void Large_objects_in_any_order_encode_as_the_parsed_document()
+    {
+        var random = new Random(7);
+        var names = Enumerable.Range(0, 3000).Select(i => $"\"n{random.Next(0, 500)}\u00e9{(i % 7 == 0 ? "\\ue001" : "")}\"").ToList();
+        var json = "{" + string.Join(", ", names.Select((n, i) => $"{n}: {{\"v\": {i}, \"a\": [{i}]}}")) + "}";
+
+        Assert.Equal(ByDocument(json), CanonicalJson.EncodeText(json));
+    }
+
+    [Theory]
+    [InlineData("{")]
+    [InlineData("{\"a\": 1} {}")]
+    [InlineData("{\"a\": tru}")]
+    [InlineData("")]
+    [InlineData("{\"a\": \"\\ud800\"}")]
+    [InlineData("[1,]")]
+    public void Text_that_is_not_one_json_value_fails_as_the_parsed_document_fails(string json)
+    {
+        var expected = Assert.ThrowsAny<Exception>(() => ByDocument(json));
+        var actual = Assert.ThrowsAny<Exception>(() => CanonicalJson.Encode(json));
+
+        Assert.Equal(expected.GetType(), actual.GetType());
+    }
+
+    [Theory]
+    [InlineData(999)]
+    [InlineData(1000)]
+    [InlineData(1001)]
+    public void At_the_depth_limit_both_encode_or_both_refuse(int levels)
+    {
+        var json = string.Concat(Enumerable.Repeat("{\"a\":[", levels / 2)) + (levels % 2 == 1 ? "{}" : "1") +
+            string.Concat(Enumerable.Repeat("]}", levels / 2));
+        byte[]? expected = null;
+        Exception? refused = null;
+        try
+        {
+            expected = ByDocument(json);
+        }
+        catch (Exception ex)
+        {
+            refused = ex;
+        }
+
+        if (refused is null)
+        {
+            Assert.Equal(expected, CanonicalJson.EncodeText(json));
+        }
+        else
+        {
+            Assert.Equal(refused.GetType(), Assert.ThrowsAny<Exception>(() => CanonicalJson.Encode(json)).GetType());
+        }
+    }
+
+    [Fact]
+    public void A_lone_surrogate_in_the_text_fails_as_the_parsed_document_fails()
+    {
+        var json = "{\"a\": \"x\ud800y\"}";
+
+        var expected = Assert.ThrowsAny<Exception>(() => ByDocument(json));
+        var actual = Assert.ThrowsAny<Exception>(() => CanonicalJson.Encode(json));
+        Assert.Equal(expected.GetType(), actual.GetType());
+    }
+
+    private static string RandomValue(Random random, int depth, bool forceObject = false)
+    {
+        var kind = forceObject ? 0 : random.Next(depth > 4 ? 2 : 0, 8);
+        var space = random.Next(4) == 0 ? " \n\t" : string.Empty;
+        switch (kind)
+        {
+            case 0:
+                var members = Enumerable.Range(0, random.Next(0, 20))
+                    .Select(_ => RandomString(random, names: true) + space + ":" + space + RandomValue(random, depth + 1));
+                return "{" + space + string.Join("," + space, members) + space + "}";
+            case 1:
+                return "[" + string.Join("," + space, Enumerable.Range(0, random.Next(0, 5)).Select(_ => RandomValue(random, depth + 1))) + "]";
+            case 2:
+            case 3:
+                return RandomString(random, names: false);
+            case 4:
+                return random.Next(4) switch
+                {
+                    0 => random.NextInt64(long.MinValue, long.MaxValue).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    1 => (random.NextDouble() * 1e6).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                    2 => "-1.5E+" + random.Next(0, 300),
+                    _ => "1" + new string('0', random.Next(20, 40)) + ".50",
+                };
+            case 5:
+                return "true";
+            case 6:
+                return "false";
+            default:
+                return "null";
+        }
+    }
+
+    /// <summary>A JSON string literal; names draw from few characters so that objects repeat names and sort on close ones.</summary>
+    private static string RandomString(Random random, bool names)
+    {
+        var text = new StringBuilder("\"");
+        var length = random.Next(names ? 1 : 0, names ? 4 : 12);
+        for (var i = 0; i < length; i++)
+        {
+            switch (random.Next(names ? 12 : 11))
+            {
+                case 0: text.Append("\\\""); break;
+                case 1: text.Append("\\\\"); break;
+                case 2: text.Append($"\\u{random.Next(0, 0x20):x4}"); break;
+                case 3: text.Append("\\u00e9"); break;
+                case 4: text.Append("😀"); break;
+                case 5: text.Append("\\ud83d\\ude00"); break;
+                case 6: text.Append((char)random.Next(0xE000, 0xFFFE)); break;
+                case 7: text.Append("\\uffee"); break;
+                case 8: text.Append((char)random.Next(0xA0, 0x2FFF)); break;
+                case 9: text.Append("\\/"); break;
+                default: text.Append((char)random.Next('a', names ? 'd' : 'z' + 1)); break;
+            }
+        }
+
+        return text.Append('"').ToString();
+    }
 }

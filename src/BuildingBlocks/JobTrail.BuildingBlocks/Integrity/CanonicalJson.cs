@@ -20,6 +20,11 @@ public static class CanonicalJson
     private static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = MaxDepth };
 
     /// <summary>The canonical bytes of a JSON text, or null for null.</summary>
+    /// <remarks>
+    /// Read token by token (<see cref="TextEncoder"/>), which is what every event's row digest does with the payload
+    /// jsonb printed; text the reader cannot take that way goes through a parsed document, whose result or exception
+    /// is the reference.
+    /// </remarks>
     public static byte[]? Encode(string? json)
     {
         if (json is null)
@@ -27,9 +32,17 @@ public static class CanonicalJson
             return null;
         }
 
+        if (TextEncoder.TryEncode(json) is { } encoded)
+        {
+            return encoded;
+        }
+
         using var document = JsonDocument.Parse(json, ReadOptions);
         return Encode(document.RootElement);
     }
+
+    /// <summary>The token-by-token encoding alone: null where <see cref="Encode(string?)"/> would parse instead.</summary>
+    internal static byte[]? EncodeText(string json) => TextEncoder.TryEncode(json);
 
     public static byte[] Encode(JsonElement element)
     {
@@ -248,4 +261,336 @@ public static class CanonicalJson
     private static ReadOnlySpan<byte> Hex => "0123456789abcdef"u8;
 
     private static void Put(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes) => output.Write(bytes);
+
+    /// <summary>
+    /// The canonical bytes of a JSON text without a document: each token is written as it is read, and an object whose
+    /// names did not come in order is rewritten in order once its last member is written (jsonb keeps shorter names
+    /// first, so most payload objects with names of different lengths are rewritten). Names are compared as UTF-8 bytes,
+    /// which is their UTF-16 ordinal order unless one of them holds a character from U+E000 up (a surrogate pair
+    /// sorts below those in UTF-16, above them in UTF-8); such names are compared as strings. The canonical form is
+    /// never longer than the text (whitespace dropped, escapes no longer than the text's own), so the output is sized
+    /// from the input and grows only as a safeguard. Null when anything is not as expected: the caller then parses.
+    /// </summary>
+    private sealed class TextEncoder
+    {
+        private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+        private byte[] output;
+        private int at;
+        private byte[] names;
+        private int namesAt;
+        private byte[] scratch;
+        private readonly List<Member> members = [];
+        private readonly Comparer<Member> order;
+
+        private TextEncoder(int capacity)
+        {
+            order = Comparer<Member>.Create((a, b) => Compare(a, b) is var c && c != 0 ? c : a.Index.CompareTo(b.Index));
+            output = ArrayPool<byte>.Shared.Rent(capacity + 16);
+            names = ArrayPool<byte>.Shared.Rent(capacity + 16);
+            scratch = ArrayPool<byte>.Shared.Rent(256);
+        }
+
+        private readonly record struct Member(int Start, int End, int NameAt, int NameLength, int Index);
+
+        public static byte[]? TryEncode(string json)
+        {
+            byte[]? text = null;
+            TextEncoder? encoder = null;
+            try
+            {
+                text = ArrayPool<byte>.Shared.Rent(StrictUtf8.GetMaxByteCount(json.Length));
+                var length = StrictUtf8.GetBytes(json, text);
+                encoder = new TextEncoder(length);
+                var reader = new Utf8JsonReader(text.AsSpan(0, length), new JsonReaderOptions { MaxDepth = MaxDepth });
+                if (!reader.Read())
+                {
+                    return null;
+                }
+
+                encoder.WriteValue(ref reader);
+                return reader.Read() ? null : encoder.output.AsSpan(0, encoder.at).ToArray();
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException or OverflowException)
+            {
+                return null;
+            }
+            finally
+            {
+                // Cleared, as JsonDocument clears what it pools: a payload may hold what its job should not leave around.
+                if (text is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(text, clearArray: true);
+                }
+
+                encoder?.Release();
+            }
+        }
+
+        private void Release()
+        {
+            ArrayPool<byte>.Shared.Return(output, clearArray: true);
+            ArrayPool<byte>.Shared.Return(names, clearArray: true);
+            ArrayPool<byte>.Shared.Return(scratch, clearArray: true);
+        }
+
+        private void WriteValue(ref Utf8JsonReader reader)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    WriteObject(ref reader);
+                    break;
+                case JsonTokenType.StartArray:
+                    Put("["u8);
+                    var first = true;
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (!first)
+                        {
+                            Put(","u8);
+                        }
+
+                        first = false;
+                        WriteValue(ref reader);
+                    }
+
+                    Put("]"u8);
+                    break;
+                case JsonTokenType.String:
+                    PutString(Unescaped(ref reader));
+                    break;
+                case JsonTokenType.Number:
+                    Put(reader.ValueSpan);
+                    break;
+                case JsonTokenType.True:
+                    Put("true"u8);
+                    break;
+                case JsonTokenType.False:
+                    Put("false"u8);
+                    break;
+                case JsonTokenType.Null:
+                    Put("null"u8);
+                    break;
+                default:
+                    throw new InvalidOperationException($"Unexpected {reader.TokenType}.");
+            }
+        }
+
+        private void WriteObject(ref Utf8JsonReader reader)
+        {
+            var start = at;
+            var first = members.Count;
+            var inOrder = true;
+            Put("{"u8);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var index = members.Count - first;
+                if (index > 0)
+                {
+                    Put(","u8);
+                }
+
+                var memberStart = at;
+                var name = Unescaped(ref reader);
+                var nameAt = namesAt;
+                var nameLength = name.Length;
+                Keep(name);
+                PutString(name);
+                Put(":"u8);
+                if (!reader.Read())
+                {
+                    throw new InvalidOperationException("A name without a value.");
+                }
+
+                // Members of objects inside the value are above this object's on the stack, and gone when it returns.
+                WriteValue(ref reader);
+                var member = new Member(memberStart, at, nameAt, nameLength, index);
+                if (index > 0 && inOrder && Compare(members[^1], member) > 0)
+                {
+                    inOrder = false;
+                }
+
+                members.Add(member);
+            }
+
+            Put("}"u8);
+            if (!inOrder)
+            {
+                Reorder(start, first);
+            }
+
+            members.RemoveRange(first, members.Count - first);
+        }
+
+        /// <summary>
+        /// The object written from <paramref name="start"/> again, its members (on the stack from <paramref name="first"/>)
+        /// sorted, stably: a repeated name keeps its place.
+        /// </summary>
+        private void Reorder(int start, int first)
+        {
+            var length = at - start;
+            if (scratch.Length < length)
+            {
+                scratch = Replace(scratch, length);
+            }
+
+            output.AsSpan(start, length).CopyTo(scratch);
+            var count = members.Count - first;
+            members.Sort(first, count, order);
+            at = start;
+            Put("{"u8);
+            for (var i = 0; i < count; i++)
+            {
+                if (i > 0)
+                {
+                    Put(","u8);
+                }
+
+                var member = members[first + i];
+                Put(scratch.AsSpan(member.Start - start, member.End - member.Start));
+            }
+
+            Put("}"u8);
+        }
+
+        private int Compare(Member a, Member b)
+        {
+            var x = names.AsSpan(a.NameAt, a.NameLength);
+            var y = names.AsSpan(b.NameAt, b.NameLength);
+            if (x.IndexOfAnyInRange((byte)0xEE, (byte)0xFF) < 0 && y.IndexOfAnyInRange((byte)0xEE, (byte)0xFF) < 0)
+            {
+                return x.SequenceCompareTo(y);
+            }
+
+            return string.CompareOrdinal(Encoding.UTF8.GetString(x), Encoding.UTF8.GetString(y));
+        }
+
+        private ReadOnlySpan<byte> Unescaped(ref Utf8JsonReader reader)
+        {
+            if (!reader.ValueIsEscaped)
+            {
+                return reader.ValueSpan;
+            }
+
+            // Unescaped text is never longer than its escaped form. The scratch is free here: a reorder uses it only
+            // after the object's last value.
+            var needed = reader.ValueSpan.Length;
+            if (scratch.Length < needed)
+            {
+                scratch = Replace(scratch, needed);
+            }
+
+            var written = reader.CopyString(scratch);
+            return scratch.AsSpan(0, written);
+        }
+
+        private void Keep(ReadOnlySpan<byte> name)
+        {
+            if (names.Length - namesAt < name.Length)
+            {
+                names = Grow(names, namesAt, name.Length);
+            }
+
+            name.CopyTo(names.AsSpan(namesAt));
+            namesAt += name.Length;
+        }
+
+        /// <summary>The value in quotes with <c>"</c>, <c>\</c> and control characters escaped, as <c>WriteString</c> writes it.</summary>
+        private void PutString(ReadOnlySpan<byte> value)
+        {
+            // Exactly what is written: the quotes, each byte, one more for a short escape, five more for \u00XX.
+            var needed = 2 + value.Length;
+            foreach (var b in value)
+            {
+                needed += b switch
+                {
+                    (byte)'"' or (byte)'\\' or (byte)'\b' or (byte)'\f' or (byte)'\n' or (byte)'\r' or (byte)'\t' => 1,
+                    < 0x20 => 5,
+                    _ => 0,
+                };
+            }
+
+            Ensure(needed);
+            output[at++] = (byte)'"';
+            foreach (var b in value)
+            {
+                switch (b)
+                {
+                    case (byte)'"':
+                        output[at++] = (byte)'\\';
+                        output[at++] = (byte)'"';
+                        break;
+                    case (byte)'\\':
+                        output[at++] = (byte)'\\';
+                        output[at++] = (byte)'\\';
+                        break;
+                    case (byte)'\b':
+                        output[at++] = (byte)'\\';
+                        output[at++] = (byte)'b';
+                        break;
+                    case (byte)'\f':
+                        output[at++] = (byte)'\\';
+                        output[at++] = (byte)'f';
+                        break;
+                    case (byte)'\n':
+                        output[at++] = (byte)'\\';
+                        output[at++] = (byte)'n';
+                        break;
+                    case (byte)'\r':
+                        output[at++] = (byte)'\\';
+                        output[at++] = (byte)'r';
+                        break;
+                    case (byte)'\t':
+                        output[at++] = (byte)'\\';
+                        output[at++] = (byte)'t';
+                        break;
+                    case < 0x20:
+                        output[at++] = (byte)'\\';
+                        output[at++] = (byte)'u';
+                        output[at++] = (byte)'0';
+                        output[at++] = (byte)'0';
+                        output[at++] = Hex[b >> 4];
+                        output[at++] = Hex[b & 0xF];
+                        break;
+                    default:
+                        output[at++] = b;
+                        break;
+                }
+            }
+
+            output[at++] = (byte)'"';
+        }
+
+        private void Put(ReadOnlySpan<byte> bytes)
+        {
+            Ensure(bytes.Length);
+            bytes.CopyTo(output.AsSpan(at));
+            at += bytes.Length;
+        }
+
+        private void Ensure(int more)
+        {
+            if (output.Length - at < more)
+            {
+                output = Grow(output, at, more);
+            }
+        }
+
+        private static byte[] Grow(byte[] buffer, int used, int more)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(checked(Math.Max(buffer.Length * 2, used + more)));
+            buffer.AsSpan(0, used).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+            return larger;
+        }
+
+        /// <summary>A larger scratch; what the old one held is not needed (rented first, so a failure returns nothing twice).</summary>
+        private static byte[] Replace(byte[] buffer, int size)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(size);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+            return larger;
+        }
+    }
 }
