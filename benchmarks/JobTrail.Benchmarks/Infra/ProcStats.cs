@@ -98,7 +98,10 @@ internal static class ProcStats
         var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)
             .Skip(1).Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
         var idle = cpu[3] + (cpu.Length > 4 ? cpu[4] : 0);
-        return new CpuSnapshot(DateTime.UtcNow, processes, cpu.Take(8).Sum(), idle);
+        // The 8th field is time the hypervisor ran something else while this machine had work (kernel steal-time
+        // accounting): counted as busy, as it is not idle, and reported on its own because it is not ours.
+        var steal = cpu.Length > 7 ? cpu[7] : 0;
+        return new CpuSnapshot(DateTime.UtcNow, processes, cpu.Take(8).Sum(), idle, steal);
     }
 
     /// <summary>
@@ -124,18 +127,25 @@ internal static class ProcStats
 
         var total = end.TotalTicks - start.TotalTicks;
         var busy = total <= 0 ? 0 : (1.0 - ((double)(end.IdleTicks - start.IdleTicks) / total)) * 100.0 * Environment.ProcessorCount;
-        return new CpuUsage(busy, groups.OrderByDescending(g => g.Value).ToList());
+        var stolen = total <= 0 ? 0 : (double)(end.StealTicks - start.StealTicks) / total * 100.0 * Environment.ProcessorCount;
+        return new CpuUsage(busy, groups.OrderByDescending(g => g.Value).ToList()) { StolenPercent = stolen };
     }
 }
 
-internal sealed record CpuSnapshot(DateTime At, Dictionary<int, (string Comm, long Ticks)> Processes, long TotalTicks, long IdleTicks);
+internal sealed record CpuSnapshot(DateTime At, Dictionary<int, (string Comm, long Ticks)> Processes, long TotalTicks, long IdleTicks, long StealTicks);
 
 /// <summary><see cref="MachineBusyPercent"/> and <see cref="ByLabel"/> are in percent of one core.</summary>
 internal sealed record CpuUsage(double MachineBusyPercent, IReadOnlyList<KeyValuePair<string, double>> ByLabel)
 {
+    /// <summary>
+    /// Of <see cref="MachineBusyPercent"/>, the time the host gave this machine's vCPUs to something else: a run with
+    /// much of it ran on a slower machine than its neighbours, whatever its own processes did.
+    /// </summary>
+    public double StolenPercent { get; init; }
+
     public double Of(string label) => ByLabel.FirstOrDefault(kv => kv.Key == label).Value;
 
     public string Describe(int top = 6) =>
-        $"machine busy {MachineBusyPercent:0}% of {Environment.ProcessorCount * 100}%; " +
+        $"machine busy {MachineBusyPercent:0}% of {Environment.ProcessorCount * 100}% (stolen by the host {StolenPercent:0}%); " +
         string.Join(", ", ByLabel.Where(kv => kv.Value >= 1).Take(top).Select(kv => $"{kv.Key} {kv.Value:0}%"));
 }

@@ -11,7 +11,7 @@ internal static class Rows
     public static string Cpu(CpuUsage cpu, string main, string mainLabel) =>
         $"{main} {Fmt.N(cpu.Of(mainLabel))}%, postgres {Fmt.N(cpu.Of(BenchContext.PostgresLabel))}%, " +
         (main == "API" ? $"client {Fmt.N(cpu.Of(BenchContext.ClientLabel))}%, " : string.Empty) +
-        $"others {BenchContext.OtherCpu(cpu)}; machine {Fmt.N(cpu.MachineBusyPercent)}%";
+        $"others {BenchContext.OtherCpu(cpu)}; machine {Fmt.N(cpu.MachineBusyPercent)}% (stolen by the host {Fmt.N(cpu.StolenPercent)}%)";
 
     /// <summary>Failures, the API's largest RSS, and where the CPU went on both sides.</summary>
     public static void AddResourceRows(ScenarioReport report, string variant, ApiMeasurement api, PgBenchResult? pg)
