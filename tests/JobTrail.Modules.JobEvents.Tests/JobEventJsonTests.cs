@@ -1,8 +1,8 @@
-using System.Text;
 using System.Text.Json;
 using JobTrail.BuildingBlocks.Integrity;
 using JobTrail.BuildingBlocks.Json;
 using JobTrail.Modules.JobEvents.Features;
+using JobTrail.Testing;
 
 namespace JobTrail.Modules.JobEvents.Tests;
 
@@ -70,7 +70,7 @@ public sealed class JobEventJsonTests
         var random = new Random(20261203);
         for (var i = 0; i < 2000; i++)
         {
-            var payload = RandomValue(random, depth: 0, forceObject: true);
+            var payload = RandomJson.Value(random, forceObject: true);
             var e = Event(payload);
 
             Assert.Equal(Reference(e), JobEventJson.TryRender(e));
@@ -165,58 +165,4 @@ public sealed class JobEventJsonTests
     }
 
     private static string Nested(int levels) => string.Concat(Enumerable.Repeat("{\"a\": ", levels)) + "1" + new string('}', levels);
-
-    private static string RandomValue(Random random, int depth, bool forceObject = false)
-    {
-        var kind = forceObject ? 0 : random.Next(depth > 4 ? 2 : 0, 8);
-        switch (kind)
-        {
-            case 0:
-                var members = Enumerable.Range(0, random.Next(0, 5))
-                    .Select(_ => RandomString(random) + ": " + RandomValue(random, depth + 1));
-                return "{" + string.Join(", ", members) + "}";
-            case 1:
-                return "[" + string.Join(", ", Enumerable.Range(0, random.Next(0, 5)).Select(_ => RandomValue(random, depth + 1))) + "]";
-            case 2:
-            case 3:
-                return RandomString(random);
-            case 4:
-                return random.Next(3) switch
-                {
-                    0 => random.NextInt64(long.MinValue, long.MaxValue).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    1 => (random.NextDouble() * 1e6).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-                    _ => "1" + new string('0', random.Next(20, 40)) + ".5",
-                };
-            case 5:
-                return "true";
-            case 6:
-                return "false";
-            default:
-                return "null";
-        }
-    }
-
-    /// <summary>A JSON string literal with plain, escaped, control, non-ASCII and astral characters.</summary>
-    private static string RandomString(Random random)
-    {
-        var text = new StringBuilder("\"");
-        var length = random.Next(0, 12);
-        for (var i = 0; i < length; i++)
-        {
-            switch (random.Next(9))
-            {
-                case 0: text.Append("\\\""); break;
-                case 1: text.Append("\\\\"); break;
-                case 2: text.Append($"\\u{random.Next(0, 0x20):x4}"); break;
-                case 3: text.Append("\\u00e9"); break;
-                case 4: text.Append("😀"); break;
-                case 5: text.Append("\\ud83d\\ude00"); break;
-                case 6: text.Append((char)random.Next(0xA0, 0x2FFF)); break;
-                case 7: text.Append("<>&'+`"); break;
-                default: text.Append((char)random.Next('a', 'z' + 1)); break;
-            }
-        }
-
-        return text.Append('"').ToString();
-    }
 }

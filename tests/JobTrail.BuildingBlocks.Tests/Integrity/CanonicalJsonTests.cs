@@ -1,5 +1,6 @@
 using System.Text;
 using JobTrail.BuildingBlocks.Integrity;
+using JobTrail.Testing;
 
 namespace JobTrail.BuildingBlocks.Tests.Integrity;
 
@@ -98,7 +99,7 @@ public sealed class CanonicalJsonTests
         var random = new Random(20261203);
         for (var i = 0; i < 3000; i++)
         {
-            var json = RandomValue(random, 0, forceObject: i % 2 == 0);
+            var json = RandomJson.Value(random, forceObject: i % 2 == 0);
 
             Assert.Equal(ByDocument(json), CanonicalJson.EncodeText(json));
         }
@@ -166,63 +167,5 @@ public sealed class CanonicalJsonTests
         var expected = Assert.ThrowsAny<Exception>(() => ByDocument(json));
         var actual = Assert.ThrowsAny<Exception>(() => CanonicalJson.Encode(json));
         Assert.Equal(expected.GetType(), actual.GetType());
-    }
-
-    private static string RandomValue(Random random, int depth, bool forceObject = false)
-    {
-        var kind = forceObject ? 0 : random.Next(depth > 4 ? 2 : 0, 8);
-        var space = random.Next(4) == 0 ? " \n\t" : string.Empty;
-        switch (kind)
-        {
-            case 0:
-                var members = Enumerable.Range(0, random.Next(0, 20))
-                    .Select(_ => RandomString(random, names: true) + space + ":" + space + RandomValue(random, depth + 1));
-                return "{" + space + string.Join("," + space, members) + space + "}";
-            case 1:
-                return "[" + string.Join("," + space, Enumerable.Range(0, random.Next(0, 5)).Select(_ => RandomValue(random, depth + 1))) + "]";
-            case 2:
-            case 3:
-                return RandomString(random, names: false);
-            case 4:
-                return random.Next(4) switch
-                {
-                    0 => random.NextInt64(long.MinValue, long.MaxValue).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    1 => (random.NextDouble() * 1e6).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-                    2 => "-1.5E+" + random.Next(0, 300),
-                    _ => "1" + new string('0', random.Next(20, 40)) + ".50",
-                };
-            case 5:
-                return "true";
-            case 6:
-                return "false";
-            default:
-                return "null";
-        }
-    }
-
-    /// <summary>A JSON string literal; names draw from few characters so that objects repeat names and sort on close ones.</summary>
-    private static string RandomString(Random random, bool names)
-    {
-        var text = new StringBuilder("\"");
-        var length = random.Next(names ? 1 : 0, names ? 4 : 12);
-        for (var i = 0; i < length; i++)
-        {
-            switch (random.Next(names ? 12 : 11))
-            {
-                case 0: text.Append("\\\""); break;
-                case 1: text.Append("\\\\"); break;
-                case 2: text.Append($"\\u{random.Next(0, 0x20):x4}"); break;
-                case 3: text.Append("\\u00e9"); break;
-                case 4: text.Append("😀"); break;
-                case 5: text.Append("\\ud83d\\ude00"); break;
-                case 6: text.Append((char)random.Next(0xE000, 0xFFFE)); break;
-                case 7: text.Append("\\uffee"); break;
-                case 8: text.Append((char)random.Next(0xA0, 0x2FFF)); break;
-                case 9: text.Append("\\/"); break;
-                default: text.Append((char)random.Next('a', names ? 'd' : 'z' + 1)); break;
-            }
-        }
-
-        return text.Append('"').ToString();
     }
 }

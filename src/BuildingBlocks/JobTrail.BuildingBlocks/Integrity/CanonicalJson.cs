@@ -179,19 +179,26 @@ public static class CanonicalJson
         }
     }
 
-    /// <summary>
-    /// The string's UTF-8 bytes in quotes, with <c>"</c>, <c>\</c> and control characters escaped. Every byte
-    /// escaped is ASCII, and no byte of a multi-byte UTF-8 sequence is, so escaping the bytes is escaping the text.
-    /// </summary>
+    /// <summary>The string's UTF-8 bytes in quotes, escaped as <see cref="Escape"/> does.</summary>
     private static void WriteString(IBufferWriter<byte> output, string value)
     {
         var max = Encoding.UTF8.GetMaxByteCount(value.Length);
         byte[]? rented = null;
         var scratch = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
         var length = Encoding.UTF8.GetBytes(value, scratch);
-        // Exactly what is written: the quotes, each byte, one more for a short escape, five more for \u00XX.
-        var needed = 2L + length;
-        foreach (var b in scratch[..length])
+        var utf8 = scratch[..length];
+        output.Advance(Escape(utf8, output.GetSpan(EscapedLength(utf8))));
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Exactly what <see cref="Escape"/> writes: the quotes, each byte, one more for a short escape, five more for <c>\u00XX</c>.</summary>
+    private static int EscapedLength(ReadOnlySpan<byte> utf8)
+    {
+        var needed = 2 + utf8.Length;
+        foreach (var b in utf8)
         {
             needed += b switch
             {
@@ -201,61 +208,66 @@ public static class CanonicalJson
             };
         }
 
-        var span = output.GetSpan(checked((int)needed));
+        return needed;
+    }
+
+    /// <summary>
+    /// UTF-8 text in quotes, with <c>"</c>, <c>\</c> and control characters escaped, into <paramref name="to"/> (at least
+    /// <see cref="EscapedLength"/> long); the bytes written. Every byte escaped is ASCII, and no byte of a multi-byte
+    /// UTF-8 sequence is, so escaping the bytes is escaping the text.
+    /// </summary>
+    private static int Escape(ReadOnlySpan<byte> utf8, Span<byte> to)
+    {
         var at = 0;
-        span[at++] = (byte)'"';
-        foreach (var b in scratch[..length])
+        to[at++] = (byte)'"';
+        foreach (var b in utf8)
         {
             switch (b)
             {
                 case (byte)'"':
-                    span[at++] = (byte)'\\';
-                    span[at++] = (byte)'"';
+                    to[at++] = (byte)'\\';
+                    to[at++] = (byte)'"';
                     break;
                 case (byte)'\\':
-                    span[at++] = (byte)'\\';
-                    span[at++] = (byte)'\\';
+                    to[at++] = (byte)'\\';
+                    to[at++] = (byte)'\\';
                     break;
                 case (byte)'\b':
-                    span[at++] = (byte)'\\';
-                    span[at++] = (byte)'b';
+                    to[at++] = (byte)'\\';
+                    to[at++] = (byte)'b';
                     break;
                 case (byte)'\f':
-                    span[at++] = (byte)'\\';
-                    span[at++] = (byte)'f';
+                    to[at++] = (byte)'\\';
+                    to[at++] = (byte)'f';
                     break;
                 case (byte)'\n':
-                    span[at++] = (byte)'\\';
-                    span[at++] = (byte)'n';
+                    to[at++] = (byte)'\\';
+                    to[at++] = (byte)'n';
                     break;
                 case (byte)'\r':
-                    span[at++] = (byte)'\\';
-                    span[at++] = (byte)'r';
+                    to[at++] = (byte)'\\';
+                    to[at++] = (byte)'r';
                     break;
                 case (byte)'\t':
-                    span[at++] = (byte)'\\';
-                    span[at++] = (byte)'t';
+                    to[at++] = (byte)'\\';
+                    to[at++] = (byte)'t';
                     break;
                 case < 0x20:
-                    span[at++] = (byte)'\\';
-                    span[at++] = (byte)'u';
-                    span[at++] = (byte)'0';
-                    span[at++] = (byte)'0';
-                    span[at++] = Hex[b >> 4];
-                    span[at++] = Hex[b & 0xF];
+                    to[at++] = (byte)'\\';
+                    to[at++] = (byte)'u';
+                    to[at++] = (byte)'0';
+                    to[at++] = (byte)'0';
+                    to[at++] = Hex[b >> 4];
+                    to[at++] = Hex[b & 0xF];
                     break;
                 default:
-                    span[at++] = b;
+                    to[at++] = b;
                     break;
             }
         }
 
-        span[at++] = (byte)'"';
-        output.Advance(at);
-        if (rented is not null)
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
+        to[at++] = (byte)'"';
+        return at;
     }
 
     private static ReadOnlySpan<byte> Hex => "0123456789abcdef"u8;
@@ -496,70 +508,11 @@ public static class CanonicalJson
             namesAt += name.Length;
         }
 
-        /// <summary>The value in quotes with <c>"</c>, <c>\</c> and control characters escaped, as <c>WriteString</c> writes it.</summary>
+        /// <summary>The value in quotes, escaped as <see cref="Escape"/> does.</summary>
         private void PutString(ReadOnlySpan<byte> value)
         {
-            // Exactly what is written: the quotes, each byte, one more for a short escape, five more for \u00XX.
-            var needed = 2 + value.Length;
-            foreach (var b in value)
-            {
-                needed += b switch
-                {
-                    (byte)'"' or (byte)'\\' or (byte)'\b' or (byte)'\f' or (byte)'\n' or (byte)'\r' or (byte)'\t' => 1,
-                    < 0x20 => 5,
-                    _ => 0,
-                };
-            }
-
-            Ensure(needed);
-            output[at++] = (byte)'"';
-            foreach (var b in value)
-            {
-                switch (b)
-                {
-                    case (byte)'"':
-                        output[at++] = (byte)'\\';
-                        output[at++] = (byte)'"';
-                        break;
-                    case (byte)'\\':
-                        output[at++] = (byte)'\\';
-                        output[at++] = (byte)'\\';
-                        break;
-                    case (byte)'\b':
-                        output[at++] = (byte)'\\';
-                        output[at++] = (byte)'b';
-                        break;
-                    case (byte)'\f':
-                        output[at++] = (byte)'\\';
-                        output[at++] = (byte)'f';
-                        break;
-                    case (byte)'\n':
-                        output[at++] = (byte)'\\';
-                        output[at++] = (byte)'n';
-                        break;
-                    case (byte)'\r':
-                        output[at++] = (byte)'\\';
-                        output[at++] = (byte)'r';
-                        break;
-                    case (byte)'\t':
-                        output[at++] = (byte)'\\';
-                        output[at++] = (byte)'t';
-                        break;
-                    case < 0x20:
-                        output[at++] = (byte)'\\';
-                        output[at++] = (byte)'u';
-                        output[at++] = (byte)'0';
-                        output[at++] = (byte)'0';
-                        output[at++] = Hex[b >> 4];
-                        output[at++] = Hex[b & 0xF];
-                        break;
-                    default:
-                        output[at++] = b;
-                        break;
-                }
-            }
-
-            output[at++] = (byte)'"';
+            Ensure(EscapedLength(value));
+            at += Escape(value, output.AsSpan(at));
         }
 
         private void Put(ReadOnlySpan<byte> bytes)
