@@ -49,24 +49,29 @@ internal sealed class GroupGate : IGroupCommitHook
 }
 
 /// <summary>
-/// One writer, so that holding it after a commit queues every request behind it and the next group takes them
-/// all, whatever their jobs (with several writers, only the held writer's jobs would wait).
+/// One writer and no helper, so that holding it after a commit queues every request behind it and the next group
+/// takes them all, whatever their jobs (with several writers, only the held writer's jobs would wait; with a helper,
+/// a backlog behind the held writer would be the helper's).
 /// </summary>
 public class GroupCommitFixture : JobTrailFixture
 {
     public GroupCommitFixture()
-        : this(1)
+        : this(writers: 1, helperFromEvents: 0)
     {
     }
 
-    protected GroupCommitFixture(int writers)
-        : this(new GroupGate(), writers)
+    protected GroupCommitFixture(int writers, int helperFromEvents)
+        : this(new GroupGate(), writers, helperFromEvents)
     {
     }
 
-    private GroupCommitFixture(GroupGate gate, int writers)
+    private GroupCommitFixture(GroupGate gate, int writers, int helperFromEvents)
         : base(
-            new Dictionary<string, string?> { ["JobTrail:Events:GroupCommit:Writers"] = writers.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            new Dictionary<string, string?>
+            {
+                ["JobTrail:Events:GroupCommit:Writers"] = writers.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["JobTrail:Events:GroupCommit:HelperFromEvents"] = helperFromEvents.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
             services => services.AddSingleton<IGroupCommitHook>(gate))
     {
         Gate = gate;
@@ -78,7 +83,10 @@ public class GroupCommitFixture : JobTrailFixture
 }
 
 /// <summary>Four writers side by side, the gate holding whichever commits next.</summary>
-public sealed class FourWritersFixture() : GroupCommitFixture(4);
+public sealed class FourWritersFixture() : GroupCommitFixture(writers: 4, helperFromEvents: 0);
+
+/// <summary>One writer whose helper takes whatever queues behind it while it is busy (a threshold of one event).</summary>
+public sealed class HelperFixture() : GroupCommitFixture(writers: 1, helperFromEvents: 1);
 
 /// <summary>The sizes of committed groups, as the writer's histogram records them.</summary>
 internal sealed class GroupSizes : IDisposable

@@ -1,4 +1,5 @@
 using JobTrail.IntegrationTests.Infrastructure;
+using JobTrail.IntegrationTests.Integrity;
 using JobTrail.Testing;
 
 namespace JobTrail.IntegrationTests.JobEvents;
@@ -47,7 +48,14 @@ public sealed class GroupCommitWritersTests(FourWritersFixture fixture) : IClass
     }
 
     [Fact]
-    public async Task Emits_and_batches_racing_across_writers_keep_each_jobs_seqs_gapless_with_each_request_consecutive()
+    public Task Emits_and_batches_racing_across_writers_keep_each_jobs_seqs_gapless_with_each_request_consecutive() =>
+        RaceAsync(fixture, jobs => Assert.True(jobs.Select(fixture.Writer.WriterOf).Distinct().Count() > 1, "the jobs all fell on one writer"));
+
+    /// <summary>
+    /// Per job two senders race, each sending singles and batches of three in its own order; every request's events
+    /// are consecutive, each sender's requests in its order, each job's log gapless and its chain valid.
+    /// </summary>
+    internal static async Task RaceAsync(GroupCommitFixture fixture, Action<List<Guid>> assertSpread)
     {
         var client = fixture.Client();
         var jobs = new List<Guid>();
@@ -56,7 +64,7 @@ public sealed class GroupCommitWritersTests(FourWritersFixture fixture) : IClass
             jobs.Add((await client.CreateJobAsync()).Id());
         }
 
-        Assert.True(jobs.Select(fixture.Writer.WriterOf).Distinct().Count() > 1, "the jobs all fell on one writer");
+        assertSpread(jobs);
 
         // Per job two senders race, each sending singles and batches of three in its own order.
         var sent = jobs.SelectMany(job => Enumerable.Range(0, 2).Select(async sender =>
@@ -92,6 +100,9 @@ public sealed class GroupCommitWritersTests(FourWritersFixture fixture) : IClass
             var listed = await client.ListAllEventsAsync(job);
             Assert.Equal(Enumerable.Range(1, 1 + (2 * 16)).Select(x => (long)x), listed.Select(e => e.Seq()));
             Assert.Equal(Enumerable.Range(2, 2 * 16).Select(x => (long)x), answered.SelectMany(a => a).Order());
+            var verified = await EventChainTests.VerifyAsync(client, job);
+            Assert.True(verified.Valid, verified.Detail);
+            Assert.Equal(1 + (2 * 16), verified.Checked);
         }
     }
 }

@@ -25,6 +25,7 @@ public static class JobEventsModule
             .BindConfiguration(GroupCommitOptions.Section)
             .Validate(o => o.MaxRequests >= 1, "JobTrail__Events__GroupCommit__MaxRequests must be at least 1.")
             .Validate(o => o.Writers is >= 1 and <= 64, "JobTrail__Events__GroupCommit__Writers must be between 1 and 64.")
+            .Validate(o => o.HelperFromEvents >= 0, "JobTrail__Events__GroupCommit__HelperFromEvents must be 0 (no helper) or more.")
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<GroupCommitOptions>>().Value);
         services.AddSingleton<RelayWakeup>();

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Threading.Channels;
 using JobTrail.BuildingBlocks.Behaviors;
 using JobTrail.Modules.JobEvents.Features;
 using JobTrail.Modules.JobEvents.Features.StreamEvents;
@@ -21,6 +20,13 @@ internal sealed record GroupCommitOptions
     /// One by default: a second speeds batches up but slows single emits and live delivery (ADR 0042).
     /// </summary>
     public int Writers { get; init; } = 1;
+
+    /// <summary>
+    /// The events queued behind a busy writer from which a helper (a second loop and connection of the same writer)
+    /// takes them in a transaction of its own, never an append of a job the writer holds (ADR 0047). Single emits
+    /// and live traffic stay below it and keep one writer; batches ride on two. 0: no helper.
+    /// </summary>
+    public int HelperFromEvents { get; init; } = 200;
 
     /// <summary>
     /// One NOTIFY per group commit, for a relay that is active on another instance; none while this instance's
@@ -90,6 +96,9 @@ internal sealed class GroupCommitWriter(
 
     private static readonly Counter<long> AheadGroups = Meter.CreateCounter<long>(
         "jobtrail.group_commit.written_ahead", unit: "{group}", description: "Groups written in one round trip, their chain links made from remembered heads (ADR 0046)");
+
+    private static readonly Counter<long> HelperTakes = Meter.CreateCounter<long>(
+        "jobtrail.group_commit.helper_takes", unit: "{take}", description: "Backlogs a writer's helper took while the writer was busy (ADR 0047)");
 
     private static readonly Counter<long> RefusedAheadGroups = Meter.CreateCounter<long>(
         "jobtrail.group_commit.ahead_refused", unit: "{group}", description: "Groups written ahead that PostgreSQL refused (a head moved, a payload printed otherwise) and that were written again");
@@ -239,11 +248,13 @@ internal sealed class GroupCommitWriter(
     /// <summary>What <c>job_events.check_written_ahead</c> raises when jsonb printed a payload otherwise than predicted.</summary>
     private const string PayloadsPrintedOtherwise = "JT002";
 
-    private readonly Lane[] lanes = [.. Enumerable.Range(0, Math.Max(1, options.Writers)).Select(_ => new Lane())];
+    private readonly Lane[] lanes = [.. Enumerable.Range(0, Math.Max(1, options.Writers))
+        .Select(_ => new Lane(new GroupQueue(options.MaxRequests, options.HelperFromEvents)))];
 
     private long notifies;
     private long writtenAhead;
     private long aheadRefused;
+    private long helperTakes;
 
     /// <summary>Group commits that carried a NOTIFY for the relays of other instances.</summary>
     public long Notifies => Interlocked.Read(ref notifies);
@@ -254,8 +265,11 @@ internal sealed class GroupCommitWriter(
     /// <summary>Groups whose one-round-trip statement was refused (a head moved, a payload printed otherwise) and written again.</summary>
     public long AheadRefused => Interlocked.Read(ref aheadRefused);
 
+    /// <summary>Backlogs the writers' helpers took while their writers were busy (ADR 0047).</summary>
+    public long HelperTaken => Interlocked.Read(ref helperTakes);
+
     /// <summary>Appends waiting for the next group, on every writer.</summary>
-    public int Queued => lanes.Sum(l => l.Queue.Reader.Count);
+    public int Queued => lanes.Sum(l => l.Queue.Count);
 
     /// <summary>Which writer appends to <paramref name="jobId"/> (for tests: two jobs on different writers).</summary>
     internal int WriterOf(Guid jobId) => (int)((uint)jobId.GetHashCode() % (uint)lanes.Length);
@@ -274,7 +288,7 @@ internal sealed class GroupCommitWriter(
         }
 
         var pending = new PendingAppend(workspaceId, request, joined, cancellationToken);
-        if (!lanes[WriterOf(request.JobId)].Queue.Writer.TryWrite(pending))
+        if (!lanes[WriterOf(request.JobId)].Queue.TryAdd(pending))
         {
             throw new InvalidOperationException("The event writer has stopped.");
         }
@@ -287,12 +301,12 @@ internal sealed class GroupCommitWriter(
         // A writer that fails stops the others, and the failure stops the host, as it did with one writer:
         // appends must never queue for a writer that no longer runs.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        await Task.WhenAll(lanes.Select(lane => Task.Run(
+        await Task.WhenAll(lanes.SelectMany(lane => Enumerable.Range(0, lane.Queue.Writers).Select(writer => Task.Run(
             async () =>
             {
                 try
                 {
-                    await RunAsync(lane, stop.Token);
+                    await RunAsync(lane, writer, stop.Token);
                 }
                 catch
                 {
@@ -300,33 +314,36 @@ internal sealed class GroupCommitWriter(
                     throw;
                 }
             },
-            CancellationToken.None)));
+            CancellationToken.None))));
     }
 
-    private async Task RunAsync(Lane lane, CancellationToken stoppingToken)
+    private async Task RunAsync(Lane lane, int writer, CancellationToken stoppingToken)
     {
-        var queue = lane.Queue;
+        var connection = lane.Connections[writer];
         var taken = new List<PendingAppend>(options.MaxRequests);
         try
         {
-            while (await queue.Reader.WaitToReadAsync(stoppingToken))
+            while (await lane.Queue.TakeAsync(writer, taken, stoppingToken))
             {
-                taken.Clear();
-                while (taken.Count < options.MaxRequests && queue.Reader.TryRead(out var pending))
+                if (writer == GroupQueue.Helper)
                 {
-                    if (pending.CancellationToken.IsCancellationRequested)
-                    {
-                        pending.Cancel();
-                        continue;
-                    }
-
-                    taken.Add(pending);
+                    Interlocked.Increment(ref helperTakes);
+                    HelperTakes.Add(1);
                 }
 
-                // One transaction per workspace: the tenant setting of each is the one its requests authenticated as.
-                foreach (var group in taken.GroupBy(p => p.WorkspaceId))
+                try
                 {
-                    await WriteIsolatedAsync(lane, group.ToList(), stoppingToken);
+                    // One transaction per workspace: the tenant setting of each is the one its requests authenticated as.
+                    foreach (var group in taken.GroupBy(p => p.WorkspaceId))
+                    {
+                        await WriteIsolatedAsync(connection, group.ToList(), stoppingToken);
+                    }
+                }
+                finally
+                {
+                    // Answered (or failed): the jobs are free for the lane's other writer.
+                    lane.Queue.Release(writer, taken);
+                    taken.Clear();
                 }
             }
         }
@@ -337,16 +354,12 @@ internal sealed class GroupCommitWriter(
         finally
         {
             // No append is left waiting on a writer that has stopped, whatever stopped it; new ones are refused.
-            queue.Writer.TryComplete();
-            while (queue.Reader.TryRead(out var left))
-            {
-                left.Fail(new OperationCanceledException("The service is stopping."));
-            }
+            lane.Queue.Complete(new OperationCanceledException("The service is stopping."));
         }
     }
 
     /// <summary>Writes a group; if PostgreSQL refuses it (nothing committed), writes each request alone.</summary>
-    private async Task WriteIsolatedAsync(Lane lane, List<PendingAppend> group, CancellationToken stoppingToken)
+    private async Task WriteIsolatedAsync(WriterConnection lane, List<PendingAppend> group, CancellationToken stoppingToken)
     {
         try
         {
@@ -377,15 +390,15 @@ internal sealed class GroupCommitWriter(
 
     public override void Dispose()
     {
-        foreach (var lane in lanes)
+        foreach (var connection in lanes.SelectMany(l => l.Connections))
         {
-            lane.Connection?.Dispose();
+            connection.Connection?.Dispose();
         }
 
         base.Dispose();
     }
 
-    private async Task WriteGroupAsync(Lane lane, List<PendingAppend> group, CancellationToken stoppingToken)
+    private async Task WriteGroupAsync(WriterConnection lane, List<PendingAppend> group, CancellationToken stoppingToken)
     {
         var db = await lane.ConnectionAsync(database, stoppingToken);
         StoredEvents[] results;
@@ -894,7 +907,7 @@ internal sealed class GroupCommitWriter(
         }
     }
 
-    private async Task RollBackQuietlyAsync(Lane lane, NpgsqlConnection db)
+    private async Task RollBackQuietlyAsync(WriterConnection lane, NpgsqlConnection db)
     {
         try
         {
@@ -962,13 +975,18 @@ internal sealed class GroupCommitWriter(
         return command;
     }
 
-    /// <summary>One writer: its queue, and its own connection, outside the request pool (the requests waiting for
-    /// it hold pooled connections, and it must never wait for one of them).</summary>
-    private sealed class Lane
+    /// <summary>One writer: its queue, taken by its main loop and its helper, each with a connection of its own.</summary>
+    private sealed class Lane(GroupQueue queue)
     {
-        public Channel<PendingAppend> Queue { get; } = Channel.CreateUnbounded<PendingAppend>(
-            new UnboundedChannelOptions { AllowSynchronousContinuations = false });
+        public GroupQueue Queue { get; } = queue;
 
+        public WriterConnection[] Connections { get; } = [.. Enumerable.Range(0, queue.Writers).Select(_ => new WriterConnection())];
+    }
+
+    /// <summary>A writer loop's own connection, outside the request pool (the requests waiting for it hold pooled
+    /// connections, and it must never wait for one of them).</summary>
+    private sealed class WriterConnection
+    {
         public NpgsqlConnection? Connection { get; private set; }
 
         public async Task<NpgsqlConnection> ConnectionAsync(DatabaseOptions database, CancellationToken cancellationToken)
