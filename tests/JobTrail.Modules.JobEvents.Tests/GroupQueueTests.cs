@@ -26,7 +26,7 @@ public sealed class GroupQueueTests
     private static async Task<List<PendingAppend>> TakeAsync(GroupQueue queue, int writer)
     {
         var taken = new List<PendingAppend>();
-        Assert.True(await queue.TakeAsync(writer, taken, CancellationToken.None).AsTask().WaitAsync(Deadline));
+        Assert.True(await queue.TakeAsync(writer, taken).AsTask().WaitAsync(Deadline));
         return taken;
     }
 
@@ -50,7 +50,7 @@ public sealed class GroupQueueTests
         var queue = new GroupQueue(maxRequests: 256, helperFromEvents: 200);
         Assert.Equal(2, queue.Writers);
         var helper = new List<PendingAppend>();
-        var helping = queue.TakeAsync(GroupQueue.Helper, helper, CancellationToken.None).AsTask();
+        var helping = queue.TakeAsync(GroupQueue.Helper, helper).AsTask();
 
         // The main writer is free: a backlog of any size is its own, not the helper's.
         var first = Append(Guid.NewGuid(), events: 500);
@@ -103,7 +103,7 @@ public sealed class GroupQueueTests
         // Once the helper's group is answered, the other job's next append is the main writer's, which is woken for it.
         queue.Release(GroupQueue.Main, [a1, a2]);
         var taken = new List<PendingAppend>();
-        var waiting = queue.TakeAsync(GroupQueue.Main, taken, CancellationToken.None).AsTask();
+        var waiting = queue.TakeAsync(GroupQueue.Main, taken).AsTask();
         Assert.Empty(taken);
         queue.Release(GroupQueue.Helper, [b1, b2]);
         Assert.True(await waiting.WaitAsync(Deadline));
@@ -125,7 +125,7 @@ public sealed class GroupQueueTests
         queue.Release(GroupQueue.Main, main);
         var second = Append(job);
         var taken = new List<PendingAppend>();
-        var waiting = queue.TakeAsync(GroupQueue.Main, taken, CancellationToken.None).AsTask();
+        var waiting = queue.TakeAsync(GroupQueue.Main, taken).AsTask();
         queue.TryAdd(second);
         Assert.Empty(taken);
         Assert.Equal(1, queue.Count);
@@ -140,7 +140,7 @@ public sealed class GroupQueueTests
     {
         var queue = new GroupQueue(maxRequests: 2, helperFromEvents: 3);
         var helper = new List<PendingAppend>();
-        var helping = queue.TakeAsync(GroupQueue.Helper, helper, CancellationToken.None).AsTask();
+        var helping = queue.TakeAsync(GroupQueue.Helper, helper).AsTask();
         var appends = Enumerable.Range(0, 5).Select(_ => Append(Guid.NewGuid())).ToList();
         appends.ForEach(a => queue.TryAdd(a));
         Assert.False(helping.IsCompleted);
@@ -169,14 +169,14 @@ public sealed class GroupQueueTests
     public async Task Completing_fails_what_is_queued_refuses_new_appends_and_ends_the_takes()
     {
         var queue = new GroupQueue(maxRequests: 256, helperFromEvents: 10);
-        var helper = queue.TakeAsync(GroupQueue.Helper, [], CancellationToken.None).AsTask();
+        var helper = queue.TakeAsync(GroupQueue.Helper, []).AsTask();
         var queued = Append(Guid.NewGuid());
         queue.TryAdd(queued);
 
         queue.Complete(new OperationCanceledException("stopping"));
 
         Assert.False(await helper.WaitAsync(Deadline));
-        Assert.False(await queue.TakeAsync(GroupQueue.Main, [], CancellationToken.None).AsTask().WaitAsync(Deadline));
+        Assert.False(await queue.TakeAsync(GroupQueue.Main, []).AsTask().WaitAsync(Deadline));
         await Assert.ThrowsAsync<OperationCanceledException>(() => queued.Answer);
         Assert.False(queue.TryAdd(Append(Guid.NewGuid())));
         Assert.Equal(0, queue.Count);
@@ -197,7 +197,7 @@ public sealed class GroupQueueTests
         async Task WriteAsync(int writer)
         {
             var taken = new List<PendingAppend>();
-            while (await queue.TakeAsync(writer, taken, CancellationToken.None))
+            while (await queue.TakeAsync(writer, taken))
             {
                 lock (sync)
                 {

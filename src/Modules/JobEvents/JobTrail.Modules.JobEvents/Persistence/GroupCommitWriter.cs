@@ -321,9 +321,12 @@ internal sealed class GroupCommitWriter(
     {
         var connection = lane.Connections[writer];
         var taken = new List<PendingAppend>(options.MaxRequests);
+
+        // Stopping completes the queue, which ends a writer's wait for appends.
+        await using var stopping = stoppingToken.Register(() => lane.Queue.Complete(new OperationCanceledException("The service is stopping.")));
         try
         {
-            while (await lane.Queue.TakeAsync(writer, taken, stoppingToken))
+            while (await lane.Queue.TakeAsync(writer, taken))
             {
                 if (writer == GroupQueue.Helper)
                 {

@@ -74,9 +74,10 @@ internal sealed class GroupQueue
 
     /// <summary>
     /// Waits until <paramref name="writer"/> may take appends and moves them into <paramref name="into"/>, in arrival
-    /// order, marking their jobs held by it until <see cref="Release"/>. False once the queue is completed.
+    /// order, marking their jobs held by it until <see cref="Release"/>. False once the queue is completed (which is how
+    /// a waiting writer is stopped: no cancellation to register on every wait of the hot path).
     /// </summary>
-    public async ValueTask<bool> TakeAsync(int writer, List<PendingAppend> into, CancellationToken cancellationToken)
+    public async ValueTask<bool> TakeAsync(int writer, List<PendingAppend> into)
     {
         while (true)
         {
@@ -117,7 +118,7 @@ internal sealed class GroupQueue
                 return true;
             }
 
-            if (!await waiting.Task.WaitAsync(cancellationToken))
+            if (!await waiting.Task)
             {
                 return false;
             }
@@ -152,7 +153,10 @@ internal sealed class GroupQueue
         wake?.TrySetResult(true);
     }
 
-    /// <summary>Refuses new appends, fails every queued one with <paramref name="reason"/>, and ends the writers' takes.</summary>
+    /// <summary>
+    /// Refuses new appends, fails every queued one with <paramref name="reason"/>, and ends the writers' takes (a group
+    /// in flight is still written and answered). Idempotent.
+    /// </summary>
     public void Complete(Exception reason)
     {
         List<PendingAppend> left;
