@@ -151,6 +151,34 @@ public sealed class GroupQueueTests
     }
 
     [Fact]
+    public async Task Events_of_jobs_the_main_writer_holds_do_not_count_towards_the_helpers_threshold()
+    {
+        var queue = new GroupQueue(maxRequests: 256, helperFromEvents: 200);
+        var busy = Guid.NewGuid();
+        queue.TryAdd(Append(busy));
+        var main = await TakeAsync(queue, GroupQueue.Main);
+
+        // 500 events of the job the main writer holds, then a lone emit of another job: nothing the helper may take
+        // reaches 200 events, so it is not woken for the emit, which stays for the main writer.
+        var helper = new List<PendingAppend>();
+        var helping = queue.TakeAsync(GroupQueue.Helper, helper).AsTask();
+        queue.TryAdd(Append(busy, 500));
+        var lone = Append(Guid.NewGuid());
+        queue.TryAdd(lone);
+        Assert.False(helping.IsCompleted);
+
+        // 199 more events of other jobs: 200 the helper may take, and it takes exactly those.
+        var others = Enumerable.Range(0, 199).Select(_ => Append(Guid.NewGuid())).ToList();
+        others.ForEach(a => queue.TryAdd(a));
+        Assert.True(await helping.WaitAsync(Deadline));
+        Assert.Equal([lone, .. others], helper);
+
+        // Released by the main writer, the held job's 500 events are the main writer's next group.
+        queue.Release(GroupQueue.Main, main);
+        Assert.Equal(500, Assert.Single(await TakeAsync(queue, GroupQueue.Main)).Request.Events.Count);
+    }
+
+    [Fact]
     public async Task A_cancelled_append_is_cancelled_instead_of_taken()
     {
         var queue = new GroupQueue(maxRequests: 256, helperFromEvents: 0);
@@ -192,6 +220,7 @@ public sealed class GroupQueueTests
         var holders = new Dictionary<Guid, int>();
         var sync = new Lock();
         var overlap = 0;
+        var takes = new int[2];
         using var stop = new CancellationTokenSource();
 
         async Task WriteAsync(int writer)
@@ -201,6 +230,7 @@ public sealed class GroupQueueTests
             {
                 lock (sync)
                 {
+                    takes[writer]++;
                     foreach (var job in taken.Select(p => p.Request.JobId).Distinct())
                     {
                         if (holders.ContainsKey(job))
@@ -260,6 +290,7 @@ public sealed class GroupQueueTests
         await Task.WhenAll(writers).WaitAsync(Deadline);
 
         Assert.Equal(0, overlap);
+        Assert.True(takes[GroupQueue.Helper] > 0, $"the helper never took (the main writer took {takes[GroupQueue.Main]} times)");
         foreach (var job in jobs)
         {
             Assert.Equal(sent[job], takenInOrder[job]);

@@ -122,6 +122,10 @@ public abstract class PrivatePostgresFixture : IAsyncLifetime
         return client;
     }
 
+    internal JobTrail.Modules.JobEvents.Persistence.GroupCommitWriter Writer =>
+        (app ?? throw new InvalidOperationException("The fixture has not started.")).Services
+            .GetRequiredService<JobTrail.Modules.JobEvents.Persistence.GroupCommitWriter>();
+
     public HttpClient AnonymousClient() => (app ?? throw new InvalidOperationException("The fixture has not started.")).CreateClient();
 
     /// <summary>Starts the stopped server again and waits until it answers.</summary>
@@ -153,6 +157,9 @@ public sealed class DatabaseOutageFixture() : PrivatePostgresFixture(new Diction
     ["JobTrail:Relay:StandbyPollInterval"] = "00:00:00.200",
     ["JobTrail:Relay:MinBackoff"] = "00:00:00.050",
     ["JobTrail:Relay:MaxBackoff"] = "00:00:00.500",
+
+    // The group writer's helper takes whatever queues behind a busy writer, so that its own connection meets the outage too.
+    ["JobTrail:Events:GroupCommit:HelperFromEvents"] = "1",
 });
 
 /// <summary>What <c>/health/ready</c> said, printable in a timeout message.</summary>
@@ -259,6 +266,103 @@ public sealed class DatabaseOutageTests(DatabaseOutageFixture fixture) : IClassF
         var result = Verification.From(verified.Json);
         Assert.True(result.Valid, result.Detail);
         Assert.Equal(5, result.Checked);
+    }
+
+    [Fact]
+    public async Task Both_connections_of_the_group_writer_and_its_helper_answer_503_while_postgres_is_down_and_write_again_after_it()
+    {
+        var client = fixture.Client();
+        var jobs = new List<Guid>();
+        for (var i = 0; i < 6; i++)
+        {
+            jobs.Add((await client.CreateJobAsync()).Id());
+        }
+
+        var written = jobs.ToDictionary(j => j, _ => 1);
+
+        // A round: two batches per job at once, so that some queue behind the writer's group and the helper takes them.
+        async Task<ApiResponse[]> RoundAsync(string phase)
+        {
+            var sent = jobs.SelectMany(job => Enumerable.Range(0, 2).Select(n =>
+                client.EmitBatchAsync(job, Enumerable.Range(0, 2).Select(k => (object)new { type = "step.output", payload = new { phase, n, k } }))
+                    .ContinueWith(t => (Job: job, Response: t.Result), TaskScheduler.Default))).ToArray();
+            var answered = await Task.WhenAll(sent);
+            foreach (var (job, response) in answered.Where(a => a.Response.Status == 201))
+            {
+                written[job] += 2;
+            }
+
+            return [.. answered.Select(a => a.Response)];
+        }
+
+        async Task UntilTheHelperTakesAsync(string phase, Action<ApiResponse[]> check)
+        {
+            var before = fixture.Writer.HelperTaken;
+            await Eventually.GetAsync(
+                async () =>
+                {
+                    check(await RoundAsync(phase));
+                    return fixture.Writer.HelperTaken > before;
+                },
+                taken => taken,
+                Deadline,
+                $"the helper to take a backlog ({phase})");
+        }
+
+        await UntilTheHelperTakesAsync("before", answers => Assert.All(answers, a => a.EnsureStatus(201)));
+
+        await fixture.Postgres.StopAsync();
+        try
+        {
+            await UntilTheHelperTakesAsync("down", answers => Assert.All(answers, AssertUnavailable));
+        }
+        finally
+        {
+            await fixture.RestartPostgresAsync();
+        }
+
+        // A connection that had not noticed the outage fails once more (503); then rounds are written in full, the
+        // helper's connection taking its part.
+        await Eventually.GetAsync(
+            async () =>
+            {
+                var before = fixture.Writer.HelperTaken;
+                var full = (await RoundAsync("after")).All(a => a.Status == 201);
+                return full && fixture.Writer.HelperTaken > before;
+            },
+            ok => ok,
+            Deadline,
+            "a round written in full, part of it by the helper");
+
+        // Reads on pooled request connections from before the restart each fail once (503) too.
+        async Task<T> ReadAsync<T>(Func<Task<T>> read)
+            where T : class =>
+            await Eventually.GetAsync(
+                async () =>
+                {
+                    try
+                    {
+                        return await read();
+                    }
+                    catch (Exception ex) when (ex.Message.Contains("got 503", StringComparison.Ordinal))
+                    {
+                        return null;
+                    }
+                },
+                r => r is not null,
+                Deadline,
+                "a read to succeed after the restart") ?? throw new InvalidOperationException("unreachable");
+
+        foreach (var job in jobs)
+        {
+            var events = await ReadAsync(() => client.ListAllEventsAsync(job));
+            EventsApi.AssertGapless(events);
+            Assert.Equal(written[job], events.Count);
+            Assert.DoesNotContain(events, e => e.GetProperty("payload").TryGetProperty("phase", out var p) && p.GetString() == "down");
+            var verified = await ReadAsync(() => EventChainTests.VerifyAsync(client, job));
+            Assert.True(verified.Valid, verified.Detail);
+            Assert.Equal(written[job], verified.Checked);
+        }
     }
 
     [Fact]

@@ -344,7 +344,14 @@ internal sealed class GroupCommitWriter(
                 }
                 finally
                 {
-                    // Answered (or failed): the jobs are free for the lane's other writer.
+                    // Every request taken is answered by now, unless something threw past the group's own handling:
+                    // fail what is left (a no-op for the answered ones) so that no request waits for ever.
+                    foreach (var pending in taken)
+                    {
+                        pending.Fail(new InvalidOperationException("The event writer failed before this append was written."));
+                    }
+
+                    // The jobs are free for the lane's other writer.
                     lane.Queue.Release(writer, taken);
                     taken.Clear();
                 }

@@ -29,6 +29,11 @@ internal sealed class GroupQueue
     private readonly int maxRequests;
     private readonly int helperFromEvents;
     private int queuedEvents;
+
+    // Events queued per job, and how many of all queued events belong to jobs the main writer holds (which the helper
+    // may not take, so they do not count towards its threshold).
+    private readonly Dictionary<Guid, int> queuedByJob = [];
+    private int queuedForMain;
     private int count;
     private bool completed;
 
@@ -61,7 +66,15 @@ internal sealed class GroupQueue
             }
 
             queued.AddLast(pending);
-            queuedEvents += pending.Request.Events.Count;
+            var job = pending.Request.JobId;
+            var events = pending.Request.Events.Count;
+            queuedEvents += events;
+            queuedByJob[job] = queuedByJob.GetValueOrDefault(job) + events;
+            if (held.TryGetValue(job, out var holder) && holder == Main)
+            {
+                queuedForMain += events;
+            }
+
             count++;
             // The helper is woken only for an append it could take: one of a job the main writer does not hold.
             wake = TakeWaiter(Main)
@@ -140,6 +153,10 @@ internal sealed class GroupQueue
                 if (held.TryGetValue(job, out var holder) && holder == writer)
                 {
                     held.Remove(job);
+                    if (writer == Main)
+                    {
+                        queuedForMain -= queuedByJob.GetValueOrDefault(job);
+                    }
                 }
             }
 
@@ -154,8 +171,8 @@ internal sealed class GroupQueue
     }
 
     /// <summary>
-    /// Refuses new appends, fails every queued one with <paramref name="reason"/>, and ends the writers' takes (a group
-    /// in flight is still written and answered). Idempotent.
+    /// Refuses new appends, fails every queued one with <paramref name="reason"/>, and ends the writers' takes once their
+    /// groups in flight are over (those are answered by their writers: committed, or failed by the same stop). Idempotent.
     /// </summary>
     public void Complete(Exception reason)
     {
@@ -167,6 +184,8 @@ internal sealed class GroupQueue
             left = [.. queued];
             queued.Clear();
             queuedEvents = 0;
+            queuedByJob.Clear();
+            queuedForMain = 0;
             Volatile.Write(ref count, 0);
             for (var w = 0; w < slots.Length; w++)
             {
@@ -189,7 +208,7 @@ internal sealed class GroupQueue
     }
 
     private bool HelperMayTake() =>
-        slots.Length > 1 && slots[Main].Busy && !slots[Helper].Busy && queuedEvents >= helperFromEvents;
+        slots.Length > 1 && slots[Main].Busy && !slots[Helper].Busy && queuedEvents - queuedForMain >= helperFromEvents;
 
     private TaskCompletionSource<bool>? TakeWaiter(int writer)
     {
@@ -225,7 +244,12 @@ internal sealed class GroupQueue
             else
             {
                 Remove(node);
-                held[job] = writer;
+                if (held.TryAdd(job, writer) && writer == Main)
+                {
+                    // What stays queued of this job is the main writer's from now on.
+                    queuedForMain += queuedByJob.GetValueOrDefault(job);
+                }
+
                 into.Add(pending);
             }
 
@@ -236,7 +260,24 @@ internal sealed class GroupQueue
     private void Remove(LinkedListNode<PendingAppend> node)
     {
         queued.Remove(node);
-        queuedEvents -= node.Value.Request.Events.Count;
+        var job = node.Value.Request.JobId;
+        var events = node.Value.Request.Events.Count;
+        queuedEvents -= events;
+        var left = queuedByJob[job] - events;
+        if (left == 0)
+        {
+            queuedByJob.Remove(job);
+        }
+        else
+        {
+            queuedByJob[job] = left;
+        }
+
+        if (held.TryGetValue(job, out var holder) && holder == Main)
+        {
+            queuedForMain -= events;
+        }
+
         count--;
     }
 
