@@ -345,10 +345,13 @@ internal sealed class GroupCommitWriter(
                 finally
                 {
                     // Every request taken is answered by now, unless something threw past the group's own handling:
-                    // fail what is left (a no-op for the answered ones) so that no request waits for ever.
+                    // fail what is left so that no request waits for ever.
                     foreach (var pending in taken)
                     {
-                        pending.Fail(new InvalidOperationException("The event writer failed before this append was written."));
+                        if (!pending.Answer.IsCompleted)
+                        {
+                            pending.Fail(new InvalidOperationException("The event writer failed before this append was written."));
+                        }
                     }
 
                     // The jobs are free for the lane's other writer.

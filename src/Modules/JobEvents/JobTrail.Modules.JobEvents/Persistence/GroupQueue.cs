@@ -78,7 +78,7 @@ internal sealed class GroupQueue
             count++;
             // The helper is woken only for an append it could take: one of a job the main writer does not hold.
             wake = TakeWaiter(Main)
-                ?? (HelperMayTake() && !held.ContainsKey(pending.Request.JobId) ? TakeWaiter(Helper) : null);
+                ?? (HelperMayTake() && !held.ContainsKey(job) ? TakeWaiter(Helper) : null);
         }
 
         wake?.TrySetResult(true);
